@@ -1,0 +1,63 @@
+//! The one error type of the crypto crate: every failure a caller can act on.
+
+/// Why a cryptographic operation did not complete.
+///
+/// Messages never contain key material: at most lengths and version numbers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server named a protocol version this build does not implement.
+    #[error("protocol version {0} is not supported by this client")]
+    UnsupportedVersion(u16),
+    /// The server named a version lower than one this account already used:
+    /// a downgrade that could weaken the passphrase KDF (PROTOCOL.md §2).
+    #[error(
+        "the server offered protocol version {offered}, lower than version {pinned} already used with this account"
+    )]
+    VersionDowngrade {
+        /// What the server offered.
+        offered: u16,
+        /// The highest version this device has seen for the account.
+        pinned: u16,
+    },
+    /// An empty passphrase would make the root key public.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    /// The account name is not in its canonical form's alphabet or length.
+    #[error("invalid account name: {0}")]
+    InvalidAccountName(&'static str),
+    /// AEAD authentication failed: wrong key, or altered ciphertext, nonce or AAD.
+    #[error("decryption failed: wrong key, or the data was altered")]
+    Decrypt,
+    /// The wrapped data key did not open under this wrap key and context.
+    #[error("the data key could not be unwrapped: wrong passphrase, or the wrapped key was altered")]
+    Unwrap,
+    /// The unwrapped data key's fingerprint is not the key id it was filed under.
+    #[error("the unwrapped data key does not match its key id")]
+    KeyIdMismatch,
+    /// The public key relayed for a link code is not the one the code names.
+    #[error("the relayed public key does not match the link code's fingerprint")]
+    FingerprintMismatch,
+    /// X25519 gave the all-zero output: the peer key has low order (RFC 7748 §6.1).
+    #[error("key agreement with a low-order public key")]
+    LowOrderPoint,
+    /// A fixed-size value had the wrong length.
+    #[error("{what} must be {expected} bytes, got {got}")]
+    Length {
+        /// Which value.
+        what: &'static str,
+        /// The length the protocol fixes.
+        expected: usize,
+        /// The length supplied.
+        got: usize,
+    },
+    /// HKDF-SHA256 cannot produce more than 255 * 32 bytes (RFC 5869 §2.3).
+    #[error("HKDF-SHA256 output of {0} bytes exceeds 8160")]
+    HkdfLength(usize),
+    /// Argon2id rejected its inputs or could not allocate its memory.
+    #[error("Argon2id failed: {0}")]
+    Argon2(String),
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Rng,
+}
