@@ -50,13 +50,19 @@ mod tests {
 
     #[test]
     fn spellings_of_one_name_canonicalise_alike() {
-        assert_eq!(AccountName::parse("  Alice@Example.org ").unwrap().as_str(), "alice@example.org");
+        assert_eq!(
+            AccountName::parse("  Alice@Example.org ").unwrap().as_str(),
+            "alice@example.org"
+        );
     }
 
     #[test]
     fn bad_names_are_typed_errors() {
         for bad in ["", "   ", "a b", "ålice", "a\u{0}b", &"a".repeat(129)] {
-            assert!(matches!(AccountName::parse(bad), Err(Error::InvalidAccountName(_))), "{bad:?}");
+            assert!(
+                matches!(AccountName::parse(bad), Err(Error::InvalidAccountName(_))),
+                "{bad:?}"
+            );
         }
         assert!(AccountName::parse(&"a".repeat(128)).is_ok());
     }

@@ -43,9 +43,13 @@ pub fn argon2id(
 ) -> Result<(), Error> {
     let argon_params = argon2::Params::new(params.m_kib, params.t, params.p, Some(out.len()))
         .map_err(|e| Error::Argon2(e.to_string()))?;
-    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params)
-        .hash_password_into(password, salt, out)
-        .map_err(|e| Error::Argon2(e.to_string()))
+    argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon_params,
+    )
+    .hash_password_into(password, salt, out)
+    .map_err(|e| Error::Argon2(e.to_string()))
 }
 
 /// `XChaCha20-Poly1305[key](nonce, aad, plaintext) = ciphertext || tag`:
@@ -54,14 +58,23 @@ pub fn argon2id(
 /// Crate-private: outside callers reach it only through [`aead_seal`], which
 /// draws the nonce, or through the `vector-gen` feature. Inside, only link
 /// sealing passes its own nonce (drawn fresh, or fixed under `vector-gen`).
-pub(crate) fn aead_seal_with_nonce_internal(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) {
+pub(crate) fn aead_seal_with_nonce_internal(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buffer: &mut Vec<u8>,
+) {
     XChaCha20Poly1305::new(key.into())
         .encrypt_in_place(&XNonce::from(*nonce), aad, buffer)
         .expect("a Vec grows to hold the tag and XChaCha20 has a 2^64-block limit");
 }
 
 /// Seals `buffer` in place under a fresh random nonce, which it returns.
-pub fn aead_seal(key: &[u8; KEY_LEN], aad: &[u8], buffer: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], Error> {
+pub fn aead_seal(
+    key: &[u8; KEY_LEN],
+    aad: &[u8],
+    buffer: &mut Vec<u8>,
+) -> Result<[u8; NONCE_LEN], Error> {
     let nonce = random::<NONCE_LEN>()?;
     aead_seal_with_nonce_internal(key, &nonce, aad, buffer);
     Ok(nonce)
@@ -70,7 +83,12 @@ pub fn aead_seal(key: &[u8; KEY_LEN], aad: &[u8], buffer: &mut Vec<u8>) -> Resul
 /// Seals under a caller-chosen nonce: for the vector generator and published
 /// vectors only (a repeated nonce under one key breaks XChaCha20-Poly1305).
 #[cfg(feature = "vector-gen")]
-pub fn aead_seal_with_nonce(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) {
+pub fn aead_seal_with_nonce(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buffer: &mut Vec<u8>,
+) {
     aead_seal_with_nonce_internal(key, nonce, aad, buffer);
 }
 

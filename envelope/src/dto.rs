@@ -142,10 +142,15 @@ pub fn to_cbor<T: Serialize>(value: &T) -> Vec<u8> {
 /// Decodes one DTO of at most `max_len` bytes, with nothing after it.
 pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, DecodeError> {
     if bytes.len() > max_len {
-        return Err(DecodeError::TooLarge { what: "message", len: bytes.len(), max: max_len });
+        return Err(DecodeError::TooLarge {
+            what: "message",
+            len: bytes.len(),
+            max: max_len,
+        });
     }
     let mut rest = bytes;
-    let value = ciborium::from_reader(&mut rest).map_err(|e| DecodeError::Message(e.to_string()))?;
+    let value =
+        ciborium::from_reader(&mut rest).map_err(|e| DecodeError::Message(e.to_string()))?;
     match rest.len() {
         0 => Ok(value),
         extra => Err(DecodeError::TrailingBytes(extra)),
@@ -163,7 +168,9 @@ mod tests {
                 PushResult::Stored { seq: Cursor(7) },
                 PushResult::Duplicate,
                 PushResult::Superseded,
-                PushResult::Rejected { code: RejectCode::UnknownKeyId },
+                PushResult::Rejected {
+                    code: RejectCode::UnknownKeyId,
+                },
             ],
             cursor: Cursor(7),
         };
@@ -175,15 +182,26 @@ mod tests {
 
     #[test]
     fn trailing_bytes_oversize_and_garbage_are_typed_errors() {
-        let mut bytes = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(vec![1, 2, 3])] });
-        assert!(from_cbor::<PushRequest>(&bytes, 1024).is_ok());
-        assert_eq!(from_cbor::<PushRequest>(&bytes, 3).unwrap_err(), DecodeError::TooLarge {
-            what: "message",
-            len: bytes.len(),
-            max: 3
+        let mut bytes = to_cbor(&PushRequest {
+            envelopes: vec![EnvelopeBytes(vec![1, 2, 3])],
         });
+        assert!(from_cbor::<PushRequest>(&bytes, 1024).is_ok());
+        assert_eq!(
+            from_cbor::<PushRequest>(&bytes, 3).unwrap_err(),
+            DecodeError::TooLarge {
+                what: "message",
+                len: bytes.len(),
+                max: 3
+            }
+        );
         bytes.push(0);
-        assert_eq!(from_cbor::<PushRequest>(&bytes, 1024).unwrap_err(), DecodeError::TrailingBytes(1));
-        assert!(matches!(from_cbor::<PushRequest>(&[0xff, 0x00], 1024), Err(DecodeError::Message(_))));
+        assert_eq!(
+            from_cbor::<PushRequest>(&bytes, 1024).unwrap_err(),
+            DecodeError::TrailingBytes(1)
+        );
+        assert!(matches!(
+            from_cbor::<PushRequest>(&[0xff, 0x00], 1024),
+            Err(DecodeError::Message(_))
+        ));
     }
 }

@@ -19,7 +19,8 @@ const MAX_CIPHERTEXT_LEN: usize = MAX_PADDED_LEN + TAG_LEN;
 /// Largest canonical envelope: the map header, eight 1-byte keys, the fixed
 /// fields with their headers (1 + 1 + 17 + 17 + 9 + 17 + 25 bytes) and the
 /// ciphertext with its 5-byte header. Anything longer is refused unread.
-pub const MAX_ENVELOPE_LEN: usize = 1 + 8 + (1 + 1 + 17 + 17 + 9 + 17 + 25) + 5 + MAX_CIPHERTEXT_LEN;
+pub const MAX_ENVELOPE_LEN: usize =
+    1 + 8 + (1 + 1 + 17 + 17 + 9 + 17 + 25) + 5 + MAX_CIPHERTEXT_LEN;
 
 /// Length of the AAD: 2 + 2 + 16 + 16 + 16 + 8 + 16 bytes.
 pub const AAD_LEN: usize = 76;
@@ -107,7 +108,11 @@ impl Envelope {
     /// server refuses junk that no client could have sealed.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() > MAX_ENVELOPE_LEN {
-            return Err(DecodeError::TooLarge { what: "envelope", len: bytes.len(), max: MAX_ENVELOPE_LEN });
+            return Err(DecodeError::TooLarge {
+                what: "envelope",
+                len: bytes.len(),
+                max: MAX_ENVELOPE_LEN,
+            });
         }
         let mut r = Reader::new(bytes);
         let entries = r.map_len()?;
@@ -117,7 +122,10 @@ impl Envelope {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         if entries != 8 {
-            return Err(DecodeError::InvalidField { field: "envelope", reason: "must have exactly 8 entries" });
+            return Err(DecodeError::InvalidField {
+                field: "envelope",
+                reason: "must have exactly 8 entries",
+            });
         }
         r.key(KEY_SUITE)?;
         let suite = r.uint()?;
@@ -144,7 +152,12 @@ impl Envelope {
         }
         r.finish()?;
         Ok(Self {
-            header: EnvelopeHeader { record_id, device_id, device_seq, key_id },
+            header: EnvelopeHeader {
+                record_id,
+                device_id,
+                device_seq,
+                key_id,
+            },
             nonce,
             ciphertext: ciphertext.to_vec(),
         })
