@@ -1,1 +1,613 @@
-//! placeholder
+//! sealsync's own test vectors: every construction of docs/PROTOCOL.md computed
+//! from fixed inputs, with each intermediate value, so that an implementation in
+//! another language can check itself step by step.
+//!
+//! [`generate`] builds every file; `cargo run -p sealsync-test-vectors` writes
+//! them to `test-vectors/v1/`, and the tests regenerate and compare them, then
+//! open every vector from the JSON through the production API alone.
+//!
+//! Intermediate values (salts, AADs, shared secrets, link keys) are computed
+//! here directly from `sealsync_crypto::primitives`, independently of the
+//! composition in the crates; the final outputs come from the crates with fixed
+//! randomness. If the two ever disagreed, the open tests would fail.
+
+use serde::{Deserialize, Serialize};
+
+use sealsync_crypto::link::{
+    LinkCode, LinkPublicKey, LinkRequest, LinkSecret, LinkSecretKey, PairingId,
+};
+use sealsync_crypto::primitives::{hkdf_sha256, x25519};
+use sealsync_crypto::vector_gen::{seal_to_new_device_with, wrap_data_key_with_nonce};
+use sealsync_crypto::{
+    AccountName, DataKey, KdfParams, Passphrase, ProtocolVersion, RootKey, SaltSeed, WrapContext,
+    argon2id_salt, derive_root_key,
+};
+use sealsync_envelope::{
+    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind,
+    RecordPayload, RecordSealer, UnixMillis,
+};
+
+/// Lower-case hex, the encoding of every byte string in the files.
+pub fn hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(bytes)
+}
+
+/// `start, start + 1, ...`: the fixed "random" inputs.
+fn counting<const N: usize>(start: u8) -> [u8; N] {
+    core::array::from_fn(|i| start.wrapping_add(i as u8))
+}
+
+/// Argon2id costs as written in the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kdf {
+    /// Memory, KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl From<KdfParams> for Kdf {
+    fn from(k: KdfParams) -> Self {
+        Self {
+            m_kib: k.m_kib,
+            t: k.t,
+            p: k.p,
+        }
+    }
+}
+
+/// `root-key.json`: passphrase to root key (PROTOCOL.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootKeyVector {
+    /// What the case shows.
+    pub comment: String,
+    /// Protocol version the server named.
+    pub version: u16,
+    /// The costs that version fixes.
+    pub kdf: Kdf,
+    /// The passphrase, as UTF-8 text.
+    pub passphrase: String,
+    /// The same, as the hex of its UTF-8 bytes (what Argon2id hashes).
+    pub passphrase_hex: String,
+    /// The account name as typed.
+    pub account_name_input: String,
+    /// Its canonical form, whose bytes are the salt derivation's IKM.
+    pub account_name: String,
+    /// The server's salt seed.
+    pub salt_seed: String,
+    /// `HKDF-SHA256[salt_seed, "sealsync/v1/argon2id-salt"](account_name, 16)`.
+    pub argon2id_salt: String,
+    /// `Argon2id[m, t, p](passphrase, salt, 32)`.
+    pub root_key: String,
+}
+
+/// `subkeys.json`: the HKDF steps of the key hierarchy (PROTOCOL.md §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubkeyVector {
+    /// Input root key.
+    pub root_key: String,
+    /// `HKDF-SHA256["", "sealsync/v1/auth"](root_key, 32)`.
+    pub auth_key: String,
+    /// `HKDF-SHA256["", "sealsync/v1/wrap"](root_key, 32)`.
+    pub wrap_key: String,
+    /// Input data key.
+    pub data_key: String,
+    /// `HKDF-SHA256["", "sealsync/v1/records"](data_key, 32)`.
+    pub record_key: String,
+    /// `HKDF-SHA256["", "sealsync/v1/key-id"](data_key, 16)`.
+    pub key_id: String,
+}
+
+/// `wrap.json`: the wrapped data key (PROTOCOL.md §3.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrapVector {
+    /// The wrap key.
+    pub wrap_key: String,
+    /// The data key wrapped.
+    pub data_key: String,
+    /// Its key id.
+    pub key_id: String,
+    /// Account id, 16 bytes.
+    pub account_id: String,
+    /// Protocol version.
+    pub version: u16,
+    /// KDF costs bound in the AAD.
+    pub kdf: Kdf,
+    /// The 62-byte AAD.
+    pub aad: String,
+    /// The nonce (random in production).
+    pub nonce: String,
+    /// `nonce || ciphertext || tag`, 72 bytes.
+    pub wrapped: String,
+}
+
+/// The plaintext fields of a record, as written in `envelope.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayloadFields {
+    /// Record kind.
+    pub kind: String,
+    /// Packed HLC, as an integer.
+    pub hlc: u64,
+    /// Its wall-clock part.
+    pub hlc_wall_ms: u64,
+    /// Its counter part.
+    pub hlc_counter: u16,
+    /// Unix milliseconds.
+    pub created_at: u64,
+    /// Unix milliseconds, or null for a live record.
+    pub deleted_at: Option<u64>,
+    /// Body bytes.
+    pub body: String,
+}
+
+impl PayloadFields {
+    /// The payload these fields describe.
+    pub fn to_payload(&self) -> RecordPayload {
+        RecordPayload {
+            kind: RecordKind::new(self.kind.clone()).expect("vector kinds are valid"),
+            hlc: Hlc::from_u64(self.hlc),
+            created_at: UnixMillis(self.created_at),
+            deleted_at: self.deleted_at.map(UnixMillis),
+            body: hex::decode(&self.body).expect("vector hex is valid"),
+        }
+    }
+}
+
+/// `envelope.json` (valid cases): one record sealed (PROTOCOL.md §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeVector {
+    /// What the case shows.
+    pub comment: String,
+    /// Account id.
+    pub account_id: String,
+    /// Data key (its record key and key id follow).
+    pub data_key: String,
+    /// Record key.
+    pub record_key: String,
+    /// Key id.
+    pub key_id: String,
+    /// Header: record id.
+    pub record_id: String,
+    /// Header: device id.
+    pub device_id: String,
+    /// Header: device counter.
+    pub device_seq: u64,
+    /// The plaintext fields.
+    pub payload: PayloadFields,
+    /// Canonical CBOR of the payload map.
+    pub payload_cbor: String,
+    /// `u32be(len) || payload_cbor || zeros`, to the bucket.
+    pub padded_plaintext: String,
+    /// The 76-byte AAD.
+    pub aad: String,
+    /// Nonce (random in production).
+    pub nonce: String,
+    /// `XChaCha20-Poly1305[record_key](nonce, aad, padded_plaintext)`, tag included.
+    pub ciphertext: String,
+    /// The canonical CBOR envelope.
+    pub envelope: String,
+}
+
+/// `envelope.json` (invalid cases): bytes every decoder must refuse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidEnvelopeVector {
+    /// What is wrong with it.
+    pub comment: String,
+    /// The bytes.
+    pub envelope: String,
+    /// The error class: see [`error_class`].
+    pub error: String,
+}
+
+/// The whole `envelope.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeFile {
+    /// Envelopes that decode and open.
+    pub valid: Vec<EnvelopeVector>,
+    /// Envelopes that must not decode.
+    pub invalid: Vec<InvalidEnvelopeVector>,
+}
+
+/// `link.json`: device linking (PROTOCOL.md §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkVector {
+    /// New device's X25519 secret scalar.
+    pub new_device_secret_key: String,
+    /// `X25519(sk, 9)`.
+    pub new_device_public_key: String,
+    /// Pairing id.
+    pub pairing_id: String,
+    /// `HKDF-SHA256["", "sealsync/v1/link-fingerprint"](pk, 16)`.
+    pub fingerprint: String,
+    /// The 128-bit one-time secret.
+    pub link_secret: String,
+    /// `pairing_id || fingerprint || link_secret`.
+    pub link_code: String,
+    /// Existing device's ephemeral secret scalar.
+    pub ephemeral_secret_key: String,
+    /// `X25519(e, 9)`.
+    pub ephemeral_public_key: String,
+    /// `X25519(e, pk)`.
+    pub shared_secret: String,
+    /// `"sealsync/v1/link" || pairing_id || epk || pk`.
+    pub info: String,
+    /// `HKDF-SHA256[link_secret, info](shared_secret, 32)`.
+    pub link_key: String,
+    /// Nonce (random in production).
+    pub nonce: String,
+    /// The payload sealed (the client's account-key bundle; opaque here).
+    pub payload: String,
+    /// `epk || nonce || XChaCha20-Poly1305[link_key](nonce, "", payload)`.
+    pub sealed: String,
+}
+
+/// `merge.json`: which version of a record wins (PROTOCOL.md §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeVector {
+    /// What the case shows.
+    pub comment: String,
+    /// Competing versions.
+    pub versions: Vec<MergeVersion>,
+    /// Index into `versions` of the winner.
+    pub winner: usize,
+}
+
+/// One competing version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeVersion {
+    /// Packed HLC.
+    pub hlc: u64,
+    /// Device id (UUID text).
+    pub device_id: String,
+    /// Whether it is a tombstone.
+    pub tombstone: bool,
+}
+
+impl MergeVersion {
+    /// Its merge key.
+    pub fn key(&self) -> LwwKey {
+        LwwKey {
+            tombstone: self.tombstone,
+            hlc: Hlc::from_u64(self.hlc),
+            device_id: self.device_id.parse().expect("vector device ids are UUIDs"),
+        }
+    }
+}
+
+/// Every vector file: name and pretty JSON with a trailing newline.
+pub fn generate() -> Vec<(&'static str, String)> {
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string_pretty(value).expect("vectors serialize") + "\n"
+    }
+    vec![
+        ("root-key.json", json(&root_key_vectors())),
+        ("subkeys.json", json(&subkey_vectors())),
+        ("wrap.json", json(&wrap_vectors())),
+        ("envelope.json", json(&envelope_file())),
+        ("link.json", json(&link_vectors())),
+        ("merge.json", json(&merge_vectors())),
+    ]
+}
+
+/// Passphrase to root key, for v1's pinned costs.
+pub fn root_key_vectors() -> Vec<RootKeyVector> {
+    let cases = [
+        (
+            "ASCII passphrase, canonical name",
+            "correct horse battery staple",
+            "alice@example.org",
+            counting(0x00),
+        ),
+        (
+            "UTF-8 passphrase, name typed with capitals and spaces",
+            "Zürich — ß → 🔑",
+            "  Bob.Smith+Journal@Example.ORG ",
+            counting(0xa0),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(comment, passphrase, name_input, seed)| {
+            let version = ProtocolVersion::V1;
+            let account = AccountName::parse(name_input).expect("vector names are valid");
+            let seed = SaltSeed(seed);
+            let secret = Passphrase::new(passphrase.to_owned()).expect("non-empty");
+            let root = derive_root_key(version, &secret, &seed, &account).expect("Argon2id runs");
+            RootKeyVector {
+                comment: comment.into(),
+                version: version.get(),
+                kdf: version.kdf_params().into(),
+                passphrase: passphrase.into(),
+                passphrase_hex: hex(passphrase),
+                account_name_input: name_input.into(),
+                account_name: account.as_str().into(),
+                salt_seed: hex(seed.0),
+                argon2id_salt: hex(argon2id_salt(&seed, &account)),
+                root_key: hex(root.expose_secret()),
+            }
+        })
+        .collect()
+}
+
+/// The HKDF children of a fixed root key and a fixed data key.
+pub fn subkey_vectors() -> Vec<SubkeyVector> {
+    [(counting(0x10), counting(0x40)), ([0xff; 32], [0x00; 32])]
+        .into_iter()
+        .map(|(root, data)| {
+            let (root_key, data_key) = (RootKey::from_bytes(root), DataKey::from_bytes(data));
+            SubkeyVector {
+                root_key: hex(root),
+                auth_key: hex(root_key.auth_key().expose_secret()),
+                wrap_key: hex(root_key.wrap_key().expose_secret()),
+                data_key: hex(data),
+                record_key: hex(data_key.record_key().expose_secret()),
+                key_id: hex(data_key.key_id().as_bytes()),
+            }
+        })
+        .collect()
+}
+
+/// A data key wrapped under a wrap key.
+pub fn wrap_vectors() -> Vec<WrapVector> {
+    let wrap_key = RootKey::from_bytes(counting(0x10)).wrap_key();
+    let data_key = DataKey::from_bytes(counting(0x40));
+    let account_id: [u8; 16] = counting(0x70);
+    let ctx = WrapContext::new(ProtocolVersion::V1, account_id, data_key.key_id());
+    let nonce = counting(0x90);
+    let wrapped =
+        wrap_data_key_with_nonce(&wrap_key, &data_key, &ctx, &nonce).expect("key id matches");
+    vec![WrapVector {
+        wrap_key: hex(wrap_key.expose_secret()),
+        data_key: hex(data_key.expose_secret()),
+        key_id: hex(data_key.key_id().as_bytes()),
+        account_id: hex(account_id),
+        version: ctx.version.get(),
+        kdf: ctx.kdf.into(),
+        aad: hex(ctx.aad()),
+        nonce: hex(nonce),
+        wrapped: hex(wrapped.as_bytes()),
+    }]
+}
+
+/// The valid and invalid envelope cases.
+pub fn envelope_file() -> EnvelopeFile {
+    let account_id = AccountId::from_bytes(counting(0x70));
+    let data_key = DataKey::from_bytes(counting(0x40));
+    let sealer = RecordSealer::new(account_id, &data_key);
+    let record_id = RecordId::from_bytes(counting(0xb0));
+    let device_id = DeviceId::from_bytes(counting(0xc0));
+    let hlc = Hlc::new(1_764_028_800_000, 2).expect("48-bit wall time");
+    let mood = br#"{"score":6,"note":"walked by the river","tags":["outside"]}"#.to_vec();
+    let long_note: Vec<u8> = (0..1500u32)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz "[i as usize % 27])
+        .collect();
+    let cases = [
+        (
+            "a mood entry: small records pad to 512 bytes",
+            "mood",
+            None,
+            mood,
+            7,
+            counting(0xd0),
+        ),
+        (
+            "a tombstone: deleted_at set, body empty",
+            "mood",
+            Some(1_764_032_400_000),
+            vec![],
+            8,
+            counting(0xe0),
+        ),
+        (
+            "a 1500-byte note: padded to the Padmé bucket above 512",
+            "activity",
+            None,
+            long_note,
+            9,
+            counting(0xf0),
+        ),
+    ];
+    let valid = cases
+        .into_iter()
+        .map(|(comment, kind, deleted_at, body, seq, nonce)| {
+            let payload = RecordPayload {
+                kind: RecordKind::new(kind).expect("valid kind"),
+                hlc,
+                created_at: UnixMillis(1_764_028_000_000),
+                deleted_at: deleted_at.map(UnixMillis),
+                body,
+            };
+            let envelope = sealer
+                .seal_with_nonce(record_id, device_id, DeviceSeq(seq), &payload, &nonce)
+                .expect("payload fits");
+            let mut payload_cbor = Vec::new();
+            payload.encode_into(&mut payload_cbor);
+            EnvelopeVector {
+                comment: comment.into(),
+                account_id: hex(account_id.as_bytes()),
+                data_key: hex(data_key.expose_secret()),
+                record_key: hex(data_key.record_key().expose_secret()),
+                key_id: hex(data_key.key_id().as_bytes()),
+                record_id: hex(record_id.as_bytes()),
+                device_id: hex(device_id.as_bytes()),
+                device_seq: seq,
+                payload: PayloadFields {
+                    kind: kind.into(),
+                    hlc: hlc.as_u64(),
+                    hlc_wall_ms: hlc.wall_ms(),
+                    hlc_counter: hlc.counter(),
+                    created_at: payload.created_at.0,
+                    deleted_at,
+                    body: hex(&payload.body),
+                },
+                payload_cbor: hex(&payload_cbor),
+                padded_plaintext: hex(sealer.padded_plaintext(&payload).expect("payload fits")),
+                aad: hex(envelope.header.aad(&account_id)),
+                nonce: hex(nonce),
+                ciphertext: hex(&envelope.ciphertext),
+                envelope: hex(envelope.encode()),
+            }
+        })
+        .collect::<Vec<_>>();
+    let good = hex::decode(&valid[0].envelope).expect("hex");
+    EnvelopeFile {
+        invalid: invalid_envelopes(&good),
+        valid,
+    }
+}
+
+/// Mutations of a valid envelope that a strict decoder refuses.
+fn invalid_envelopes(good: &[u8]) -> Vec<InvalidEnvelopeVector> {
+    let ciphertext_at = good.len() - 528; // 512-byte bucket + 16-byte tag
+    let splice = |at: usize, remove: usize, insert: &[u8]| -> Vec<u8> {
+        [&good[..at], insert, &good[at + remove..]].concat()
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a trailing byte after the map", [good, &[0x00]].concat()),
+        (
+            "truncated inside the ciphertext",
+            good[..good.len() - 1].to_vec(),
+        ),
+        ("version 2 (key 1)", splice(2, 1, &[0x02])),
+        ("suite 2 (key 2)", splice(4, 1, &[0x02])),
+        (
+            "version written as a 2-byte integer (0x18 0x01): not the shortest form",
+            splice(2, 1, &[0x18, 0x01]),
+        ),
+        ("map of 9 entries announced", splice(0, 1, &[0xa9])),
+        (
+            "keys 1 and 2 swapped in order",
+            [&[0xa8, 0x02, 0x01, 0x01, 0x01][..], &good[5..]].concat(),
+        ),
+        (
+            "record_id of 15 bytes",
+            splice(5, 18, &[[0x03, 0x4f].as_slice(), &good[7..22]].concat()),
+        ),
+        ("ciphertext in an indefinite-length byte string", {
+            let (head, ct) = good.split_at(ciphertext_at - 3);
+            let ct = &ct[3..];
+            [head, &[0x5f, 0x59, 0x02, 0x10], ct, &[0xff]].concat()
+        }),
+        ("ciphertext one byte short of bucket + tag", {
+            let mut bytes = splice(ciphertext_at - 3, 3, &[0x59, 0x02, 0x0f]);
+            bytes.pop();
+            bytes
+        }),
+    ];
+    cases
+        .into_iter()
+        .map(|(comment, bytes)| {
+            let error = match Envelope::decode(&bytes) {
+                Ok(_) => panic!("invalid vector {comment:?} decodes"),
+                Err(e) => error_class(&e),
+            };
+            InvalidEnvelopeVector {
+                comment: comment.into(),
+                envelope: hex(&bytes),
+                error: error.into(),
+            }
+        })
+        .collect()
+}
+
+/// The language-neutral name of a decode error, as written in `envelope.json`.
+pub fn error_class(error: &DecodeError) -> &'static str {
+    match error {
+        DecodeError::TooLarge { .. } => "too_large",
+        DecodeError::Truncated { .. } => "truncated",
+        DecodeError::Malformed { .. } => "malformed",
+        DecodeError::NotCanonical { .. } => "not_canonical",
+        DecodeError::TrailingBytes(_) => "trailing_bytes",
+        DecodeError::Unexpected { .. } => "unexpected_item",
+        DecodeError::InvalidField { .. } => "invalid_field",
+        DecodeError::UnsupportedVersion(_) => "unsupported_version",
+        DecodeError::UnsupportedSuite(_) => "unsupported_suite",
+        _ => "other",
+    }
+}
+
+/// The account keys sealed to a new device.
+pub fn link_vectors() -> Vec<LinkVector> {
+    let secret_key: [u8; 32] = counting(0x20);
+    let pairing_id = PairingId(counting(0x50));
+    let link_secret: [u8; 16] = counting(0x60);
+    let request = LinkRequest::from_parts(
+        LinkSecretKey::from_bytes(secret_key),
+        pairing_id,
+        LinkSecret::from_bytes(link_secret),
+    );
+    let code = LinkCode::from_bytes(&*request.code().to_bytes()).expect("48 bytes");
+    let ephemeral: [u8; 32] = counting(0x80);
+    let nonce = counting(0x30);
+    let payload = b"account keys: the client's bundle of account id, key id and data key".to_vec();
+    let sealed = seal_to_new_device_with(
+        &code,
+        &request.public_key(),
+        &payload,
+        &LinkSecretKey::from_bytes(ephemeral),
+        &nonce,
+    )
+    .expect("fingerprint matches");
+
+    let pk: LinkPublicKey = request.public_key();
+    let epk = sealed.ephemeral_public;
+    let shared = x25519(&ephemeral, &pk.0).expect("not low order");
+    let info = [b"sealsync/v1/link".as_slice(), &pairing_id.0, &epk.0, &pk.0].concat();
+    let mut link_key = [0u8; 32];
+    hkdf_sha256(&link_secret, &info, &*shared, &mut link_key).expect("32 bytes");
+    vec![LinkVector {
+        new_device_secret_key: hex(secret_key),
+        new_device_public_key: hex(pk.0),
+        pairing_id: hex(pairing_id.0),
+        fingerprint: hex(pk.fingerprint().0),
+        link_secret: hex(link_secret),
+        link_code: hex(&*code.to_bytes()),
+        ephemeral_secret_key: hex(ephemeral),
+        ephemeral_public_key: hex(epk.0),
+        shared_secret: hex(&*shared),
+        info: hex(&info),
+        link_key: hex(link_key),
+        nonce: hex(nonce),
+        payload: hex(&payload),
+        sealed: hex(sealed.to_bytes()),
+    }]
+}
+
+/// Which version wins: each rule of PROTOCOL.md §7 once.
+pub fn merge_vectors() -> Vec<MergeVector> {
+    let d = |n: u8| uuid::Uuid::from_bytes(counting(n)).to_string();
+    let h = |wall: u64, counter: u16| Hlc::new(wall, counter).expect("48-bit").as_u64();
+    let v = |hlc, device_id: String, tombstone| MergeVersion {
+        hlc,
+        device_id,
+        tombstone,
+    };
+    vec![
+        MergeVector {
+            comment: "the later stamp wins".into(),
+            versions: vec![v(h(1000, 0), d(0x20), false), v(h(1000, 1), d(0x10), false)],
+            winner: 1,
+        },
+        MergeVector {
+            comment: "equal stamps: the greater device id (bytewise) wins".into(),
+            versions: vec![v(h(1000, 0), d(0x20), false), v(h(1000, 0), d(0x10), false)],
+            winner: 0,
+        },
+        MergeVector {
+            comment: "a tombstone beats a later edit".into(),
+            versions: vec![v(h(2000, 0), d(0x10), false), v(h(1000, 0), d(0x20), true)],
+            winner: 1,
+        },
+        MergeVector {
+            comment: "between tombstones, the later stamp wins".into(),
+            versions: vec![
+                v(h(3000, 0), d(0x10), true),
+                v(h(1000, 5), d(0x20), true),
+                v(h(9000, 0), d(0x30), false),
+            ],
+            winner: 0,
+        },
+    ]
+}
