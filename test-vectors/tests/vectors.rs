@@ -164,11 +164,11 @@ fn link_payload_opens_from_the_json() {
         );
         assert_eq!(hex(request.public_key().0), v.new_device_public_key);
         assert_eq!(hex(request.code().fingerprint.0), v.fingerprint);
-        assert_eq!(hex(&*request.code().to_bytes()), v.link_code);
+        assert_eq!(hex(request.code().to_bytes().as_slice()), v.link_code);
 
         let sealed = LinkSealed::from_bytes(&hex::decode(&v.sealed).unwrap()).unwrap();
         assert_eq!(hex(sealed.ephemeral_public.0), v.ephemeral_public_key);
-        assert_eq!(hex(&*request.open(&sealed).unwrap()), v.payload);
+        assert_eq!(hex(request.open(&sealed).unwrap().as_slice()), v.payload);
 
         // The production sealing path (fresh ephemeral key and nonce) also
         // reaches this request.
