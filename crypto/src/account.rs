@@ -7,14 +7,17 @@ use crate::Error;
 pub const MAX_ACCOUNT_NAME_LEN: usize = 128;
 
 /// A canonical account name: ASCII, lower case, 1 to 128 bytes of
-/// `a-z 0-9 . _ - + @` (so an e-mail address fits), trimmed of surrounding space.
+/// `a-z 0-9 . _ - + @` (so an e-mail address fits), trimmed of surrounding ASCII
+/// white space.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AccountName(String);
 
 impl AccountName {
     /// Canonicalises and validates a name as the user typed it.
     pub fn parse(name: &str) -> Result<Self, Error> {
-        let name = name.trim().to_ascii_lowercase();
+        let name = name
+            .trim_matches(|c: char| c.is_ascii_whitespace())
+            .to_ascii_lowercase();
         if name.is_empty() {
             return Err(Error::InvalidAccountName("it is empty"));
         }

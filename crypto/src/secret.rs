@@ -74,18 +74,23 @@ macro_rules! secret_bytes {
 }
 pub(crate) use secret_bytes;
 
-/// The user's passphrase, as the UTF-8 bytes they typed (PROTOCOL.md §2: no
-/// normalisation beyond what the UI does; the same bytes must be typed again).
+/// The user's passphrase in Unicode Normalization Form C (PROTOCOL.md §2.3),
+/// so that "ü" typed as one code point on one system and as "u" plus a
+/// combining diaeresis on another unlock the same account.
 pub struct Passphrase(Zeroizing<String>);
 
 impl Passphrase {
-    /// Accepts any non-empty passphrase; strength policy belongs to the UI.
+    /// Normalises to NFC; accepts any non-empty passphrase (strength policy
+    /// belongs to the UI).
     pub fn new(passphrase: String) -> Result<Self, Error> {
-        let passphrase = Zeroizing::new(passphrase);
-        if passphrase.is_empty() {
+        use unicode_normalization::UnicodeNormalization;
+        let typed = Zeroizing::new(passphrase);
+        if typed.is_empty() {
             return Err(Error::EmptyPassphrase);
         }
-        Ok(Self(passphrase))
+        let mut normalized = Zeroizing::new(String::with_capacity(typed.len() + 8));
+        normalized.extend(typed.nfc());
+        Ok(Self(normalized))
     }
 
     /// The bytes Argon2id hashes.
@@ -140,6 +145,14 @@ mod tests {
                 got: 3
             }
         );
+    }
+
+    #[test]
+    fn passphrases_are_compared_in_nfc() {
+        let composed = Passphrase::new("Z\u{fc}rich".into()).unwrap();
+        let decomposed = Passphrase::new("Zu\u{308}rich".into()).unwrap();
+        assert_eq!(composed.expose_secret(), decomposed.expose_secret());
+        assert_eq!(composed.expose_secret(), "Zürich".as_bytes());
     }
 
     #[test]

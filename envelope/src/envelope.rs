@@ -17,10 +17,11 @@ pub const SUITE: u16 = 1;
 const MAX_CIPHERTEXT_LEN: usize = MAX_PADDED_LEN + TAG_LEN;
 
 /// Largest canonical envelope: the map header, eight 1-byte keys, the fixed
-/// fields with their headers (1 + 1 + 17 + 17 + 9 + 17 + 25 bytes) and the
-/// ciphertext with its 5-byte header. Anything longer is refused unread.
+/// fields with their headers (version 1, suite 1, record id 17, device id 17,
+/// device_seq up to 9, key id 17, nonce 26 bytes) and the ciphertext with its
+/// 5-byte header. Anything longer is refused unread.
 pub const MAX_ENVELOPE_LEN: usize =
-    1 + 8 + (1 + 1 + 17 + 17 + 9 + 17 + 25) + 5 + MAX_CIPHERTEXT_LEN;
+    1 + 8 + (1 + 1 + 17 + 17 + 9 + 17 + 26) + 5 + MAX_CIPHERTEXT_LEN;
 
 /// Length of the AAD: 2 + 2 + 16 + 16 + 16 + 8 + 16 bytes.
 pub const AAD_LEN: usize = 76;
@@ -138,6 +139,12 @@ impl Envelope {
         let device_id = DeviceId::from_bytes(r.array("device_id")?);
         r.key(KEY_DEVICE_SEQ)?;
         let device_seq = DeviceSeq(r.uint()?);
+        if device_seq > DeviceSeq::MAX {
+            return Err(DecodeError::InvalidField {
+                field: "device_seq",
+                reason: "exceeds 2^63 - 1",
+            });
+        }
         r.key(KEY_KEY_ID)?;
         let key_id = KeyId(r.array("key_id")?);
         r.key(KEY_NONCE)?;

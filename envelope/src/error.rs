@@ -90,6 +90,9 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A device counter above [`crate::DeviceSeq::MAX`].
+    #[error("device counter {0:?} exceeds 2^63 - 1")]
+    DeviceSeqOutOfRange(crate::DeviceSeq),
     /// Authentication failed, or the OS RNG failed while sealing.
     #[error(transparent)]
     Crypto(#[from] sealsync_crypto::Error),

@@ -63,6 +63,12 @@ uuid_id!(
 #[serde(transparent)]
 pub struct DeviceSeq(pub u64);
 
+impl DeviceSeq {
+    /// The largest counter: 2^63 - 1, so that every SQL database stores it as
+    /// a signed 64-bit integer with its order intact.
+    pub const MAX: Self = Self(i64::MAX as u64);
+}
+
 /// A position in an account's server-side change log (`server_seq`): pulls
 /// return envelopes strictly after a cursor, in cursor order.
 #[derive(

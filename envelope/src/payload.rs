@@ -118,6 +118,12 @@ impl RecordPayload {
         r.key(KEY_BODY)?;
         let body = r.bytes("body", crate::padding::MAX_PAYLOAD_LEN)?.to_vec();
         r.finish()?;
+        if deleted_at.is_some() && !body.is_empty() {
+            return Err(DecodeError::InvalidField {
+                field: "body",
+                reason: "a tombstone's body must be empty",
+            });
+        }
         Ok(Self {
             kind,
             hlc,

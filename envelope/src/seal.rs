@@ -61,6 +61,15 @@ impl RecordSealer {
         device_seq: crate::DeviceSeq,
         payload: &RecordPayload,
     ) -> Result<(EnvelopeHeader, Vec<u8>), Error> {
+        if device_seq > crate::DeviceSeq::MAX {
+            return Err(Error::DeviceSeqOutOfRange(device_seq));
+        }
+        if payload.is_tombstone() && !payload.body.is_empty() {
+            return Err(Error::Payload(crate::DecodeError::InvalidField {
+                field: "body",
+                reason: "a tombstone's body must be empty",
+            }));
+        }
         let len = payload.encoded_len();
         if len > padding::MAX_PAYLOAD_LEN {
             return Err(Error::PayloadTooLarge {

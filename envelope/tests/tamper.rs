@@ -127,3 +127,36 @@ fn flipping_any_encoded_byte_fails_to_decode_or_to_open() {
         }
     }
 }
+
+#[test]
+fn the_largest_possible_envelope_round_trips_at_the_size_limit() {
+    use sealsync_envelope::MAX_ENVELOPE_LEN;
+    use sealsync_envelope::padding::{MAX_PADDED_LEN, MAX_PAYLOAD_LEN};
+    let sealer = sealer();
+    let mut payload = payload();
+    payload.body = vec![0x42; 1000]; // a body length with the same 3-byte header as the largest
+    let overhead = payload.encoded_len() - payload.body.len();
+    payload.body = vec![0x42; MAX_PAYLOAD_LEN - overhead];
+    let envelope = sealer
+        .seal(
+            RecordId::random(),
+            DeviceId::random(),
+            DeviceSeq::MAX,
+            &payload,
+        )
+        .unwrap();
+    assert_eq!(envelope.ciphertext.len(), MAX_PADDED_LEN + 16);
+    let bytes = envelope.encode();
+    assert_eq!(bytes.len(), MAX_ENVELOPE_LEN);
+    assert_eq!(
+        sealer.open(Envelope::decode(&bytes).unwrap()).unwrap(),
+        payload
+    );
+
+    let mut too_long = bytes;
+    too_long.push(0);
+    assert!(matches!(
+        Envelope::decode(&too_long),
+        Err(sealsync_envelope::DecodeError::TooLarge { .. })
+    ));
+}

@@ -67,10 +67,10 @@ pub struct RootKeyVector {
     pub version: u16,
     /// The costs that version fixes.
     pub kdf: Kdf,
-    /// The passphrase, as UTF-8 text.
+    /// The passphrase as typed.
     pub passphrase: String,
-    /// The same, as the hex of its UTF-8 bytes (what Argon2id hashes).
-    pub passphrase_hex: String,
+    /// Its NFC normalisation's UTF-8 bytes: what Argon2id hashes.
+    pub passphrase_nfc: String,
     /// The account name as typed.
     pub account_name_input: String,
     /// Its canonical form, whose bytes are the salt derivation's IKM.
@@ -301,8 +301,8 @@ pub fn root_key_vectors() -> Vec<RootKeyVector> {
             counting(0x00),
         ),
         (
-            "UTF-8 passphrase, name typed with capitals and spaces",
-            "Zürich — ß → 🔑",
+            "passphrase typed decomposed (u + U+0308), hashed in NFC; name typed with capitals and spaces",
+            "Zu\u{308}rich — ß → 🔑",
             "  Bob.Smith+Journal@Example.ORG ",
             counting(0xa0),
         ),
@@ -320,7 +320,7 @@ pub fn root_key_vectors() -> Vec<RootKeyVector> {
                 version: version.get(),
                 kdf: version.kdf_params().into(),
                 passphrase: passphrase.into(),
-                passphrase_hex: hex(passphrase),
+                passphrase_nfc: hex(secret.expose_secret()),
                 account_name_input: name_input.into(),
                 account_name: account.as_str().into(),
                 salt_seed: hex(seed.0),
@@ -378,7 +378,7 @@ pub fn envelope_file() -> EnvelopeFile {
     let sealer = RecordSealer::new(account_id, &data_key);
     let record_id = RecordId::from_bytes(counting(0xb0));
     let device_id = DeviceId::from_bytes(counting(0xc0));
-    let hlc = Hlc::new(1_764_028_800_000, 2).expect("48-bit wall time");
+    let hlc = |counter| Hlc::new(1_764_028_800_000, counter).expect("48-bit wall time");
     let mood = br#"{"score":6,"note":"walked by the river","tags":["outside"]}"#.to_vec();
     let long_note: Vec<u8> = (0..1500u32)
         .map(|i| b"abcdefghijklmnopqrstuvwxyz "[i as usize % 27])
@@ -387,15 +387,17 @@ pub fn envelope_file() -> EnvelopeFile {
         (
             "a mood entry: small records pad to 512 bytes",
             "mood",
+            hlc(2),
             None,
             mood,
             7,
             counting(0xd0),
         ),
         (
-            "a tombstone: deleted_at set, body empty",
+            "its delete: a tombstone, deleted_at set, body empty",
             "mood",
-            Some(1_764_032_400_000),
+            hlc(3),
+            Some(1_764_028_800_000),
             vec![],
             8,
             counting(0xe0),
@@ -403,6 +405,7 @@ pub fn envelope_file() -> EnvelopeFile {
         (
             "a 1500-byte note: padded to the Padmé bucket above 512",
             "activity",
+            hlc(4),
             None,
             long_note,
             9,
@@ -411,7 +414,7 @@ pub fn envelope_file() -> EnvelopeFile {
     ];
     let valid = cases
         .into_iter()
-        .map(|(comment, kind, deleted_at, body, seq, nonce)| {
+        .map(|(comment, kind, hlc, deleted_at, body, seq, nonce)| {
             let payload = RecordPayload {
                 kind: RecordKind::new(kind).expect("valid kind"),
                 hlc,

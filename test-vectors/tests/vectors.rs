@@ -55,7 +55,8 @@ fn root_keys_derive_from_the_json() {
         let version = accept_version(v.version, None).unwrap();
         let kdf = version.kdf_params();
         assert_eq!((kdf.m_kib, kdf.t, kdf.p), (v.kdf.m_kib, v.kdf.t, v.kdf.p));
-        assert_eq!(hex(v.passphrase.as_bytes()), v.passphrase_hex);
+        let passphrase = Passphrase::new(v.passphrase.clone()).unwrap();
+        assert_eq!(hex(passphrase.expose_secret()), v.passphrase_nfc);
         let account = AccountName::parse(&v.account_name_input).unwrap();
         assert_eq!(account.as_str(), v.account_name);
         let seed = SaltSeed(unhex(&v.salt_seed));
