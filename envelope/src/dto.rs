@@ -1,14 +1,15 @@
-//! Bodies of the sync endpoints (PROTOCOL.md §8), shared by server and client.
+//! Bodies of the HTTP API (PROTOCOL.md §8), shared by server and client.
 //!
-//! They travel as CBOR (`application/cbor`) through serde and ciborium. Each
-//! envelope inside is carried as a byte string holding its canonical encoding,
-//! decoded strictly by [`Envelope::decode`]: the server stores exactly the
-//! bytes the client sealed and hands back exactly those bytes.
+//! Sync bodies travel as CBOR (`application/cbor`) through serde and ciborium.
+//! Each envelope inside is carried as a byte string holding its canonical
+//! encoding, decoded strictly by [`Envelope::decode`]: the server stores
+//! exactly the bytes the client sealed and hands back exactly those bytes.
+//! Account and device bodies are JSON, with byte strings in lower-case hex.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{Cursor, DecodeError, Envelope};
+use crate::{AccountId, Cursor, DecodeError, DeviceId, Envelope};
 
 /// The canonical encoding of one envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,9 @@ pub enum RejectCode {
     UnknownKeyId,
     /// Larger than [`ServerLimits::max_envelope_bytes`].
     EnvelopeTooLarge,
+    /// Its `device_id` is not the pushing device's: a device pushes only what
+    /// it sealed itself.
+    DeviceMismatch,
     /// Storing it would exceed [`ServerLimits::max_account_bytes`].
     QuotaExceeded,
 }
@@ -130,6 +134,140 @@ impl Default for ServerLimits {
             max_account_bytes: 1024 * 1024 * 1024,
         }
     }
+}
+
+/// `GET /v1/meta`: what a client checks before it derives or sends anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaResponse {
+    /// Server software version.
+    pub server_version: String,
+    /// Protocol versions the server accepts for new accounts.
+    pub protocol_versions: Vec<u16>,
+    /// Envelope format versions it stores.
+    pub envelope_versions: Vec<u16>,
+    /// Cipher suites it stores.
+    pub suites: Vec<u16>,
+    /// Whether `POST /v1/accounts` is open.
+    pub registration_open: bool,
+    /// Its limits.
+    pub limits: ServerLimits,
+}
+
+/// A device as registered: its id and its name, sealed by the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRegistration {
+    /// Chosen by the device, at random.
+    pub id: DeviceId,
+    /// The device's name sealed under the account's keys; opaque to the server.
+    #[serde(with = "hex::serde")]
+    pub encrypted_name: Vec<u8>,
+}
+
+/// `POST /v1/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// Chosen by the client (PROTOCOL.md §3.1).
+    pub account_id: AccountId,
+    /// The account name (canonicalised by the server as in PROTOCOL.md §2.2).
+    pub account_name: String,
+    /// The protocol version the keys were derived under.
+    pub protocol_version: u16,
+    /// The random seed the salt was derived from.
+    #[serde(with = "hex::serde")]
+    pub salt_seed: [u8; 32],
+    /// The auth key; the server keeps only a hash.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+    /// The data key's id.
+    #[serde(with = "hex::serde")]
+    pub key_id: [u8; 16],
+    /// The wrapped data key (72 bytes).
+    #[serde(with = "hex::serde")]
+    pub wrapped_data_key: Vec<u8>,
+    /// The first device.
+    pub device: DeviceRegistration,
+}
+
+/// The answer to registration or login: the device's bearer token, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    /// The account.
+    pub account_id: AccountId,
+    /// The device now registered.
+    pub device_id: DeviceId,
+    /// Its bearer token (64 hex digits).
+    pub token: String,
+    /// The account's protocol version.
+    pub protocol_version: u16,
+    /// The account's wrapped data keys.
+    pub keys: Vec<WrappedKey>,
+}
+
+/// One wrapped data key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedKey {
+    /// Its id.
+    #[serde(with = "hex::serde")]
+    pub key_id: [u8; 16],
+    /// The wrapped key.
+    #[serde(with = "hex::serde")]
+    pub wrapped_data_key: Vec<u8>,
+}
+
+/// `POST /v1/login/params`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginParamsRequest {
+    /// The account name.
+    pub account_name: String,
+}
+
+/// What a client needs to derive its keys. For an unknown name the server
+/// answers with a deterministic fake, so the answer reveals nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginParamsResponse {
+    /// The account's protocol version.
+    pub protocol_version: u16,
+    /// The account's salt seed.
+    #[serde(with = "hex::serde")]
+    pub salt_seed: [u8; 32],
+}
+
+/// `POST /v1/login`: registers a new device on an existing account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The account name.
+    pub account_name: String,
+    /// The auth key derived from the passphrase.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+    /// The device signing in.
+    pub device: DeviceRegistration,
+}
+
+/// `DELETE /v1/account`: the auth key again, because deletion is final.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteAccountRequest {
+    /// The auth key derived from the passphrase.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+}
+
+/// `GET /v1/devices`, one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceListEntry {
+    /// The device.
+    pub id: DeviceId,
+    /// Its sealed name.
+    #[serde(with = "hex::serde")]
+    pub encrypted_name: Vec<u8>,
+    /// Unix ms.
+    pub created_at: u64,
+    /// Unix ms, to the minute.
+    pub last_seen_at: u64,
+    /// Unix ms of revocation, if revoked.
+    pub revoked_at: Option<u64>,
+    /// Whether this is the device asking.
+    pub current: bool,
 }
 
 /// Encodes a DTO as CBOR.

@@ -1,0 +1,200 @@
+//! The command line: flags with `SEALSYNC_*` environment equivalents (clap).
+//! A malformed or conflicting setting stops the server at start with a
+//! message naming the setting.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sealsync_envelope::dto::ServerLimits;
+
+use crate::app::{Registration, Settings};
+
+/// The server's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sealsync-server",
+    version,
+    about = "Zero-knowledge sync server for sealsync"
+)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then serve (the default).
+    Serve,
+    /// Apply migrations and exit.
+    Migrate,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings, each a flag and an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "SEALSYNC_BIND",
+        default_value = "127.0.0.1:8787",
+        global = true
+    )]
+    pub bind: SocketAddr,
+    /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "SEALSYNC_DATABASE_URL",
+        default_value = "sqlite://sealsync.db",
+        global = true
+    )]
+    pub database_url: DatabaseUrl,
+    /// Whether anyone may create an account.
+    #[arg(
+        long,
+        env = "SEALSYNC_REGISTRATION",
+        value_enum,
+        default_value = "open",
+        global = true
+    )]
+    pub registration: Registration,
+    /// Longest a request may take, in seconds.
+    #[arg(long, env = "SEALSYNC_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// Register/login attempts per client address per minute.
+    #[arg(long, env = "SEALSYNC_AUTH_RATE_PER_MINUTE", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub auth_rate_per_minute: u32,
+    /// Register/login attempts a client address may make in a burst.
+    #[arg(long, env = "SEALSYNC_AUTH_BURST", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub auth_burst: u32,
+    /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long, env = "SEALSYNC_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: bool,
+    /// Database connections in the pool.
+    #[arg(long, env = "SEALSYNC_MAX_CONNECTIONS", default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_connections: u32,
+    /// Most envelope bytes one account may store.
+    #[arg(long, env = "SEALSYNC_MAX_ACCOUNT_BYTES", default_value_t = ServerLimits::default().max_account_bytes,
+          global = true)]
+    pub max_account_bytes: u64,
+    /// Log format.
+    #[arg(
+        long,
+        env = "SEALSYNC_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The router settings these flags describe.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            registration: self.registration,
+            limits: ServerLimits {
+                max_account_bytes: self.max_account_bytes,
+                ..ServerLimits::default()
+            },
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            auth_per_minute: self.auth_rate_per_minute,
+            auth_burst: self.auth_burst,
+            trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
+}
+
+/// Which database, by URL scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `postgres://` or `postgresql://`.
+    Postgres(String),
+    /// `sqlite:`.
+    Sqlite(String),
+}
+
+// Never print the URL itself: it may carry a password.
+impl core::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Postgres(_) => f.write_str("DatabaseUrl::Postgres(..)"),
+            Self::Sqlite(url) => write!(f, "DatabaseUrl::Sqlite({url:?})"),
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme {
+            "postgres" | "postgresql" => Ok(Self::Postgres(url.to_owned())),
+            "sqlite" if url.len() > "sqlite:".len() => Ok(Self::Sqlite(url.to_owned())),
+            "sqlite" => Err("a sqlite URL needs a file, e.g. sqlite://sealsync.db".to_owned()),
+            _ => Err(format!(
+                "unsupported database URL scheme {scheme:?}: use sqlite://FILE or postgres://USER@HOST/DATABASE"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback() {
+        let cli = Cli::try_parse_from(["sealsync-server"]).unwrap();
+        assert_eq!(cli.command, None);
+        assert_eq!(cli.config.bind, "127.0.0.1:8787".parse().unwrap());
+        assert_eq!(
+            cli.config.database_url,
+            DatabaseUrl::Sqlite("sqlite://sealsync.db".into())
+        );
+        assert_eq!(cli.config.registration, Registration::Open);
+    }
+
+    #[test]
+    fn malformed_settings_fail_with_the_setting_named() {
+        for args in [
+            &["sealsync-server", "--database-url", "mysql://x"][..],
+            &["sealsync-server", "--bind", "localhost"],
+            &["sealsync-server", "--registration", "maybe"],
+            &["sealsync-server", "--auth-burst", "0"],
+            &["sealsync-server", "migrate", "--database-url", "sqlite:"],
+        ] {
+            let error = Cli::try_parse_from(args).unwrap_err().to_string();
+            assert!(
+                error.contains(&args[args.len() - 2][2..]) || error.contains(args[args.len() - 2]),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn database_url_debug_hides_credentials() {
+        let url: DatabaseUrl = "postgres://user:secret@db/sealsync".parse().unwrap();
+        assert!(!format!("{url:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,165 @@
+//! Every HTTP error is a JSON problem document (RFC 9457) with a stable,
+//! machine-readable `code`; clients branch on the code, people read `detail`.
+//! Details never contain tokens, keys or envelope bytes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable code, e.g. `invalid_token`.
+    pub code: &'static str,
+    /// One sentence for a person.
+    pub detail: String,
+    /// Seconds to wait, for 429.
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+}
+
+impl ApiError {
+    /// An error with a status, code and detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400 with a specific code.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 401: no `Authorization` header.
+    pub fn missing_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "this endpoint needs an Authorization: Bearer token",
+        )
+    }
+
+    /// 401: unknown, malformed or revoked token.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the device token is not valid, or the device was revoked",
+        )
+    }
+
+    /// 401: wrong account name or auth key (deliberately indistinguishable).
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "unknown account or wrong passphrase",
+        )
+    }
+
+    /// 413 with a specific code.
+    pub fn too_large(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, detail)
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many attempts from this address; retry later",
+            )
+        }
+    }
+
+    /// 404 for an unknown path.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    }
+
+    /// 500; the cause goes to the log, not to the client.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed; try again later",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::AccountExists(what) => Self::new(
+                StatusCode::CONFLICT,
+                "account_exists",
+                format!("an account with this {what} already exists"),
+            ),
+            StoreError::DeviceExists => Self::new(
+                StatusCode::CONFLICT,
+                "device_exists",
+                "this device id is already registered on the account",
+            ),
+            StoreError::AccountNotFound => Self::invalid_token(),
+            StoreError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                match e {
+                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                        Self::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "database_unavailable",
+                            "the database is unavailable; try again later",
+                        )
+                    }
+                    _ => Self::internal(),
+                }
+            }
+            StoreError::Migrate(e) => {
+                tracing::error!(error = %e, "migration error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("urn:sealsync:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            code: self.code,
+            detail: &self.detail,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,0 +1,22 @@
+//! sealsync-server: stores and relays sealed envelopes between one user's
+//! devices, and learns nothing else.
+//!
+//! - [`store`]: the [`store::Store`] trait with Postgres and SQLite backends;
+//! - [`app`]: state, router, middleware (rate limits, timeouts, metrics, logs);
+//! - [`routes`]: the handlers of the HTTP API;
+//! - [`auth`], [`body`], [`error`]: tokens, bodies and problem documents;
+//! - [`config`]: the command line.
+//!
+//! The server reads envelope headers (record, device, counter, key id) and
+//! never anything inside them; it never logs tokens, keys or ciphertext.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod store;
+
+pub use app::{App, Registration, Settings, router, serve};

@@ -1,0 +1,54 @@
+//! Devices of the caller's account: list and revoke.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sealsync_envelope::DeviceId;
+use sealsync_envelope::dto::DeviceListEntry;
+
+use crate::app::{App, now_ms};
+use crate::auth::AuthDevice;
+use crate::error::ApiError;
+use crate::store::{Store, to_u64};
+
+/// `GET /v1/devices`: every device of the account, revoked ones included.
+pub async fn list<S: Store>(
+    State(app): State<App<S>>,
+    AuthDevice(me): AuthDevice,
+) -> Result<Json<Vec<DeviceListEntry>>, ApiError> {
+    let devices = app.store.list_devices(me.account_id).await?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .map(|d| DeviceListEntry {
+                current: d.id == me.device_id,
+                id: d.id,
+                encrypted_name: d.encrypted_name,
+                created_at: to_u64(d.created_at),
+                last_seen_at: to_u64(d.last_seen_at),
+                revoked_at: d.revoked_at.map(to_u64),
+            })
+            .collect(),
+    ))
+}
+
+/// `DELETE /v1/devices/{id}`: the device's token stops working at once.
+pub async fn revoke<S: Store>(
+    State(app): State<App<S>>,
+    AuthDevice(me): AuthDevice,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: DeviceId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_device_id", "the device id is not a UUID"))?;
+    if app.store.revoke_device(me.account_id, id, now_ms()).await? {
+        tracing::info!(account = %me.account_id, device = %id, by = %me.device_id, "device revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "device_not_found",
+            "the account has no such active device",
+        ))
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP handlers, one module per resource. Paths are fixed API (README.md).
+
+pub mod accounts;
+pub mod devices;
+pub mod meta;
+pub mod sync;

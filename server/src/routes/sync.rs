@@ -1,0 +1,139 @@
+//! `POST /v1/sync/push` and `GET /v1/sync/pull`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use sealsync_envelope::dto::{
+    PullResponse, PulledEnvelope, PushRequest, PushResponse, PushResult, RejectCode,
+};
+use sealsync_envelope::{Cursor, DecodeError, Envelope};
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::auth::AuthDevice;
+use crate::body::Cbor;
+use crate::error::ApiError;
+use crate::store::{Incoming, Store};
+
+/// Why an envelope that does not decode is refused.
+fn reject_code(error: &DecodeError) -> RejectCode {
+    match error {
+        DecodeError::UnsupportedVersion(_) => RejectCode::UnsupportedVersion,
+        DecodeError::UnsupportedSuite(_) => RejectCode::UnsupportedSuite,
+        DecodeError::TooLarge { .. } => RejectCode::EnvelopeTooLarge,
+        _ => RejectCode::MalformedEnvelope,
+    }
+}
+
+fn outcome_label(result: &PushResult) -> &'static str {
+    match result {
+        PushResult::Stored { .. } => "stored",
+        PushResult::Duplicate => "duplicate",
+        PushResult::Superseded => "superseded",
+        PushResult::Rejected { .. } => "rejected",
+    }
+}
+
+/// `POST /v1/sync/push`: validates each envelope, then stores the valid ones
+/// in one transaction under the account's lock. Envelope-level problems are
+/// per-envelope results; request-level problems (body, batch size) fail the
+/// whole request and store nothing.
+pub async fn push<S: Store>(
+    State(app): State<App<S>>,
+    AuthDevice(me): AuthDevice,
+    Cbor(request): Cbor<PushRequest>,
+) -> Result<Cbor<PushResponse>, ApiError> {
+    let max = app.limits.max_envelopes_per_push as usize;
+    if request.envelopes.len() > max {
+        return Err(ApiError::too_large(
+            "too_many_envelopes",
+            format!(
+                "a push carries at most {max} envelopes, this one {}",
+                request.envelopes.len()
+            ),
+        ));
+    }
+    let mut results: Vec<Option<PushResult>> = vec![None; request.envelopes.len()];
+    let mut incoming = Vec::with_capacity(request.envelopes.len());
+    let mut positions = Vec::with_capacity(request.envelopes.len());
+    for (index, bytes) in request.envelopes.into_iter().enumerate() {
+        let rejected = |code| Some(PushResult::Rejected { code });
+        if bytes.0.len() as u64 > app.limits.max_envelope_bytes {
+            results[index] = rejected(RejectCode::EnvelopeTooLarge);
+            continue;
+        }
+        match Envelope::decode(&bytes.0) {
+            Err(e) => results[index] = rejected(reject_code(&e)),
+            Ok(envelope) if envelope.header.device_id != me.device_id => {
+                results[index] = rejected(RejectCode::DeviceMismatch);
+            }
+            Ok(envelope) => {
+                positions.push(index);
+                incoming.push(Incoming {
+                    header: envelope.header,
+                    bytes: bytes.0,
+                });
+            }
+        }
+    }
+    let (stored, cursor) = app
+        .store
+        .push(me.account_id, &incoming, app.limits.max_account_bytes)
+        .await?;
+    for (index, result) in positions.into_iter().zip(stored) {
+        results[index] = Some(result);
+    }
+    let results: Vec<PushResult> = results
+        .into_iter()
+        .map(|r| r.expect("every index has a result"))
+        .collect();
+    for result in &results {
+        metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result))
+            .increment(1);
+    }
+    Ok(Cbor(PushResponse { results, cursor }))
+}
+
+/// Query of a pull.
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    /// Return envelopes strictly after this cursor (default: from the start).
+    #[serde(default)]
+    after: u64,
+    /// Page size (default and maximum: the server's `max_page_size`).
+    limit: Option<u32>,
+}
+
+/// `GET /v1/sync/pull?after=CURSOR&limit=N`: one page in cursor order.
+pub async fn pull<S: Store>(
+    State(app): State<App<S>>,
+    AuthDevice(me): AuthDevice,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Cbor<PullResponse>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = match query.limit {
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "limit must be at least 1",
+            ));
+        }
+        Some(n) => n.min(app.limits.max_page_size),
+        None => app.limits.max_page_size,
+    };
+    let after = Cursor(query.after);
+    let page = app.store.pull(me.account_id, after, limit).await?;
+    let next_cursor = page.envelopes.last().map_or(after, |(seq, _)| *seq);
+    metrics::counter!("sealsync_envelopes_pulled_total").increment(page.envelopes.len() as u64);
+    Ok(Cbor(PullResponse {
+        envelopes: page
+            .envelopes
+            .into_iter()
+            .map(|(seq, bytes)| PulledEnvelope {
+                seq,
+                envelope: sealsync_envelope::dto::EnvelopeBytes(bytes),
+            })
+            .collect(),
+        next_cursor,
+        more: page.more,
+    }))
+}

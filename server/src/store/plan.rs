@@ -1,0 +1,255 @@
+//! The decisions of a push, made once for both backends: given what the
+//! account already stores for the pushed (record, device) pairs, which
+//! envelopes are stored, at which `server_seq`, and which are duplicates,
+//! superseded or rejected.
+
+use std::collections::HashMap;
+
+use sealsync_envelope::dto::{PushResult, RejectCode};
+use sealsync_envelope::{Cursor, DeviceId, KeyId, RecordId};
+
+use super::Incoming;
+
+/// What the account stores for one (record, device) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Existing {
+    /// Its device counter.
+    pub device_seq: u64,
+    /// Its size in bytes, for the quota.
+    pub len: u64,
+}
+
+/// A row to insert or overwrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row<'a> {
+    /// Record id.
+    pub record_id: RecordId,
+    /// Device id.
+    pub device_id: DeviceId,
+    /// Device counter.
+    pub device_seq: u64,
+    /// Assigned position in the account's log.
+    pub server_seq: u64,
+    /// The envelope.
+    pub envelope: &'a [u8],
+}
+
+/// The outcome of planning a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan<'a> {
+    /// One result per incoming envelope, in order.
+    pub results: Vec<PushResult>,
+    /// At most one row per (record, device) pair.
+    pub rows: Vec<Row<'a>>,
+    /// The account's counter after the push.
+    pub seq: u64,
+    /// The account's stored bytes after the push.
+    pub stored_bytes: u64,
+}
+
+/// The account's state when the push took its lock.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountState {
+    /// Its counter.
+    pub seq: u64,
+    /// Its stored bytes.
+    pub stored_bytes: u64,
+}
+
+/// Plans a push. An envelope is stored when its device counter is above what
+/// is stored for its (record, device) pair, including earlier envelopes of the
+/// same batch, which it then supersedes. Each stored envelope takes the next
+/// `server_seq`; numbers taken by an envelope superseded within the batch are
+/// simply skipped (cursors only compare).
+pub fn plan<'a>(
+    items: &'a [Incoming],
+    existing: &HashMap<(RecordId, DeviceId), Existing>,
+    key_ids: &[KeyId],
+    account: AccountState,
+    max_account_bytes: u64,
+) -> Plan<'a> {
+    let mut results = Vec::with_capacity(items.len());
+    // Per pair: what is stored once the batch so far is applied, and which
+    // item of the batch (if any) put it there.
+    let mut current: HashMap<(RecordId, DeviceId), (Existing, Option<usize>)> = HashMap::new();
+    let mut rows: HashMap<(RecordId, DeviceId), Row<'a>> = HashMap::new();
+    let (mut seq, mut stored_bytes) = (account.seq, account.stored_bytes);
+
+    for (index, item) in items.iter().enumerate() {
+        let header = &item.header;
+        if !key_ids.contains(&header.key_id) {
+            results.push(PushResult::Rejected {
+                code: RejectCode::UnknownKeyId,
+            });
+            continue;
+        }
+        let pair = (header.record_id, header.device_id);
+        let (stored, stored_by) = match current.get(&pair) {
+            Some(&(existing, by)) => (Some(existing), by),
+            None => (existing.get(&pair).copied(), None),
+        };
+        let incoming_seq = header.device_seq.0;
+        match stored {
+            Some(s) if incoming_seq < s.device_seq => {
+                results.push(PushResult::Superseded);
+                continue;
+            }
+            Some(s) if incoming_seq == s.device_seq => {
+                results.push(PushResult::Duplicate);
+                continue;
+            }
+            _ => {}
+        }
+        let len = item.bytes.len() as u64;
+        let freed = stored.map_or(0, |s| s.len);
+        let after = stored_bytes.saturating_sub(freed) + len;
+        if len > freed && after > max_account_bytes {
+            results.push(PushResult::Rejected {
+                code: RejectCode::QuotaExceeded,
+            });
+            continue;
+        }
+        stored_bytes = after;
+        seq += 1;
+        if let Some(earlier) = stored_by {
+            results[earlier] = PushResult::Superseded;
+        }
+        current.insert(
+            pair,
+            (
+                Existing {
+                    device_seq: incoming_seq,
+                    len,
+                },
+                Some(index),
+            ),
+        );
+        rows.insert(
+            pair,
+            Row {
+                record_id: header.record_id,
+                device_id: header.device_id,
+                device_seq: incoming_seq,
+                server_seq: seq,
+                envelope: &item.bytes,
+            },
+        );
+        results.push(PushResult::Stored { seq: Cursor(seq) });
+    }
+    Plan {
+        results,
+        rows: rows.into_values().collect(),
+        seq,
+        stored_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sealsync_envelope::{DeviceSeq, EnvelopeHeader};
+    use uuid::Uuid;
+
+    use super::*;
+
+    const KEY: KeyId = KeyId([1; 16]);
+
+    fn item(record: u128, device: u128, seq: u64, len: usize) -> Incoming {
+        Incoming {
+            header: EnvelopeHeader {
+                record_id: RecordId(Uuid::from_u128(record)),
+                device_id: DeviceId(Uuid::from_u128(device)),
+                device_seq: DeviceSeq(seq),
+                key_id: KEY,
+            },
+            bytes: vec![0; len],
+        }
+    }
+
+    fn state(seq: u64, stored_bytes: u64) -> AccountState {
+        AccountState { seq, stored_bytes }
+    }
+
+    #[test]
+    fn new_newer_equal_and_older_envelopes() {
+        let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
+        let existing = HashMap::from([(
+            pair,
+            Existing {
+                device_seq: 5,
+                len: 10,
+            },
+        )]);
+        let items = [item(1, 9, 6, 10), item(2, 9, 1, 10)];
+        let plan = plan(&items, &existing, &[KEY], state(40, 10), 1000);
+        assert_eq!(
+            plan.results,
+            [
+                PushResult::Stored { seq: Cursor(41) },
+                PushResult::Stored { seq: Cursor(42) }
+            ]
+        );
+        assert_eq!((plan.seq, plan.stored_bytes, plan.rows.len()), (42, 30, 2));
+
+        let items = [item(1, 9, 5, 10), item(1, 9, 4, 10)];
+        let plan = super::plan(&items, &existing, &[KEY], state(40, 10), 1000);
+        assert_eq!(
+            plan.results,
+            [PushResult::Duplicate, PushResult::Superseded]
+        );
+        assert_eq!((plan.seq, plan.rows.len()), (40, 0));
+    }
+
+    #[test]
+    fn a_later_envelope_in_the_batch_supersedes_an_earlier_one() {
+        let items = [item(1, 9, 1, 10), item(1, 9, 2, 12), item(1, 9, 2, 12)];
+        let plan = plan(&items, &HashMap::new(), &[KEY], state(0, 0), 1000);
+        assert_eq!(
+            plan.results,
+            [
+                PushResult::Superseded,
+                PushResult::Stored { seq: Cursor(2) },
+                PushResult::Duplicate
+            ]
+        );
+        assert_eq!(plan.rows.len(), 1);
+        assert_eq!((plan.rows[0].device_seq, plan.rows[0].server_seq), (2, 2));
+        assert_eq!(plan.stored_bytes, 12);
+    }
+
+    #[test]
+    fn unknown_key_ids_and_quota_are_rejected_alone() {
+        let mut foreign = item(3, 9, 1, 10);
+        foreign.header.key_id = KeyId([2; 16]);
+        let items = [foreign, item(4, 9, 1, 50), item(5, 9, 1, 60)];
+        let plan = plan(&items, &HashMap::new(), &[KEY], state(7, 0), 100);
+        assert_eq!(
+            plan.results,
+            [
+                PushResult::Rejected {
+                    code: RejectCode::UnknownKeyId
+                },
+                PushResult::Stored { seq: Cursor(8) },
+                PushResult::Rejected {
+                    code: RejectCode::QuotaExceeded
+                },
+            ]
+        );
+        assert_eq!((plan.seq, plan.stored_bytes), (8, 50));
+    }
+
+    #[test]
+    fn replacing_with_a_smaller_envelope_is_allowed_at_the_quota() {
+        let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
+        let existing = HashMap::from([(
+            pair,
+            Existing {
+                device_seq: 1,
+                len: 100,
+            },
+        )]);
+        let items = [item(1, 9, 2, 80)];
+        let plan = plan(&items, &existing, &[KEY], state(1, 100), 100);
+        assert_eq!(plan.results, [PushResult::Stored { seq: Cursor(2) }]);
+        assert_eq!(plan.stored_bytes, 80);
+    }
+}

@@ -1,0 +1,353 @@
+//! [`Store`] on Postgres: the production backend. Pushes take the account row
+//! lock (`SELECT ... FOR UPDATE`) first, so pushes of one account commit in
+//! `server_seq` order and a pull can never skip a row; batches go to the
+//! database as arrays (`UNNEST`), one statement per step.
+
+use std::collections::HashMap;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+use sealsync_envelope::dto::PushResult;
+use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
+
+use super::plan::{AccountState, Existing, plan};
+use super::{
+    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id,
+    to_i64, to_u64,
+};
+
+/// Postgres storage over a connection pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects a pool of at most `max_connections`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool (tests, benchmarks).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Which unique constraint a Postgres error violated, if any.
+fn unique_violation(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Some(db.constraint().unwrap_or_default().to_owned())
+        }
+        _ => None,
+    }
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("../migrations/server-postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn server_secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
+        let candidate = crate::auth::random_bytes::<32>();
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&candidate[..])
+            .execute(&self.pool)
+            .await?;
+        let (value,): (Vec<u8>,) =
+            sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(bytes32(value))
+    }
+
+    async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(account.id.0)
+        .bind(&account.name)
+        .bind(i32::from(account.protocol_version))
+        .bind(&account.salt_seed[..])
+        .bind(&account.auth_key_hash[..])
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return Err(match unique_violation(&e) {
+                Some(constraint) if constraint.contains("name") => {
+                    StoreError::AccountExists("name")
+                }
+                Some(_) => StoreError::AccountExists("id"),
+                None => e.into(),
+            });
+        }
+        sqlx::query("INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(account.id.0)
+            .bind(&account.key_id.0[..])
+            .bind(&account.wrapped_key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_device(&mut tx, account.id, &account.device, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn account_by_name(&self, name: &str) -> Result<Option<AccountLogin>, StoreError> {
+        let row: Option<AccountRow> = sqlx::query_as(
+            "SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(AccountLogin::from))
+    }
+
+    async fn auth_key_hash(&self, account_id: AccountId) -> Result<Option<[u8; 32]>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = $1")
+                .bind(account_id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(hash,)| bytes32(hash)))
+    }
+
+    async fn add_device(
+        &self,
+        account_id: AccountId,
+        device: &NewDevice,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_device(&mut tx, account_id, device, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn account_keys(&self, account_id: AccountId) -> Result<Vec<AccountKey>, StoreError> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("SELECT key_id, wrapped_key FROM account_keys WHERE account_id = $1 ORDER BY created_at")
+                .bind(account_id.0)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, wrapped_key)| AccountKey {
+                key_id: key_id(&id),
+                wrapped_key,
+            })
+            .collect())
+    }
+
+    async fn authenticate(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<Authenticated>, StoreError> {
+        let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
+            "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(&token_hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((account_id, device_id, last_seen_at)) = row else {
+            return Ok(None);
+        };
+        if now - last_seen_at >= LAST_SEEN_RESOLUTION_MS {
+            sqlx::query("UPDATE devices SET last_seen_at = $3 WHERE account_id = $1 AND id = $2")
+                .bind(account_id)
+                .bind(device_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(Authenticated {
+            account_id: AccountId(account_id),
+            device_id: DeviceId(device_id),
+        }))
+    }
+
+    async fn list_devices(&self, account_id: AccountId) -> Result<Vec<DeviceInfo>, StoreError> {
+        let rows: Vec<DeviceRow> = sqlx::query_as(
+            "SELECT id, encrypted_name, created_at, last_seen_at, revoked_at FROM devices \
+             WHERE account_id = $1 ORDER BY created_at, id",
+        )
+        .bind(account_id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(DeviceInfo::from).collect())
+    }
+
+    async fn revoke_device(
+        &self,
+        account_id: AccountId,
+        device_id: DeviceId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE devices SET revoked_at = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(account_id.0)
+        .bind(device_id.0)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn push(
+        &self,
+        account_id: AccountId,
+        items: &[Incoming],
+        max_account_bytes: u64,
+    ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The account row lock, first: every other push of this account waits here.
+        let account: Option<(i64, i64)> =
+            sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(account_id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
+        let key_ids: Vec<(Vec<u8>,)> =
+            sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = $1")
+                .bind(account_id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+        let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
+
+        let records: Vec<Uuid> = items.iter().map(|i| i.header.record_id.0).collect();
+        let devices: Vec<Uuid> = items.iter().map(|i| i.header.device_id.0).collect();
+        let rows: Vec<(Uuid, Uuid, i64, i32)> = sqlx::query_as(
+            "SELECT e.record_id, e.device_id, e.device_seq, octet_length(e.envelope) FROM envelopes e \
+             JOIN UNNEST($2::uuid[], $3::uuid[]) AS k (record_id, device_id) \
+               ON e.record_id = k.record_id AND e.device_id = k.device_id \
+             WHERE e.account_id = $1",
+        )
+        .bind(account_id.0)
+        .bind(&records)
+        .bind(&devices)
+        .fetch_all(&mut *tx)
+        .await?;
+        let existing: HashMap<_, _> = rows
+            .into_iter()
+            .map(|(r, d, device_seq, len)| {
+                let existing = Existing {
+                    device_seq: to_u64(device_seq),
+                    len: to_u64(len.into()),
+                };
+                ((RecordId(r), DeviceId(d)), existing)
+            })
+            .collect();
+
+        let state = AccountState {
+            seq: to_u64(seq),
+            stored_bytes: to_u64(stored_bytes),
+        };
+        let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
+        if !plan.rows.is_empty() {
+            let records: Vec<Uuid> = plan.rows.iter().map(|r| r.record_id.0).collect();
+            let devices: Vec<Uuid> = plan.rows.iter().map(|r| r.device_id.0).collect();
+            let device_seqs: Vec<i64> = plan.rows.iter().map(|r| to_i64(r.device_seq)).collect();
+            let server_seqs: Vec<i64> = plan.rows.iter().map(|r| to_i64(r.server_seq)).collect();
+            let envelopes: Vec<&[u8]> = plan.rows.iter().map(|r| r.envelope).collect();
+            sqlx::query(
+                "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
+                 SELECT $1, * FROM UNNEST($2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::bytea[]) \
+                 ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
+                   device_seq = EXCLUDED.device_seq, server_seq = EXCLUDED.server_seq, envelope = EXCLUDED.envelope",
+            )
+            .bind(account_id.0)
+            .bind(&records)
+            .bind(&devices)
+            .bind(&device_seqs)
+            .bind(&server_seqs)
+            .bind(&envelopes)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE accounts SET seq = $2, stored_bytes = $3 WHERE id = $1")
+                .bind(account_id.0)
+                .bind(to_i64(plan.seq))
+                .bind(to_i64(plan.stored_bytes))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((plan.results, Cursor(plan.seq)))
+    }
+
+    async fn pull(
+        &self,
+        account_id: AccountId,
+        after: Cursor,
+        limit: u32,
+    ) -> Result<PullPage, StoreError> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT server_seq, envelope FROM envelopes WHERE account_id = $1 AND server_seq > $2 \
+             ORDER BY server_seq LIMIT $3",
+        )
+        .bind(account_id.0)
+        .bind(to_i64(after.0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::page(rows, limit))
+    }
+
+    async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for statement in super::DELETE_ACCOUNT_PG {
+            sqlx::query(statement)
+                .bind(account_id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_device(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    account_id: AccountId,
+    device: &NewDevice,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO devices (account_id, id, encrypted_name, token_hash, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(account_id.0)
+    .bind(device.id.0)
+    .bind(&device.encrypted_name)
+    .bind(&device.token_hash[..])
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| if unique_violation(&e).is_some() { StoreError::DeviceExists } else { e.into() })?;
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! [`Store`] on an embedded SQLite file: the zero-configuration default for a
+//! self-hoster's small box. WAL mode lets pulls read while a push writes; every
+//! push runs under `BEGIN IMMEDIATE`, which takes the database's write lock up
+//! front and so orders pushes exactly as the account row lock does on Postgres.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use uuid::Uuid;
+
+use sealsync_envelope::dto::PushResult;
+use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId};
+
+use super::plan::{AccountState, Existing, plan};
+use super::{
+    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id,
+    to_i64, to_u64,
+};
+
+/// SQLite storage over a connection pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file named by a `sqlite://` URL.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+fn unique_violation(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(db.message().to_owned()),
+        _ => None,
+    }
+}
+
+const DELETE_ACCOUNT: [&str; 4] = [
+    "DELETE FROM envelopes WHERE account_id = ?1",
+    "DELETE FROM devices WHERE account_id = ?1",
+    "DELETE FROM account_keys WHERE account_id = ?1",
+    "DELETE FROM accounts WHERE id = ?1",
+];
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("../migrations/server-sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn server_secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
+        let candidate = crate::auth::random_bytes::<32>();
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&candidate[..])
+            .execute(&self.pool)
+            .await?;
+        let (value,): (Vec<u8>,) =
+            sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(bytes32(value))
+    }
+
+    async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(account.id.0)
+        .bind(&account.name)
+        .bind(i32::from(account.protocol_version))
+        .bind(&account.salt_seed[..])
+        .bind(&account.auth_key_hash[..])
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return Err(match unique_violation(&e) {
+                Some(message) if message.contains("accounts.name") => {
+                    StoreError::AccountExists("name")
+                }
+                Some(_) => StoreError::AccountExists("id"),
+                None => e.into(),
+            });
+        }
+        sqlx::query("INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(account.id.0)
+            .bind(&account.key_id.0[..])
+            .bind(&account.wrapped_key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_device(&mut tx, account.id, &account.device, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn account_by_name(&self, name: &str) -> Result<Option<AccountLogin>, StoreError> {
+        let row: Option<AccountRow> = sqlx::query_as(
+            "SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = ?1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(AccountLogin::from))
+    }
+
+    async fn auth_key_hash(&self, account_id: AccountId) -> Result<Option<[u8; 32]>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = ?1")
+                .bind(account_id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(hash,)| bytes32(hash)))
+    }
+
+    async fn add_device(
+        &self,
+        account_id: AccountId,
+        device: &NewDevice,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        insert_device(&mut tx, account_id, device, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn account_keys(&self, account_id: AccountId) -> Result<Vec<AccountKey>, StoreError> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("SELECT key_id, wrapped_key FROM account_keys WHERE account_id = ?1 ORDER BY created_at")
+                .bind(account_id.0)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, wrapped_key)| AccountKey {
+                key_id: key_id(&id),
+                wrapped_key,
+            })
+            .collect())
+    }
+
+    async fn authenticate(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<Authenticated>, StoreError> {
+        let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
+            "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+        )
+        .bind(&token_hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((account_id, device_id, last_seen_at)) = row else {
+            return Ok(None);
+        };
+        if now - last_seen_at >= LAST_SEEN_RESOLUTION_MS {
+            sqlx::query("UPDATE devices SET last_seen_at = ?3 WHERE account_id = ?1 AND id = ?2")
+                .bind(account_id)
+                .bind(device_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(Authenticated {
+            account_id: AccountId(account_id),
+            device_id: DeviceId(device_id),
+        }))
+    }
+
+    async fn list_devices(&self, account_id: AccountId) -> Result<Vec<DeviceInfo>, StoreError> {
+        let rows: Vec<DeviceRow> = sqlx::query_as(
+            "SELECT id, encrypted_name, created_at, last_seen_at, revoked_at FROM devices \
+             WHERE account_id = ?1 ORDER BY created_at, id",
+        )
+        .bind(account_id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(DeviceInfo::from).collect())
+    }
+
+    async fn revoke_device(
+        &self,
+        account_id: AccountId,
+        device_id: DeviceId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE devices SET revoked_at = ?3 WHERE account_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(account_id.0)
+        .bind(device_id.0)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn push(
+        &self,
+        account_id: AccountId,
+        items: &[Incoming],
+        max_account_bytes: u64,
+    ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let account: Option<(i64, i64)> =
+            sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = ?1")
+                .bind(account_id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
+        let key_ids: Vec<(Vec<u8>,)> =
+            sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = ?1")
+                .bind(account_id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+        let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
+
+        let mut existing = HashMap::new();
+        for item in items {
+            let pair = (item.header.record_id, item.header.device_id);
+            if existing.contains_key(&pair) {
+                continue;
+            }
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT device_seq, length(envelope) FROM envelopes \
+                 WHERE account_id = ?1 AND record_id = ?2 AND device_id = ?3",
+            )
+            .bind(account_id.0)
+            .bind(pair.0.0)
+            .bind(pair.1.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((device_seq, len)) = row {
+                existing.insert(
+                    pair,
+                    Existing {
+                        device_seq: to_u64(device_seq),
+                        len: to_u64(len),
+                    },
+                );
+            }
+        }
+
+        let state = AccountState {
+            seq: to_u64(seq),
+            stored_bytes: to_u64(stored_bytes),
+        };
+        let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
+        for row in &plan.rows {
+            sqlx::query(
+                "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
+                   device_seq = excluded.device_seq, server_seq = excluded.server_seq, envelope = excluded.envelope",
+            )
+            .bind(account_id.0)
+            .bind(row.record_id.0)
+            .bind(row.device_id.0)
+            .bind(to_i64(row.device_seq))
+            .bind(to_i64(row.server_seq))
+            .bind(row.envelope)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !plan.rows.is_empty() {
+            sqlx::query("UPDATE accounts SET seq = ?2, stored_bytes = ?3 WHERE id = ?1")
+                .bind(account_id.0)
+                .bind(to_i64(plan.seq))
+                .bind(to_i64(plan.stored_bytes))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((plan.results, Cursor(plan.seq)))
+    }
+
+    async fn pull(
+        &self,
+        account_id: AccountId,
+        after: Cursor,
+        limit: u32,
+    ) -> Result<PullPage, StoreError> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT server_seq, envelope FROM envelopes WHERE account_id = ?1 AND server_seq > ?2 \
+             ORDER BY server_seq LIMIT ?3",
+        )
+        .bind(account_id.0)
+        .bind(to_i64(after.0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(super::page(rows, limit))
+    }
+
+    async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for statement in DELETE_ACCOUNT {
+            sqlx::query(statement)
+                .bind(account_id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_device(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    account_id: AccountId,
+    device: &NewDevice,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO devices (account_id, id, encrypted_name, token_hash, created_at, last_seen_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )
+    .bind(account_id.0)
+    .bind(device.id.0)
+    .bind(&device.encrypted_name)
+    .bind(&device.token_hash[..])
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| if unique_violation(&e).is_some() { StoreError::DeviceExists } else { e.into() })?;
+    Ok(())
+}
