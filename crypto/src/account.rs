@@ -15,22 +15,15 @@ pub struct AccountName(String);
 impl AccountName {
     /// Canonicalises and validates a name as the user typed it.
     pub fn parse(name: &str) -> Result<Self, Error> {
-        let name = name
-            .trim_matches(|c: char| c.is_ascii_whitespace())
-            .to_ascii_lowercase();
+        let name = name.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
         if name.is_empty() {
             return Err(Error::InvalidAccountName("it is empty"));
         }
         if name.len() > MAX_ACCOUNT_NAME_LEN {
             return Err(Error::InvalidAccountName("it is longer than 128 bytes"));
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-+@".contains(&b))
-        {
-            return Err(Error::InvalidAccountName(
-                "only letters a-z, digits and . _ - + @ are allowed",
-            ));
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-+@".contains(&b)) {
+            return Err(Error::InvalidAccountName("only letters a-z, digits and . _ - + @ are allowed"));
         }
         Ok(Self(name))
     }
@@ -53,19 +46,13 @@ mod tests {
 
     #[test]
     fn spellings_of_one_name_canonicalise_alike() {
-        assert_eq!(
-            AccountName::parse("  Alice@Example.org ").unwrap().as_str(),
-            "alice@example.org"
-        );
+        assert_eq!(AccountName::parse("  Alice@Example.org ").unwrap().as_str(), "alice@example.org");
     }
 
     #[test]
     fn bad_names_are_typed_errors() {
         for bad in ["", "   ", "a b", "ålice", "a\u{0}b", &"a".repeat(129)] {
-            assert!(
-                matches!(AccountName::parse(bad), Err(Error::InvalidAccountName(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(AccountName::parse(bad), Err(Error::InvalidAccountName(_))), "{bad:?}");
         }
         assert!(AccountName::parse(&"a".repeat(128)).is_ok());
     }

@@ -30,9 +30,7 @@ pub enum Error {
     #[error("decryption failed: wrong key, or the data was altered")]
     Decrypt,
     /// The wrapped data key did not open under this wrap key and context.
-    #[error(
-        "the data key could not be unwrapped: wrong passphrase, or the wrapped key was altered"
-    )]
+    #[error("the data key could not be unwrapped: wrong passphrase, or the wrapped key was altered")]
     Unwrap,
     /// The unwrapped data key's fingerprint is not the key id it was filed under.
     #[error("the unwrapped data key does not match its key id")]

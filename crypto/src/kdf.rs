@@ -32,12 +32,5 @@ pub fn derive_root_key(
     account: &AccountName,
 ) -> Result<RootKey, Error> {
     let salt = argon2id_salt(seed, account);
-    RootKey::fill_with(|out| {
-        argon2id(
-            &version.kdf_params(),
-            passphrase.expose_secret(),
-            &salt,
-            out,
-        )
-    })
+    RootKey::fill_with(|out| argon2id(&version.kdf_params(), passphrase.expose_secret(), &salt, out))
 }

@@ -83,21 +83,12 @@ impl DataKey {
 impl RecordKey {
     /// `nonce = random(24); ciphertext = XChaCha20-Poly1305[record_key](nonce, aad, buffer)`,
     /// in place; returns the nonce.
-    pub fn seal(
-        &self,
-        aad: &[u8],
-        buffer: &mut Vec<u8>,
-    ) -> Result<[u8; primitives::NONCE_LEN], Error> {
+    pub fn seal(&self, aad: &[u8], buffer: &mut Vec<u8>) -> Result<[u8; primitives::NONCE_LEN], Error> {
         primitives::aead_seal(self.expose_secret(), aad, buffer)
     }
 
     /// Opens `ciphertext || tag` in place.
-    pub fn open(
-        &self,
-        nonce: &[u8; primitives::NONCE_LEN],
-        aad: &[u8],
-        buffer: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    pub fn open(&self, nonce: &[u8; primitives::NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) -> Result<(), Error> {
         primitives::aead_open(self.expose_secret(), nonce, aad, buffer)
     }
 }
@@ -145,14 +136,8 @@ mod tests {
     #[test]
     fn subkeys_are_domain_separated() {
         let root = RootKey::from_bytes([7; 32]);
-        assert_ne!(
-            root.auth_key().expose_secret(),
-            root.wrap_key().expose_secret()
-        );
+        assert_ne!(root.auth_key().expose_secret(), root.wrap_key().expose_secret());
         let data = DataKey::from_bytes([7; 32]);
-        assert_ne!(
-            data.record_key().expose_secret(),
-            root.auth_key().expose_secret()
-        );
+        assert_ne!(data.record_key().expose_secret(), root.auth_key().expose_secret());
     }
 }

@@ -15,9 +15,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::primitives::{
-    self, KEY_LEN, NONCE_LEN, TAG_LEN, hkdf_fixed, random, x25519, x25519_base,
-};
+use crate::primitives::{self, KEY_LEN, NONCE_LEN, TAG_LEN, hkdf_fixed, random, x25519, x25519_base};
 use crate::secret::secret_bytes;
 
 /// `"sealsync/v1/link"`: label of the link key; the transcript follows it.
@@ -84,11 +82,7 @@ impl LinkCode {
     /// Parses [`LinkCode::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() != Self::LEN {
-            return Err(Error::Length {
-                what: "link code",
-                expected: Self::LEN,
-                got: bytes.len(),
-            });
+            return Err(Error::Length { what: "link code", expected: Self::LEN, got: bytes.len() });
         }
         Ok(Self {
             pairing_id: PairingId(bytes[..16].try_into().expect("16 bytes")),
@@ -117,22 +111,10 @@ impl LinkRequest {
     }
 
     /// Rebuilds a request from its parts (e.g. kept across an app restart).
-    pub fn from_parts(
-        secret_key: LinkSecretKey,
-        pairing_id: PairingId,
-        secret: LinkSecret,
-    ) -> Self {
+    pub fn from_parts(secret_key: LinkSecretKey, pairing_id: PairingId, secret: LinkSecret) -> Self {
         let public_key = LinkPublicKey(x25519_base(secret_key.expose_secret()));
-        let code = LinkCode {
-            pairing_id,
-            fingerprint: public_key.fingerprint(),
-            secret,
-        };
-        Self {
-            secret_key,
-            public_key,
-            code,
-        }
+        let code = LinkCode { pairing_id, fingerprint: public_key.fingerprint(), secret };
+        Self { secret_key, public_key, code }
     }
 
     /// The code to show the user.
@@ -148,12 +130,7 @@ impl LinkRequest {
     /// Opens what the existing device sealed to this request.
     pub fn open(&self, sealed: &LinkSealed) -> Result<Zeroizing<Vec<u8>>, Error> {
         let shared = x25519(self.secret_key.expose_secret(), &sealed.ephemeral_public.0)?;
-        let key = link_key(
-            &shared,
-            &self.code,
-            &sealed.ephemeral_public,
-            &self.public_key,
-        );
+        let key = link_key(&shared, &self.code, &sealed.ephemeral_public, &self.public_key);
         let mut buffer = Zeroizing::new(sealed.ciphertext.clone());
         primitives::aead_open(&key, &sealed.nonce, b"", &mut buffer)?;
         Ok(buffer)
@@ -181,11 +158,7 @@ impl LinkSealed {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         const MIN: usize = 32 + NONCE_LEN + TAG_LEN;
         if bytes.len() < MIN {
-            return Err(Error::Length {
-                what: "sealed link payload",
-                expected: MIN,
-                got: bytes.len(),
-            });
+            return Err(Error::Length { what: "sealed link payload", expected: MIN, got: bytes.len() });
         }
         Ok(Self {
             ephemeral_public: LinkPublicKey(bytes[..32].try_into().expect("32 bytes")),
@@ -197,18 +170,8 @@ impl LinkSealed {
 
 /// The existing device's side: checks `relayed` against the code's fingerprint,
 /// then seals `payload` (the account keys) to it with a fresh ephemeral key.
-pub fn seal_to_new_device(
-    code: &LinkCode,
-    relayed: &LinkPublicKey,
-    payload: &[u8],
-) -> Result<LinkSealed, Error> {
-    seal_with(
-        code,
-        relayed,
-        payload,
-        &LinkSecretKey::from_bytes(random()?),
-        &random()?,
-    )
+pub fn seal_to_new_device(code: &LinkCode, relayed: &LinkPublicKey, payload: &[u8]) -> Result<LinkSealed, Error> {
+    seal_with(code, relayed, payload, &LinkSecretKey::from_bytes(random()?), &random()?)
 }
 
 fn seal_with(
@@ -226,11 +189,7 @@ fn seal_with(
     let key = link_key(&shared, code, &ephemeral_public, relayed);
     let mut buffer = payload.to_vec();
     primitives::aead_seal_with_nonce_internal(&key, nonce, b"", &mut buffer);
-    Ok(LinkSealed {
-        ephemeral_public,
-        nonce: *nonce,
-        ciphertext: buffer,
-    })
+    Ok(LinkSealed { ephemeral_public, nonce: *nonce, ciphertext: buffer })
 }
 
 /// `link_key = HKDF-SHA256[secret, "sealsync/v1/link" || pairing_id || epk || pk](X25519(e, pk), 32)`
@@ -240,13 +199,7 @@ fn link_key(
     ephemeral_public: &LinkPublicKey,
     public_key: &LinkPublicKey,
 ) -> Zeroizing<[u8; KEY_LEN]> {
-    let info = [
-        LABEL_LINK,
-        &code.pairing_id.0,
-        &ephemeral_public.0,
-        &public_key.0,
-    ]
-    .concat();
+    let info = [LABEL_LINK, &code.pairing_id.0, &ephemeral_public.0, &public_key.0].concat();
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     hkdf_fixed(code.secret.expose_secret(), &info, shared, &mut key);
     key
@@ -293,10 +246,7 @@ mod tests {
         let request = LinkRequest::generate().unwrap();
         let server = LinkRequest::generate().unwrap();
         let code = existing_device_reads(request.code());
-        assert_eq!(
-            seal_to_new_device(&code, &server.public_key(), PAYLOAD).unwrap_err(),
-            Error::FingerprintMismatch
-        );
+        assert_eq!(seal_to_new_device(&code, &server.public_key(), PAYLOAD).unwrap_err(), Error::FingerprintMismatch);
     }
 
     #[test]
@@ -309,8 +259,7 @@ mod tests {
             fingerprint: request.code().fingerprint,
             secret: LinkSecret::from_bytes(random().unwrap()),
         };
-        let forged =
-            seal_to_new_device(&forged_code, &request.public_key(), b"server's key").unwrap();
+        let forged = seal_to_new_device(&forged_code, &request.public_key(), b"server's key").unwrap();
         assert_eq!(request.open(&forged).unwrap_err(), Error::Decrypt);
     }
 
@@ -325,14 +274,8 @@ mod tests {
             let tampered = LinkSealed::from_bytes(&tampered).unwrap();
             assert!(request.open(&tampered).is_err(), "byte {i}");
         }
-        let low_order = LinkSealed {
-            ephemeral_public: LinkPublicKey([0; 32]),
-            ..sealed
-        };
+        let low_order = LinkSealed { ephemeral_public: LinkPublicKey([0; 32]), ..sealed };
         assert_eq!(request.open(&low_order).unwrap_err(), Error::LowOrderPoint);
-        assert!(matches!(
-            LinkSealed::from_bytes(&bytes[..71]),
-            Err(Error::Length { .. })
-        ));
+        assert!(matches!(LinkSealed::from_bytes(&bytes[..71]), Err(Error::Length { .. })));
     }
 }

@@ -23,9 +23,7 @@ pub const TAG_LEN: usize = 16;
 /// An empty `salt` is HashLen zero bytes (RFC 5869 §2.2). Fails only for
 /// `L > 255 * 32`.
 pub fn hkdf_sha256(salt: &[u8], info: &[u8], ikm: &[u8], okm: &mut [u8]) -> Result<(), Error> {
-    Hkdf::<Sha256>::new(Some(salt), ikm)
-        .expand(info, okm)
-        .map_err(|_| Error::HkdfLength(okm.len()))
+    Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, okm).map_err(|_| Error::HkdfLength(okm.len()))
 }
 
 /// `HKDF-SHA256[salt, info](ikm, N)` for the fixed, short lengths the protocol uses.
@@ -35,21 +33,12 @@ pub(crate) fn hkdf_fixed<const N: usize>(salt: &[u8], info: &[u8], ikm: &[u8], o
 }
 
 /// `Argon2id[m, t, p](password, salt, L)`: RFC 9106, version 0x13, no secret, no AD.
-pub fn argon2id(
-    params: &KdfParams,
-    password: &[u8],
-    salt: &[u8],
-    out: &mut [u8],
-) -> Result<(), Error> {
+pub fn argon2id(params: &KdfParams, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), Error> {
     let argon_params = argon2::Params::new(params.m_kib, params.t, params.p, Some(out.len()))
         .map_err(|e| Error::Argon2(e.to_string()))?;
-    argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        argon_params,
-    )
-    .hash_password_into(password, salt, out)
-    .map_err(|e| Error::Argon2(e.to_string()))
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params)
+        .hash_password_into(password, salt, out)
+        .map_err(|e| Error::Argon2(e.to_string()))
 }
 
 /// `XChaCha20-Poly1305[key](nonce, aad, plaintext) = ciphertext || tag`:
@@ -70,11 +59,7 @@ pub(crate) fn aead_seal_with_nonce_internal(
 }
 
 /// Seals `buffer` in place under a fresh random nonce, which it returns.
-pub fn aead_seal(
-    key: &[u8; KEY_LEN],
-    aad: &[u8],
-    buffer: &mut Vec<u8>,
-) -> Result<[u8; NONCE_LEN], Error> {
+pub fn aead_seal(key: &[u8; KEY_LEN], aad: &[u8], buffer: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], Error> {
     let nonce = random::<NONCE_LEN>()?;
     aead_seal_with_nonce_internal(key, &nonce, aad, buffer);
     Ok(nonce)
@@ -83,25 +68,13 @@ pub fn aead_seal(
 /// Seals under a caller-chosen nonce: for the vector generator and published
 /// vectors only (a repeated nonce under one key breaks XChaCha20-Poly1305).
 #[cfg(feature = "vector-gen")]
-pub fn aead_seal_with_nonce(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buffer: &mut Vec<u8>,
-) {
+pub fn aead_seal_with_nonce(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) {
     aead_seal_with_nonce_internal(key, nonce, aad, buffer);
 }
 
 /// Opens `ciphertext || tag` in place; on failure `buffer` holds no plaintext.
-pub fn aead_open(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buffer: &mut Vec<u8>,
-) -> Result<(), Error> {
-    XChaCha20Poly1305::new(key.into())
-        .decrypt_in_place(&XNonce::from(*nonce), aad, buffer)
-        .map_err(|_| Error::Decrypt)
+pub fn aead_open(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) -> Result<(), Error> {
+    XChaCha20Poly1305::new(key.into()).decrypt_in_place(&XNonce::from(*nonce), aad, buffer).map_err(|_| Error::Decrypt)
 }
 
 /// `X25519(k, u)`: RFC 7748 §5, refusing the all-zero output of a low-order `u`

@@ -125,25 +125,15 @@ mod tests {
 
     #[test]
     fn equality_compares_contents() {
-        assert_eq!(
-            TestKey::from_bytes([1, 2, 3, 4]),
-            TestKey::from_bytes([1, 2, 3, 4])
-        );
-        assert_ne!(
-            TestKey::from_bytes([1, 2, 3, 4]),
-            TestKey::from_bytes([1, 2, 3, 5])
-        );
+        assert_eq!(TestKey::from_bytes([1, 2, 3, 4]), TestKey::from_bytes([1, 2, 3, 4]));
+        assert_ne!(TestKey::from_bytes([1, 2, 3, 4]), TestKey::from_bytes([1, 2, 3, 5]));
     }
 
     #[test]
     fn wrong_length_is_a_typed_error() {
         assert_eq!(
             TestKey::try_from_slice(&[1, 2, 3]).unwrap_err(),
-            Error::Length {
-                what: "TestKey",
-                expected: 4,
-                got: 3
-            }
+            Error::Length { what: "TestKey", expected: 4, got: 3 }
         );
     }
 
@@ -157,9 +147,6 @@ mod tests {
 
     #[test]
     fn empty_passphrase_is_refused() {
-        assert_eq!(
-            Passphrase::new(String::new()).unwrap_err(),
-            Error::EmptyPassphrase
-        );
+        assert_eq!(Passphrase::new(String::new()).unwrap_err(), Error::EmptyPassphrase);
     }
 }

@@ -33,11 +33,7 @@ impl ProtocolVersion {
     /// The Argon2id costs this version fixes.
     pub fn kdf_params(self) -> KdfParams {
         match self.0 {
-            1 => KdfParams {
-                m_kib: 64 * 1024,
-                t: 3,
-                p: 1,
-            },
+            1 => KdfParams { m_kib: 64 * 1024, t: 3, p: 1 },
             _ => unreachable!("a ProtocolVersion is only built by from_u16"),
         }
     }
@@ -58,17 +54,11 @@ pub struct KdfParams {
 /// version must be implemented here and not lower than the account's pinned one.
 ///
 /// The caller pins the returned version (stores the maximum it has seen).
-pub fn accept_version(
-    offered: u16,
-    pinned: Option<ProtocolVersion>,
-) -> Result<ProtocolVersion, Error> {
+pub fn accept_version(offered: u16, pinned: Option<ProtocolVersion>) -> Result<ProtocolVersion, Error> {
     if let Some(pinned) = pinned
         && offered < pinned.get()
     {
-        return Err(Error::VersionDowngrade {
-            offered,
-            pinned: pinned.get(),
-        });
+        return Err(Error::VersionDowngrade { offered, pinned: pinned.get() });
     }
     ProtocolVersion::from_u16(offered)
 }
@@ -79,31 +69,18 @@ mod tests {
 
     #[test]
     fn v1_costs_are_pinned_in_the_client() {
-        assert_eq!(
-            ProtocolVersion::V1.kdf_params(),
-            KdfParams {
-                m_kib: 65536,
-                t: 3,
-                p: 1
-            }
-        );
+        assert_eq!(ProtocolVersion::V1.kdf_params(), KdfParams { m_kib: 65536, t: 3, p: 1 });
     }
 
     #[test]
     fn unknown_and_downgraded_versions_are_refused() {
         assert_eq!(accept_version(1, None), Ok(ProtocolVersion::V1));
-        assert_eq!(
-            accept_version(1, Some(ProtocolVersion::V1)),
-            Ok(ProtocolVersion::V1)
-        );
+        assert_eq!(accept_version(1, Some(ProtocolVersion::V1)), Ok(ProtocolVersion::V1));
         assert_eq!(accept_version(0, None), Err(Error::UnsupportedVersion(0)));
         assert_eq!(accept_version(2, None), Err(Error::UnsupportedVersion(2)));
         assert_eq!(
             accept_version(0, Some(ProtocolVersion::V1)),
-            Err(Error::VersionDowngrade {
-                offered: 0,
-                pinned: 1
-            })
+            Err(Error::VersionDowngrade { offered: 0, pinned: 1 })
         );
     }
 }

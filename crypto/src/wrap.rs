@@ -26,12 +26,7 @@ pub struct WrapContext {
 impl WrapContext {
     /// The context for `version`, with that version's KDF costs.
     pub fn new(version: ProtocolVersion, account_id: [u8; 16], key_id: KeyId) -> Self {
-        Self {
-            version,
-            account_id,
-            key_id,
-            kdf: version.kdf_params(),
-        }
+        Self { version, account_id, key_id, kdf: version.kdf_params() }
     }
 
     /// `aad = "sealsync/v1/wrap" || u16(version) || account_id || key_id || u32(m) || u32(t) || u32(p)`,
@@ -96,11 +91,7 @@ impl core::fmt::Debug for WrappedDataKey {
 
 /// Seals `data_key` under `wrap_key`, bound to `ctx` (whose key id must be the
 /// data key's own).
-pub fn wrap_data_key(
-    wrap_key: &WrapKey,
-    data_key: &DataKey,
-    ctx: &WrapContext,
-) -> Result<WrappedDataKey, Error> {
+pub fn wrap_data_key(wrap_key: &WrapKey, data_key: &DataKey, ctx: &WrapContext) -> Result<WrappedDataKey, Error> {
     check_key_id(data_key, ctx)?;
     let mut buffer = zeroize::Zeroizing::new(data_key.expose_secret().to_vec());
     let nonce = primitives::aead_seal(wrap_key.expose_secret(), &ctx.aad(), &mut buffer)?;
@@ -109,16 +100,11 @@ pub fn wrap_data_key(
 
 /// Opens a wrapped data key and checks that it is the key `ctx.key_id` names,
 /// so a server cannot file one key under another's id.
-pub fn unwrap_data_key(
-    wrap_key: &WrapKey,
-    wrapped: &WrappedDataKey,
-    ctx: &WrapContext,
-) -> Result<DataKey, Error> {
+pub fn unwrap_data_key(wrap_key: &WrapKey, wrapped: &WrappedDataKey, ctx: &WrapContext) -> Result<DataKey, Error> {
     let (nonce, sealed) = wrapped.0.split_at(NONCE_LEN);
     let nonce: &[u8; NONCE_LEN] = nonce.try_into().expect("split at NONCE_LEN");
     let mut buffer = zeroize::Zeroizing::new(sealed.to_vec());
-    primitives::aead_open(wrap_key.expose_secret(), nonce, &ctx.aad(), &mut buffer)
-        .map_err(|_| Error::Unwrap)?;
+    primitives::aead_open(wrap_key.expose_secret(), nonce, &ctx.aad(), &mut buffer).map_err(|_| Error::Unwrap)?;
     let data_key = DataKey::try_from_slice(&buffer)?;
     check_key_id(&data_key, ctx)?;
     Ok(data_key)
@@ -167,52 +153,26 @@ mod tests {
     fn round_trip() {
         let (wrap_key, data_key, ctx) = setup();
         let wrapped = wrap_data_key(&wrap_key, &data_key, &ctx).unwrap();
-        assert_eq!(
-            unwrap_data_key(&wrap_key, &wrapped, &ctx).unwrap(),
-            data_key
-        );
+        assert_eq!(unwrap_data_key(&wrap_key, &wrapped, &ctx).unwrap(), data_key);
     }
 
     #[test]
     fn any_change_of_context_key_or_bytes_fails() {
         let (wrap_key, data_key, ctx) = setup();
         let wrapped = wrap_data_key(&wrap_key, &data_key, &ctx).unwrap();
-        let other_kdf = WrapContext {
-            kdf: KdfParams {
-                m_kib: 19 * 1024,
-                t: 2,
-                p: 1,
-            },
-            ..ctx
-        };
-        let other_account = WrapContext {
-            account_id: [8; 16],
-            ..ctx
-        };
-        let other_key_id = WrapContext {
-            key_id: KeyId([0; 16]),
-            ..ctx
-        };
+        let other_kdf = WrapContext { kdf: KdfParams { m_kib: 19 * 1024, t: 2, p: 1 }, ..ctx };
+        let other_account = WrapContext { account_id: [8; 16], ..ctx };
+        let other_key_id = WrapContext { key_id: KeyId([0; 16]), ..ctx };
         for bad in [other_kdf, other_account, other_key_id] {
-            assert_eq!(
-                unwrap_data_key(&wrap_key, &wrapped, &bad).unwrap_err(),
-                Error::Unwrap
-            );
+            assert_eq!(unwrap_data_key(&wrap_key, &wrapped, &bad).unwrap_err(), Error::Unwrap);
         }
         let wrong_passphrase = RootKey::from_bytes([2; 32]).wrap_key();
-        assert_eq!(
-            unwrap_data_key(&wrong_passphrase, &wrapped, &ctx).unwrap_err(),
-            Error::Unwrap
-        );
+        assert_eq!(unwrap_data_key(&wrong_passphrase, &wrapped, &ctx).unwrap_err(), Error::Unwrap);
         for i in 0..WrappedDataKey::LEN {
             let mut bytes = *wrapped.as_bytes();
             bytes[i] ^= 0x01;
             let tampered = WrappedDataKey::from_bytes(&bytes).unwrap();
-            assert_eq!(
-                unwrap_data_key(&wrap_key, &tampered, &ctx).unwrap_err(),
-                Error::Unwrap,
-                "byte {i}"
-            );
+            assert_eq!(unwrap_data_key(&wrap_key, &tampered, &ctx).unwrap_err(), Error::Unwrap, "byte {i}");
         }
     }
 
@@ -223,17 +183,11 @@ mod tests {
         // A server that wraps its own key under the victim's key id still cannot
         // make the client accept it, even with the right wrap key.
         let ctx = WrapContext::new(ProtocolVersion::V1, [9; 16], data_key.key_id());
-        assert_eq!(
-            wrap_data_key(&wrap_key, &planted, &ctx).unwrap_err(),
-            Error::KeyIdMismatch
-        );
+        assert_eq!(wrap_data_key(&wrap_key, &planted, &ctx).unwrap_err(), Error::KeyIdMismatch);
     }
 
     #[test]
     fn wrong_length_is_typed() {
-        assert!(matches!(
-            WrappedDataKey::from_bytes(&[0; 71]),
-            Err(Error::Length { got: 71, .. })
-        ));
+        assert!(matches!(WrappedDataKey::from_bytes(&[0; 71]), Err(Error::Length { got: 71, .. })));
     }
 }

@@ -13,8 +13,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sealsync_crypto::DataKey;
 use sealsync_envelope::{
-    AccountId, DeviceId, DeviceSeq, Envelope, Hlc, RecordId, RecordKind, RecordPayload,
-    RecordSealer, UnixMillis,
+    AccountId, DeviceId, DeviceSeq, Envelope, Hlc, RecordId, RecordKind, RecordPayload, RecordSealer, UnixMillis,
 };
 
 const SIZES: [usize; 3] = [256, 1024, 16 * 1024];
@@ -31,21 +30,17 @@ fn seal_open(c: &mut Criterion) {
 
         let plaintext = vec![0x5a; size];
         let aad = [0u8; 76];
-        group.bench_with_input(
-            BenchmarkId::new("raw-xchacha20poly1305", size),
-            &plaintext,
-            |b, pt| {
-                b.iter(|| {
-                    let mut nonce = [0u8; 24];
-                    getrandom::fill(&mut nonce).unwrap();
-                    let nonce = XNonce::from(nonce);
-                    let mut buffer = pt.clone();
-                    aead.encrypt_in_place(&nonce, &aad, &mut buffer).unwrap();
-                    aead.decrypt_in_place(&nonce, &aad, &mut buffer).unwrap();
-                    black_box(buffer)
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("raw-xchacha20poly1305", size), &plaintext, |b, pt| {
+            b.iter(|| {
+                let mut nonce = [0u8; 24];
+                getrandom::fill(&mut nonce).unwrap();
+                let nonce = XNonce::from(nonce);
+                let mut buffer = pt.clone();
+                aead.encrypt_in_place(&nonce, &aad, &mut buffer).unwrap();
+                aead.decrypt_in_place(&nonce, &aad, &mut buffer).unwrap();
+                black_box(buffer)
+            })
+        });
 
         let payload = RecordPayload {
             kind: RecordKind::new("mood").unwrap(),
@@ -54,20 +49,13 @@ fn seal_open(c: &mut Criterion) {
             deleted_at: None,
             body: plaintext.clone(),
         };
-        group.bench_with_input(
-            BenchmarkId::new("envelope", size),
-            &payload,
-            |b, payload| {
-                b.iter(|| {
-                    let bytes = sealer
-                        .seal(record_id, device_id, DeviceSeq(1), payload)
-                        .unwrap()
-                        .encode();
-                    let envelope = Envelope::decode(black_box(&bytes)).unwrap();
-                    black_box(sealer.open(envelope).unwrap())
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("envelope", size), &payload, |b, payload| {
+            b.iter(|| {
+                let bytes = sealer.seal(record_id, device_id, DeviceSeq(1), payload).unwrap().encode();
+                let envelope = Envelope::decode(black_box(&bytes)).unwrap();
+                black_box(sealer.open(envelope).unwrap())
+            })
+        });
     }
     group.finish();
 }

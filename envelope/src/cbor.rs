@@ -26,9 +26,7 @@ impl<'a> Reader<'a> {
         let rest = &self.input[offset..];
         let mut decoder = Decoder::from(rest);
         let header = decoder.pull().map_err(|e| match e {
-            ciborium_ll::Error::Io(_) => DecodeError::Truncated {
-                offset: self.input.len(),
-            },
+            ciborium_ll::Error::Io(_) => DecodeError::Truncated { offset: self.input.len() },
             ciborium_ll::Error::Syntax(_) => DecodeError::Malformed { offset },
         })?;
         let used = decoder.offset();
@@ -37,16 +35,13 @@ impl<'a> Reader<'a> {
         // the fewest bytes that argument needs.
         let canonical_len = match header {
             Header::Positive(n) | Header::Negative(n) | Header::Tag(n) => header_len(n),
-            Header::Bytes(Some(n))
-            | Header::Text(Some(n))
-            | Header::Array(Some(n))
-            | Header::Map(Some(n)) => header_len(n as u64),
+            Header::Bytes(Some(n)) | Header::Text(Some(n)) | Header::Array(Some(n)) | Header::Map(Some(n)) => {
+                header_len(n as u64)
+            }
             Header::Simple(n) => header_len(n.into()),
             // Indefinite lengths are never canonical; floats and breaks appear
             // nowhere in the formats and are refused by the caller.
-            Header::Bytes(None) | Header::Text(None) | Header::Array(None) | Header::Map(None) => {
-                usize::MAX
-            }
+            Header::Bytes(None) | Header::Text(None) | Header::Array(None) | Header::Map(None) => usize::MAX,
             Header::Float(_) | Header::Break => used,
         };
         if used != canonical_len {
@@ -69,11 +64,7 @@ impl<'a> Reader<'a> {
             Header::Array(_) => "array",
             Header::Map(_) => "map",
         };
-        DecodeError::Unexpected {
-            offset,
-            expected,
-            found,
-        }
+        DecodeError::Unexpected { offset, expected, found }
     }
 
     /// A definite-length map; returns its number of entries, which the caller
@@ -90,11 +81,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn key(&mut self, key: u64) -> Result<(), DecodeError> {
         match self.header()? {
             (_, Header::Positive(k)) if k == key => Ok(()),
-            (offset, Header::Positive(_)) => Err(DecodeError::Unexpected {
-                offset,
-                expected: "the next key in order",
-                found: "another key",
-            }),
+            (offset, Header::Positive(_)) => {
+                Err(DecodeError::Unexpected { offset, expected: "the next key in order", found: "another key" })
+            }
             (offset, other) => Err(Self::unexpected(offset, "integer map key", &other)),
         }
     }
@@ -116,11 +105,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A definite-length byte string of at most `max` bytes, borrowed.
-    pub(crate) fn bytes(
-        &mut self,
-        field: &'static str,
-        max: usize,
-    ) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
         match self.header()? {
             (_, Header::Bytes(Some(len))) => self.take(field, len, max),
             (offset, Header::Bytes(None)) => Err(DecodeError::NotCanonical { offset }),
@@ -129,15 +114,9 @@ impl<'a> Reader<'a> {
     }
 
     /// A byte string of exactly `N` bytes.
-    pub(crate) fn array<const N: usize>(
-        &mut self,
-        field: &'static str,
-    ) -> Result<[u8; N], DecodeError> {
+    pub(crate) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         let bytes = self.bytes(field, N)?;
-        bytes.try_into().map_err(|_| DecodeError::InvalidField {
-            field,
-            reason: "wrong length",
-        })
+        bytes.try_into().map_err(|_| DecodeError::InvalidField { field, reason: "wrong length" })
     }
 
     /// A definite-length UTF-8 text string of at most `max` bytes, borrowed.
@@ -145,36 +124,19 @@ impl<'a> Reader<'a> {
         match self.header()? {
             (_, Header::Text(Some(len))) => {
                 let bytes = self.take(field, len, max)?;
-                core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidField {
-                    field,
-                    reason: "not UTF-8",
-                })
+                core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidField { field, reason: "not UTF-8" })
             }
             (offset, Header::Text(None)) => Err(DecodeError::NotCanonical { offset }),
             (offset, other) => Err(Self::unexpected(offset, "text string", &other)),
         }
     }
 
-    fn take(
-        &mut self,
-        field: &'static str,
-        len: usize,
-        max: usize,
-    ) -> Result<&'a [u8], DecodeError> {
+    fn take(&mut self, field: &'static str, len: usize, max: usize) -> Result<&'a [u8], DecodeError> {
         if len > max {
-            return Err(DecodeError::TooLarge {
-                what: field,
-                len,
-                max,
-            });
+            return Err(DecodeError::TooLarge { what: field, len, max });
         }
-        let end = self
-            .pos
-            .checked_add(len)
-            .filter(|&end| end <= self.input.len());
-        let end = end.ok_or(DecodeError::Truncated {
-            offset: self.input.len(),
-        })?;
+        let end = self.pos.checked_add(len).filter(|&end| end <= self.input.len());
+        let end = end.ok_or(DecodeError::Truncated { offset: self.input.len() })?;
         let bytes = &self.input[self.pos..end];
         self.pos = end;
         Ok(bytes)
@@ -220,8 +182,7 @@ impl<'v> Writer<'v> {
 
     pub(crate) fn text(&mut self, text: &str) {
         self.push(Header::Text(Some(text.len())));
-        ciborium_io::Write::write_all(&mut self.0, text.as_bytes())
-            .expect("writing to a Vec cannot fail");
+        ciborium_io::Write::write_all(&mut self.0, text.as_bytes()).expect("writing to a Vec cannot fail");
     }
 }
 
@@ -251,51 +212,25 @@ mod tests {
     fn shortest_integers_only() {
         assert_eq!(read_uint(&[0x17]), Ok(23));
         assert_eq!(read_uint(&[0x18, 0x18]), Ok(24));
-        assert_eq!(
-            read_uint(&[0x18, 0x17]),
-            Err(DecodeError::NotCanonical { offset: 0 })
-        );
-        assert_eq!(
-            read_uint(&[0x19, 0x00, 0xff]),
-            Err(DecodeError::NotCanonical { offset: 0 })
-        );
-        assert_eq!(
-            read_uint(&[0x1b, 0, 0, 0, 0, 0, 0, 0, 1]),
-            Err(DecodeError::NotCanonical { offset: 0 })
-        );
+        assert_eq!(read_uint(&[0x18, 0x17]), Err(DecodeError::NotCanonical { offset: 0 }));
+        assert_eq!(read_uint(&[0x19, 0x00, 0xff]), Err(DecodeError::NotCanonical { offset: 0 }));
+        assert_eq!(read_uint(&[0x1b, 0, 0, 0, 0, 0, 0, 0, 1]), Err(DecodeError::NotCanonical { offset: 0 }));
     }
 
     #[test]
     fn indefinite_lengths_truncation_and_trailing_bytes_are_refused() {
         let mut r = Reader::new(&[0x5f, 0x41, 0x00, 0xff]);
-        assert_eq!(
-            r.bytes("b", 10),
-            Err(DecodeError::NotCanonical { offset: 0 })
-        );
+        assert_eq!(r.bytes("b", 10), Err(DecodeError::NotCanonical { offset: 0 }));
         let mut r = Reader::new(&[0x43, 0x00]);
         assert_eq!(r.bytes("b", 10), Err(DecodeError::Truncated { offset: 2 }));
         assert_eq!(read_uint(&[0x01, 0x02]), Err(DecodeError::TrailingBytes(1)));
         assert_eq!(read_uint(&[]), Err(DecodeError::Truncated { offset: 0 }));
-        assert_eq!(
-            read_uint(&[0x1c]),
-            Err(DecodeError::Malformed { offset: 0 })
-        );
+        assert_eq!(read_uint(&[0x1c]), Err(DecodeError::Malformed { offset: 0 }));
     }
 
     #[test]
     fn header_len_matches_the_encoder() {
-        for n in [
-            0,
-            23,
-            24,
-            255,
-            256,
-            65535,
-            65536,
-            u32::MAX as u64,
-            u32::MAX as u64 + 1,
-            u64::MAX,
-        ] {
+        for n in [0, 23, 24, 255, 256, 65535, 65536, u32::MAX as u64, u32::MAX as u64 + 1, u64::MAX] {
             let mut out = Vec::new();
             Writer::new(&mut out).uint(n);
             assert_eq!(out.len(), header_len(n), "{n}");

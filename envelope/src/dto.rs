@@ -55,7 +55,7 @@ pub enum PushResult {
         /// The `server_seq` it was stored at.
         seq: Cursor,
     },
-    /// The server already holds this (record, device, device_seq): a re-push.
+    /// The server already holds exactly this envelope: a re-push.
     Duplicate,
     /// The server holds a newer device_seq for this (record, device).
     Superseded,
@@ -85,6 +85,10 @@ pub enum RejectCode {
     /// Its `device_id` is not the pushing device's: a device pushes only what
     /// it sealed itself.
     DeviceMismatch,
+    /// The server holds other bytes under this (record, device, device_seq):
+    /// the device reused counters (restored from a backup, or cloned) and must
+    /// re-enrol as a new device.
+    DeviceSeqReused,
     /// Storing it would exceed [`ServerLimits::max_account_bytes`].
     QuotaExceeded,
 }
@@ -280,15 +284,10 @@ pub fn to_cbor<T: Serialize>(value: &T) -> Vec<u8> {
 /// Decodes one DTO of at most `max_len` bytes, with nothing after it.
 pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, DecodeError> {
     if bytes.len() > max_len {
-        return Err(DecodeError::TooLarge {
-            what: "message",
-            len: bytes.len(),
-            max: max_len,
-        });
+        return Err(DecodeError::TooLarge { what: "message", len: bytes.len(), max: max_len });
     }
     let mut rest = bytes;
-    let value =
-        ciborium::from_reader(&mut rest).map_err(|e| DecodeError::Message(e.to_string()))?;
+    let value = ciborium::from_reader(&mut rest).map_err(|e| DecodeError::Message(e.to_string()))?;
     match rest.len() {
         0 => Ok(value),
         extra => Err(DecodeError::TrailingBytes(extra)),
@@ -306,9 +305,7 @@ mod tests {
                 PushResult::Stored { seq: Cursor(7) },
                 PushResult::Duplicate,
                 PushResult::Superseded,
-                PushResult::Rejected {
-                    code: RejectCode::UnknownKeyId,
-                },
+                PushResult::Rejected { code: RejectCode::UnknownKeyId },
             ],
             cursor: Cursor(7),
         };
@@ -320,26 +317,14 @@ mod tests {
 
     #[test]
     fn trailing_bytes_oversize_and_garbage_are_typed_errors() {
-        let mut bytes = to_cbor(&PushRequest {
-            envelopes: vec![EnvelopeBytes(vec![1, 2, 3])],
-        });
+        let mut bytes = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(vec![1, 2, 3])] });
         assert!(from_cbor::<PushRequest>(&bytes, 1024).is_ok());
         assert_eq!(
             from_cbor::<PushRequest>(&bytes, 3).unwrap_err(),
-            DecodeError::TooLarge {
-                what: "message",
-                len: bytes.len(),
-                max: 3
-            }
+            DecodeError::TooLarge { what: "message", len: bytes.len(), max: 3 }
         );
         bytes.push(0);
-        assert_eq!(
-            from_cbor::<PushRequest>(&bytes, 1024).unwrap_err(),
-            DecodeError::TrailingBytes(1)
-        );
-        assert!(matches!(
-            from_cbor::<PushRequest>(&[0xff, 0x00], 1024),
-            Err(DecodeError::Message(_))
-        ));
+        assert_eq!(from_cbor::<PushRequest>(&bytes, 1024).unwrap_err(), DecodeError::TrailingBytes(1));
+        assert!(matches!(from_cbor::<PushRequest>(&[0xff, 0x00], 1024), Err(DecodeError::Message(_))));
     }
 }

@@ -20,8 +20,7 @@ const MAX_CIPHERTEXT_LEN: usize = MAX_PADDED_LEN + TAG_LEN;
 /// fields with their headers (version 1, suite 1, record id 17, device id 17,
 /// device_seq up to 9, key id 17, nonce 26 bytes) and the ciphertext with its
 /// 5-byte header. Anything longer is refused unread.
-pub const MAX_ENVELOPE_LEN: usize =
-    1 + 8 + (1 + 1 + 17 + 17 + 9 + 17 + 26) + 5 + MAX_CIPHERTEXT_LEN;
+pub const MAX_ENVELOPE_LEN: usize = 1 + 8 + (1 + 1 + 17 + 17 + 9 + 17 + 26) + 5 + MAX_CIPHERTEXT_LEN;
 
 /// Length of the AAD: 2 + 2 + 16 + 16 + 16 + 8 + 16 bytes.
 pub const AAD_LEN: usize = 76;
@@ -109,11 +108,7 @@ impl Envelope {
     /// server refuses junk that no client could have sealed.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() > MAX_ENVELOPE_LEN {
-            return Err(DecodeError::TooLarge {
-                what: "envelope",
-                len: bytes.len(),
-                max: MAX_ENVELOPE_LEN,
-            });
+            return Err(DecodeError::TooLarge { what: "envelope", len: bytes.len(), max: MAX_ENVELOPE_LEN });
         }
         let mut r = Reader::new(bytes);
         let entries = r.map_len()?;
@@ -123,10 +118,7 @@ impl Envelope {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         if entries != 8 {
-            return Err(DecodeError::InvalidField {
-                field: "envelope",
-                reason: "must have exactly 8 entries",
-            });
+            return Err(DecodeError::InvalidField { field: "envelope", reason: "must have exactly 8 entries" });
         }
         r.key(KEY_SUITE)?;
         let suite = r.uint()?;
@@ -140,10 +132,7 @@ impl Envelope {
         r.key(KEY_DEVICE_SEQ)?;
         let device_seq = DeviceSeq(r.uint()?);
         if device_seq > DeviceSeq::MAX {
-            return Err(DecodeError::InvalidField {
-                field: "device_seq",
-                reason: "exceeds 2^63 - 1",
-            });
+            return Err(DecodeError::InvalidField { field: "device_seq", reason: "exceeds 2^63 - 1" });
         }
         r.key(KEY_KEY_ID)?;
         let key_id = KeyId(r.array("key_id")?);
@@ -159,12 +148,7 @@ impl Envelope {
         }
         r.finish()?;
         Ok(Self {
-            header: EnvelopeHeader {
-                record_id,
-                device_id,
-                device_seq,
-                key_id,
-            },
+            header: EnvelopeHeader { record_id, device_id, device_seq, key_id },
             nonce,
             ciphertext: ciphertext.to_vec(),
         })

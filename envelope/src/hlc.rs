@@ -17,9 +17,7 @@ pub const MAX_AHEAD_MS: u64 = 24 * 60 * 60 * 1000;
 pub const MAX_WALL_MS: u64 = (1 << 48) - 1;
 
 /// A hybrid logical clock stamp.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Hlc(u64);
 
@@ -69,18 +67,14 @@ impl core::fmt::Display for Hlc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
     /// A remote stamp is more than [`MAX_AHEAD_MS`] past this device's clock.
-    #[error(
-        "a change is stamped {ahead_ms} ms ahead of this device's clock; check the date and time on your devices"
-    )]
+    #[error("a change is stamped {ahead_ms} ms ahead of this device's clock; check the date and time on your devices")]
     RemoteTooFarAhead {
         /// How far ahead.
         ahead_ms: u64,
     },
     /// This device's clock has gone back more than [`MAX_AHEAD_MS`] behind
     /// stamps it already issued or saw.
-    #[error(
-        "this device's clock is {behind_ms} ms behind changes it has already seen; check its date and time"
-    )]
+    #[error("this device's clock is {behind_ms} ms behind changes it has already seen; check its date and time")]
     LocalClockBehind {
         /// How far behind.
         behind_ms: u64,
@@ -111,15 +105,9 @@ impl Clock {
     pub fn tick(&mut self, now: crate::UnixMillis) -> Result<Hlc, ClockError> {
         let now_ms = now.0.min(MAX_WALL_MS);
         let wall_now = Hlc::new(now_ms, 0).expect("clamped to 48 bits");
-        let next = if wall_now > self.last {
-            wall_now
-        } else {
-            self.last.successor()
-        };
+        let next = if wall_now > self.last { wall_now } else { self.last.successor() };
         if next.wall_ms() > now_ms.saturating_add(MAX_AHEAD_MS) {
-            return Err(ClockError::LocalClockBehind {
-                behind_ms: next.wall_ms() - now_ms,
-            });
+            return Err(ClockError::LocalClockBehind { behind_ms: next.wall_ms() - now_ms });
         }
         self.last = next;
         Ok(next)
@@ -130,9 +118,7 @@ impl Clock {
     /// than [`MAX_AHEAD_MS`] ahead of `now`.
     pub fn observe(&mut self, remote: Hlc, now: crate::UnixMillis) -> Result<(), ClockError> {
         if remote.wall_ms() > now.0.saturating_add(MAX_AHEAD_MS) {
-            return Err(ClockError::RemoteTooFarAhead {
-                ahead_ms: remote.wall_ms() - now.0,
-            });
+            return Err(ClockError::RemoteTooFarAhead { ahead_ms: remote.wall_ms() - now.0 });
         }
         self.last = self.last.max(remote);
         Ok(())
@@ -160,18 +146,9 @@ mod tests {
         let mut clock = Clock::new(Hlc::ZERO);
         let t1 = clock.tick(UnixMillis(1000)).unwrap();
         assert_eq!(t1, Hlc::new(1000, 0).unwrap());
-        assert_eq!(
-            clock.tick(UnixMillis(1000)).unwrap(),
-            Hlc::new(1000, 1).unwrap()
-        );
-        assert_eq!(
-            clock.tick(UnixMillis(999)).unwrap(),
-            Hlc::new(1000, 2).unwrap()
-        );
-        assert_eq!(
-            clock.tick(UnixMillis(2000)).unwrap(),
-            Hlc::new(2000, 0).unwrap()
-        );
+        assert_eq!(clock.tick(UnixMillis(1000)).unwrap(), Hlc::new(1000, 1).unwrap());
+        assert_eq!(clock.tick(UnixMillis(999)).unwrap(), Hlc::new(1000, 2).unwrap());
+        assert_eq!(clock.tick(UnixMillis(2000)).unwrap(), Hlc::new(2000, 0).unwrap());
     }
 
     #[test]
@@ -187,20 +164,12 @@ mod tests {
         let now = UnixMillis(1_000_000_000);
         let mut clock = Clock::new(Hlc::ZERO);
         let far = Hlc::new(now.0 + MAX_AHEAD_MS + 1, 0).unwrap();
-        assert_eq!(
-            clock.observe(far, now),
-            Err(ClockError::RemoteTooFarAhead {
-                ahead_ms: MAX_AHEAD_MS + 1
-            })
-        );
+        assert_eq!(clock.observe(far, now), Err(ClockError::RemoteTooFarAhead { ahead_ms: MAX_AHEAD_MS + 1 }));
         assert_eq!(clock.last(), Hlc::ZERO);
         let near = Hlc::new(now.0 + MAX_AHEAD_MS, 0).unwrap();
         clock.observe(near, now).unwrap();
         // The local clock then falls back behind the bound: no stamp is issued.
         let later_wall = UnixMillis(now.0 - 10);
-        assert!(matches!(
-            clock.tick(later_wall),
-            Err(ClockError::LocalClockBehind { .. })
-        ));
+        assert!(matches!(clock.tick(later_wall), Err(ClockError::LocalClockBehind { .. })));
     }
 }

@@ -71,9 +71,7 @@ impl DeviceSeq {
 
 /// A position in an account's server-side change log (`server_seq`): pulls
 /// return envelopes strictly after a cursor, in cursor order.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cursor(pub u64);
 

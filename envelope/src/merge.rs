@@ -43,11 +43,7 @@ mod tests {
     use uuid::Uuid;
 
     fn key(tombstone: bool, wall: u64, device: u128) -> LwwKey {
-        LwwKey {
-            tombstone,
-            hlc: Hlc::new(wall, 0).unwrap(),
-            device_id: DeviceId(Uuid::from_u128(device)),
-        }
+        LwwKey { tombstone, hlc: Hlc::new(wall, 0).unwrap(), device_id: DeviceId(Uuid::from_u128(device)) }
     }
 
     #[test]

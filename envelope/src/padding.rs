@@ -32,11 +32,7 @@ pub const fn padme(len: usize) -> usize {
 /// The padded length for a payload of `payload_len` bytes.
 pub const fn padded_len(payload_len: usize) -> usize {
     let len = padme(payload_len + 4);
-    if len < MIN_PADDED_LEN {
-        MIN_PADDED_LEN
-    } else {
-        len
-    }
+    if len < MIN_PADDED_LEN { MIN_PADDED_LEN } else { len }
 }
 
 /// Whether `len` is a padded length some payload can have: the check the
@@ -62,13 +58,8 @@ pub(crate) fn finish(buffer: &mut Vec<u8>) {
 /// The payload inside a padded plaintext; refuses any padding but the one
 /// canonical form (length, bucket and zero bytes), so it carries no side data.
 pub fn unpad(padded: &[u8]) -> Result<&[u8], DecodeError> {
-    let invalid = |reason| DecodeError::InvalidField {
-        field: "padding",
-        reason,
-    };
-    let (prefix, rest) = padded
-        .split_first_chunk::<4>()
-        .ok_or(invalid("shorter than its length prefix"))?;
+    let invalid = |reason| DecodeError::InvalidField { field: "padding", reason };
+    let (prefix, rest) = padded.split_first_chunk::<4>().ok_or(invalid("shorter than its length prefix"))?;
     let len = u32::from_be_bytes(*prefix) as usize;
     if len > rest.len() {
         return Err(invalid("length prefix exceeds the plaintext"));

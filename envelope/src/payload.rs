@@ -18,16 +18,11 @@ impl RecordKind {
         let kind = kind.into();
         let valid = !kind.is_empty()
             && kind.len() <= MAX_KIND_LEN
-            && kind
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if valid {
             Ok(Self(kind))
         } else {
-            Err(DecodeError::InvalidField {
-                field: "kind",
-                reason: "must be 1-32 bytes of a-z 0-9 _ -",
-            })
+            Err(DecodeError::InvalidField { field: "kind", reason: "must be 1-32 bytes of a-z 0-9 _ -" })
         }
     }
 
@@ -102,10 +97,7 @@ impl RecordPayload {
         let mut r = Reader::new(bytes);
         let entries = r.map_len()?;
         if entries != 5 {
-            return Err(DecodeError::InvalidField {
-                field: "payload",
-                reason: "must have exactly 5 entries",
-            });
+            return Err(DecodeError::InvalidField { field: "payload", reason: "must have exactly 5 entries" });
         }
         r.key(KEY_KIND)?;
         let kind = RecordKind::new(r.text("kind", MAX_KIND_LEN)?)?;
@@ -119,18 +111,9 @@ impl RecordPayload {
         let body = r.bytes("body", crate::padding::MAX_PAYLOAD_LEN)?.to_vec();
         r.finish()?;
         if deleted_at.is_some() && !body.is_empty() {
-            return Err(DecodeError::InvalidField {
-                field: "body",
-                reason: "a tombstone's body must be empty",
-            });
+            return Err(DecodeError::InvalidField { field: "body", reason: "a tombstone's body must be empty" });
         }
-        Ok(Self {
-            kind,
-            hlc,
-            created_at,
-            deleted_at,
-            body,
-        })
+        Ok(Self { kind, hlc, created_at, deleted_at, body })
     }
 }
 
@@ -150,14 +133,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_exact_length() {
-        for payload in [
-            sample(),
-            RecordPayload {
-                deleted_at: Some(UnixMillis(5)),
-                body: vec![],
-                ..sample()
-            },
-        ] {
+        for payload in [sample(), RecordPayload { deleted_at: Some(UnixMillis(5)), body: vec![], ..sample() }] {
             let mut out = Vec::new();
             payload.encode_into(&mut out);
             assert_eq!(out.len(), payload.encoded_len());

@@ -17,11 +17,7 @@ pub struct RecordSealer {
 impl RecordSealer {
     /// Derives the record key and key id from the account's data key.
     pub fn new(account_id: AccountId, data_key: &DataKey) -> Self {
-        Self {
-            account_id,
-            key_id: data_key.key_id(),
-            record_key: data_key.record_key(),
-        }
+        Self { account_id, key_id: data_key.key_id(), record_key: data_key.record_key() }
     }
 
     /// The account every envelope is bound to.
@@ -43,14 +39,8 @@ impl RecordSealer {
         payload: &RecordPayload,
     ) -> Result<Envelope, Error> {
         let (header, mut buffer) = self.prepare(record_id, device_id, device_seq, payload)?;
-        let nonce = self
-            .record_key
-            .seal(&header.aad(&self.account_id), &mut buffer)?;
-        Ok(Envelope {
-            header,
-            nonce,
-            ciphertext: buffer,
-        })
+        let nonce = self.record_key.seal(&header.aad(&self.account_id), &mut buffer)?;
+        Ok(Envelope { header, nonce, ciphertext: buffer })
     }
 
     /// The header and padded plaintext for `payload`, ready to seal in place.
@@ -72,20 +62,12 @@ impl RecordSealer {
         }
         let len = payload.encoded_len();
         if len > padding::MAX_PAYLOAD_LEN {
-            return Err(Error::PayloadTooLarge {
-                len,
-                max: padding::MAX_PAYLOAD_LEN,
-            });
+            return Err(Error::PayloadTooLarge { len, max: padding::MAX_PAYLOAD_LEN });
         }
         let mut buffer = padding::start(len, TAG_LEN);
         payload.encode_into(&mut buffer);
         padding::finish(&mut buffer);
-        let header = EnvelopeHeader {
-            record_id,
-            device_id,
-            device_seq,
-            key_id: self.key_id,
-        };
+        let header = EnvelopeHeader { record_id, device_id, device_seq, key_id: self.key_id };
         Ok((header, buffer))
     }
 
@@ -94,16 +76,11 @@ impl RecordSealer {
     /// be canonically padded and encoded. Decrypts in place, so it takes the
     /// envelope (its header is `Copy` for the caller to keep).
     pub fn open(&self, envelope: Envelope) -> Result<RecordPayload, Error> {
-        let Envelope {
-            header,
-            nonce,
-            ciphertext: mut buffer,
-        } = envelope;
+        let Envelope { header, nonce, ciphertext: mut buffer } = envelope;
         if header.key_id != self.key_id {
             return Err(Error::UnknownKeyId(header.key_id));
         }
-        self.record_key
-            .open(&nonce, &header.aad(&self.account_id), &mut buffer)?;
+        self.record_key.open(&nonce, &header.aad(&self.account_id), &mut buffer)?;
         let payload = padding::unpad(&buffer).map_err(Error::Payload)?;
         RecordPayload::decode(payload).map_err(Error::Payload)
     }
@@ -137,10 +114,6 @@ impl RecordSealer {
             &header.aad(&self.account_id),
             &mut buffer,
         );
-        Ok(Envelope {
-            header,
-            nonce: *nonce,
-            ciphertext: buffer,
-        })
+        Ok(Envelope { header, nonce: *nonce, ciphertext: buffer })
     }
 }

@@ -8,8 +8,8 @@ use sealsync_envelope::hlc::MAX_AHEAD_MS;
 use sealsync_envelope::merge::{merge, supersedes};
 use sealsync_envelope::padding::{MAX_PAYLOAD_LEN, unpad};
 use sealsync_envelope::{
-    AccountId, Clock, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind,
-    RecordPayload, RecordSealer, UnixMillis,
+    AccountId, Clock, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind, RecordPayload, RecordSealer,
+    UnixMillis,
 };
 use uuid::Uuid;
 
@@ -158,18 +158,9 @@ struct Change {
 fn change() -> impl Strategy<Value = Change> {
     // Small ranges force ties on the stamp, broken by device id.
     (any::<bool>(), 0u64..4, 0u16..2, 0u128..3).prop_map(|(tombstone, wall, counter, device)| {
-        let key = LwwKey {
-            tombstone,
-            hlc: Hlc::new(wall, counter).unwrap(),
-            device_id: DeviceId(Uuid::from_u128(device)),
-        };
-        Change {
-            key,
-            content: wall * 1000
-                + u64::from(counter) * 10
-                + device as u64
-                + u64::from(tombstone) * 7,
-        }
+        let key =
+            LwwKey { tombstone, hlc: Hlc::new(wall, counter).unwrap(), device_id: DeviceId(Uuid::from_u128(device)) };
+        Change { key, content: wall * 1000 + u64::from(counter) * 10 + device as u64 + u64::from(tombstone) * 7 }
     })
 }
 

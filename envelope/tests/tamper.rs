@@ -3,8 +3,7 @@
 
 use sealsync_crypto::{DataKey, KeyId};
 use sealsync_envelope::{
-    AccountId, DeviceId, DeviceSeq, Envelope, Error, Hlc, RecordId, RecordKind, RecordPayload,
-    RecordSealer, UnixMillis,
+    AccountId, DeviceId, DeviceSeq, Envelope, Error, Hlc, RecordId, RecordKind, RecordPayload, RecordSealer, UnixMillis,
 };
 
 fn sealer() -> RecordSealer {
@@ -22,14 +21,7 @@ fn payload() -> RecordPayload {
 }
 
 fn sealed(sealer: &RecordSealer) -> Envelope {
-    sealer
-        .seal(
-            RecordId::random(),
-            DeviceId::random(),
-            DeviceSeq(41),
-            &payload(),
-        )
-        .unwrap()
+    sealer.seal(RecordId::random(), DeviceId::random(), DeviceSeq(41), &payload()).unwrap()
 }
 
 #[test]
@@ -59,19 +51,12 @@ fn changing_any_header_field_makes_open_fail() {
     e.nonce[23] ^= 1;
     tampered.push(("nonce", e));
     for (field, envelope) in tampered {
-        assert_eq!(
-            sealer.open(envelope).unwrap_err(),
-            Error::Crypto(sealsync_crypto::Error::Decrypt),
-            "{field}"
-        );
+        assert_eq!(sealer.open(envelope).unwrap_err(), Error::Crypto(sealsync_crypto::Error::Decrypt), "{field}");
     }
 
     let mut e = original.clone();
     e.header.key_id = KeyId([0; 16]);
-    assert_eq!(
-        sealer.open(e).unwrap_err(),
-        Error::UnknownKeyId(KeyId([0; 16]))
-    );
+    assert_eq!(sealer.open(e).unwrap_err(), Error::UnknownKeyId(KeyId([0; 16])));
 }
 
 #[test]
@@ -80,19 +65,13 @@ fn another_account_with_the_same_key_cannot_open_it() {
     let ours = RecordSealer::new(AccountId::random(), &data_key);
     let theirs = RecordSealer::new(AccountId::random(), &data_key);
     let envelope = sealed(&ours);
-    assert_eq!(
-        theirs.open(envelope).unwrap_err(),
-        Error::Crypto(sealsync_crypto::Error::Decrypt)
-    );
+    assert_eq!(theirs.open(envelope).unwrap_err(), Error::Crypto(sealsync_crypto::Error::Decrypt));
 }
 
 #[test]
 fn another_data_key_cannot_open_it() {
     let envelope = sealed(&sealer());
-    assert!(matches!(
-        sealer().open(envelope),
-        Err(Error::UnknownKeyId(_))
-    ));
+    assert!(matches!(sealer().open(envelope), Err(Error::UnknownKeyId(_))));
 }
 
 #[test]
@@ -102,11 +81,7 @@ fn flipping_any_ciphertext_byte_makes_open_fail() {
     for i in 0..original.ciphertext.len() {
         let mut e = original.clone();
         e.ciphertext[i] ^= 0x01;
-        assert_eq!(
-            sealer.open(e).unwrap_err(),
-            Error::Crypto(sealsync_crypto::Error::Decrypt),
-            "byte {i}"
-        );
+        assert_eq!(sealer.open(e).unwrap_err(), Error::Crypto(sealsync_crypto::Error::Decrypt), "byte {i}");
     }
 }
 
@@ -119,10 +94,7 @@ fn flipping_any_encoded_byte_fails_to_decode_or_to_open() {
             let mut tampered = bytes.clone();
             tampered[i] ^= bit;
             if let Ok(envelope) = Envelope::decode(&tampered) {
-                assert!(
-                    sealer.open(envelope).is_err(),
-                    "byte {i} bit {bit:#x} opened"
-                );
+                assert!(sealer.open(envelope).is_err(), "byte {i} bit {bit:#x} opened");
             }
         }
     }
@@ -137,26 +109,13 @@ fn the_largest_possible_envelope_round_trips_at_the_size_limit() {
     payload.body = vec![0x42; 1000]; // a body length with the same 3-byte header as the largest
     let overhead = payload.encoded_len() - payload.body.len();
     payload.body = vec![0x42; MAX_PAYLOAD_LEN - overhead];
-    let envelope = sealer
-        .seal(
-            RecordId::random(),
-            DeviceId::random(),
-            DeviceSeq::MAX,
-            &payload,
-        )
-        .unwrap();
+    let envelope = sealer.seal(RecordId::random(), DeviceId::random(), DeviceSeq::MAX, &payload).unwrap();
     assert_eq!(envelope.ciphertext.len(), MAX_PADDED_LEN + 16);
     let bytes = envelope.encode();
     assert_eq!(bytes.len(), MAX_ENVELOPE_LEN);
-    assert_eq!(
-        sealer.open(Envelope::decode(&bytes).unwrap()).unwrap(),
-        payload
-    );
+    assert_eq!(sealer.open(Envelope::decode(&bytes).unwrap()).unwrap(), payload);
 
     let mut too_long = bytes;
     too_long.push(0);
-    assert!(matches!(
-        Envelope::decode(&too_long),
-        Err(sealsync_envelope::DecodeError::TooLarge { .. })
-    ));
+    assert!(matches!(Envelope::decode(&too_long), Err(sealsync_envelope::DecodeError::TooLarge { .. })));
 }

@@ -79,9 +79,7 @@ pub struct App<S> {
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -91,9 +89,7 @@ pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
-                .install_recorder()
-                .expect("no other metrics recorder is installed in this process")
+            PrometheusBuilder::new().install_recorder().expect("no other metrics recorder is installed in this process")
         })
         .clone()
 }
@@ -101,12 +97,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// Builds the application over a migrated store.
 pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, StoreError> {
     let fake_seed_key = Arc::new(store.server_secret("fake-salt-seed").await?);
-    let app = App {
-        store,
-        limits: settings.limits,
-        registration: settings.registration,
-        fake_seed_key,
-    };
+    let app = App { store, limits: settings.limits, registration: settings.registration, fake_seed_key };
     metrics_handle();
 
     let open = Router::new()
@@ -120,10 +111,7 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/account", delete(routes::accounts::delete::<S>));
     let auth = Router::new()
         .route("/v1/accounts", post(routes::accounts::register::<S>))
-        .route(
-            "/v1/login/params",
-            post(routes::accounts::login_params::<S>),
-        )
+        .route("/v1/login/params", post(routes::accounts::login_params::<S>))
         .route("/v1/login", post(routes::accounts::login::<S>));
     let auth = if settings.trust_forwarded_for {
         rate_limited(auth, SmartIpKeyExtractor, settings)
@@ -143,14 +131,8 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         })
         .with_state(app)
         .layer(axum::middleware::from_fn(record_metrics))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO))))
 }
 
 /// Per-client-address rate limit on the account endpoints, answering 429 with
@@ -172,22 +154,15 @@ where
             tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
                 ApiError::rate_limited(wait_time).into_response()
             }
-            _ => ApiError::bad_request(
-                "unknown_client_address",
-                "the client address could not be determined",
-            )
-            .into_response(),
+            _ => ApiError::bad_request("unknown_client_address", "the client address could not be determined")
+                .into_response(),
         }
     }))
 }
 
 /// Counts requests and their latency by route and status for `/metrics`.
 async fn record_metrics(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -205,10 +180,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -41,12 +41,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 /// password hash would add nothing; binding the account id keeps the hashes of
 /// two accounts unrelated.
 pub fn auth_key_hash(account_id: &[u8; 16], auth_key: &[u8; 32]) -> [u8; 32] {
-    Sha256::new()
-        .chain_update(LABEL_AUTH_KEY_HASH)
-        .chain_update(account_id)
-        .chain_update(auth_key)
-        .finalize()
-        .into()
+    Sha256::new().chain_update(LABEL_AUTH_KEY_HASH).chain_update(account_id).chain_update(auth_key).finalize().into()
 }
 
 /// Constant-time equality of two hashes.
@@ -62,20 +57,14 @@ impl<S: Store> FromRequestParts<App<S>> for AuthDevice {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(ApiError::missing_token)?;
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(ApiError::missing_token)?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
             .ok_or_else(ApiError::invalid_token)?;
-        let device = app
-            .store
-            .authenticate(&token_hash(token), crate::app::now_ms())
-            .await?;
+        let device = app.store.authenticate(&token_hash(token), crate::app::now_ms()).await?;
         device.map(AuthDevice).ok_or_else(ApiError::invalid_token)
     }
 }
@@ -97,9 +86,6 @@ mod tests {
     fn auth_key_hashes_bind_the_account() {
         let key = [7; 32];
         assert_ne!(auth_key_hash(&[1; 16], &key), auth_key_hash(&[2; 16], &key));
-        assert!(hashes_match(
-            &auth_key_hash(&[1; 16], &key),
-            &auth_key_hash(&[1; 16], &key)
-        ));
+        assert!(hashes_match(&auth_key_hash(&[1; 16], &key), &auth_key_hash(&[1; 16], &key)));
     }
 }

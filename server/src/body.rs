@@ -24,11 +24,7 @@ pub struct Cbor<T>(pub T);
 pub struct Json<T>(pub T);
 
 fn require_content_type(req: &Request, expected: &'static str) -> Result<(), ApiError> {
-    let actual = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let actual = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = actual.split(';').next().unwrap_or("").trim();
     if essence.eq_ignore_ascii_case(expected) {
         Ok(())
@@ -42,22 +38,12 @@ fn require_content_type(req: &Request, expected: &'static str) -> Result<(), Api
 }
 
 async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    let too_large = || {
-        ApiError::too_large(
-            "body_too_large",
-            format!("the request body exceeds {limit} bytes"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let too_large = || ApiError::too_large("body_too_large", format!("the request body exceeds {limit} bytes"));
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| too_large())
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| too_large())
 }
 
 impl<S: Store, T: DeserializeOwned> FromRequest<App<S>> for Cbor<T> {
@@ -69,9 +55,7 @@ impl<S: Store, T: DeserializeOwned> FromRequest<App<S>> for Cbor<T> {
         let bytes = read_body(req, limit).await?;
         sealsync_envelope::dto::from_cbor(&bytes, limit)
             .map(Cbor)
-            .map_err(|e| {
-                ApiError::bad_request("malformed_cbor", format!("the CBOR body is invalid: {e}"))
-            })
+            .map_err(|e| ApiError::bad_request("malformed_cbor", format!("the CBOR body is invalid: {e}")))
     }
 }
 
@@ -81,19 +65,16 @@ impl<S: Store, T: DeserializeOwned> FromRequest<App<S>> for Json<T> {
     async fn from_request(req: Request, _: &App<S>) -> Result<Self, Self::Rejection> {
         require_content_type(&req, "application/json")?;
         let bytes = read_body(req, MAX_JSON_BYTES).await?;
-        serde_json::from_slice(&bytes).map(Json).map_err(|e| {
-            ApiError::bad_request("malformed_json", format!("the JSON body is invalid: {e}"))
-        })
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| ApiError::bad_request("malformed_json", format!("the JSON body is invalid: {e}")))
     }
 }
 
 impl<T: Serialize> IntoResponse for Cbor<T> {
     fn into_response(self) -> Response {
         let mut response = sealsync_envelope::dto::to_cbor(&self.0).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/cbor"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/cbor"));
         response
     }
 }

@@ -13,11 +13,7 @@ use crate::app::{Registration, Settings};
 
 /// The server's command line.
 #[derive(Debug, Parser)]
-#[command(
-    name = "sealsync-server",
-    version,
-    about = "Zero-knowledge sync server for sealsync"
-)]
+#[command(name = "sealsync-server", version, about = "Zero-knowledge sync server for sealsync")]
 pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]
@@ -49,29 +45,13 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "SEALSYNC_BIND",
-        default_value = "127.0.0.1:8787",
-        global = true
-    )]
+    #[arg(long, env = "SEALSYNC_BIND", default_value = "127.0.0.1:8787", global = true)]
     pub bind: SocketAddr,
     /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
-    #[arg(
-        long,
-        env = "SEALSYNC_DATABASE_URL",
-        default_value = "sqlite://sealsync.db",
-        global = true
-    )]
+    #[arg(long, env = "SEALSYNC_DATABASE_URL", default_value = "sqlite://sealsync.db", global = true)]
     pub database_url: DatabaseUrl,
     /// Whether anyone may create an account.
-    #[arg(
-        long,
-        env = "SEALSYNC_REGISTRATION",
-        value_enum,
-        default_value = "open",
-        global = true
-    )]
+    #[arg(long, env = "SEALSYNC_REGISTRATION", value_enum, default_value = "open", global = true)]
     pub registration: Registration,
     /// Longest a request may take, in seconds.
     #[arg(long, env = "SEALSYNC_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true,
@@ -97,13 +77,7 @@ pub struct Config {
           global = true)]
     pub max_account_bytes: u64,
     /// Log format.
-    #[arg(
-        long,
-        env = "SEALSYNC_LOG_FORMAT",
-        value_enum,
-        default_value = "text",
-        global = true
-    )]
+    #[arg(long, env = "SEALSYNC_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
 }
 
@@ -112,10 +86,7 @@ impl Config {
     pub fn settings(&self) -> Settings {
         Settings {
             registration: self.registration,
-            limits: ServerLimits {
-                max_account_bytes: self.max_account_bytes,
-                ..ServerLimits::default()
-            },
+            limits: ServerLimits { max_account_bytes: self.max_account_bytes, ..ServerLimits::default() },
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             auth_per_minute: self.auth_rate_per_minute,
             auth_burst: self.auth_burst,
@@ -168,10 +139,7 @@ mod tests {
         let cli = Cli::try_parse_from(["sealsync-server"]).unwrap();
         assert_eq!(cli.command, None);
         assert_eq!(cli.config.bind, "127.0.0.1:8787".parse().unwrap());
-        assert_eq!(
-            cli.config.database_url,
-            DatabaseUrl::Sqlite("sqlite://sealsync.db".into())
-        );
+        assert_eq!(cli.config.database_url, DatabaseUrl::Sqlite("sqlite://sealsync.db".into()));
         assert_eq!(cli.config.registration, Registration::Open);
     }
 
@@ -185,10 +153,7 @@ mod tests {
             &["sealsync-server", "migrate", "--database-url", "sqlite:"],
         ] {
             let error = Cli::try_parse_from(args).unwrap_err().to_string();
-            assert!(
-                error.contains(&args[args.len() - 2][2..]) || error.contains(args[args.len() - 2]),
-                "{error}"
-            );
+            assert!(error.contains(&args[args.len() - 2][2..]) || error.contains(args[args.len() - 2]), "{error}");
         }
     }
 

@@ -34,12 +34,7 @@ struct Problem<'a> {
 impl ApiError {
     /// An error with a status, code and detail.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            retry_after: None,
-        }
+        Self { status, code, detail: detail.into(), retry_after: None }
     }
 
     /// 400 with a specific code.
@@ -49,29 +44,17 @@ impl ApiError {
 
     /// 401: no `Authorization` header.
     pub fn missing_token() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
-            "this endpoint needs an Authorization: Bearer token",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "missing_token", "this endpoint needs an Authorization: Bearer token")
     }
 
     /// 401: unknown, malformed or revoked token.
     pub fn invalid_token() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "the device token is not valid, or the device was revoked",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "the device token is not valid, or the device was revoked")
     }
 
     /// 401: wrong account name or auth key (deliberately indistinguishable).
     pub fn invalid_credentials() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "unknown account or wrong passphrase",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "unknown account or wrong passphrase")
     }
 
     /// 413 with a specific code.
@@ -98,38 +81,28 @@ impl ApiError {
 
     /// 500; the cause goes to the log, not to the client.
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server failed; try again later",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server failed; try again later")
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::AccountExists(what) => Self::new(
-                StatusCode::CONFLICT,
-                "account_exists",
-                format!("an account with this {what} already exists"),
-            ),
-            StoreError::DeviceExists => Self::new(
-                StatusCode::CONFLICT,
-                "device_exists",
-                "this device id is already registered on the account",
-            ),
+            StoreError::AccountExists(what) => {
+                Self::new(StatusCode::CONFLICT, "account_exists", format!("an account with this {what} already exists"))
+            }
+            StoreError::DeviceExists => {
+                Self::new(StatusCode::CONFLICT, "device_exists", "this device id is already registered on the account")
+            }
             StoreError::AccountNotFound => Self::invalid_token(),
             StoreError::Database(e) => {
                 tracing::error!(error = %e, "database error");
                 match e {
-                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                        Self::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "database_unavailable",
-                            "the database is unavailable; try again later",
-                        )
-                    }
+                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "database_unavailable",
+                        "the database is unavailable; try again later",
+                    ),
                     _ => Self::internal(),
                 }
             }
@@ -153,10 +126,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

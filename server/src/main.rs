@@ -40,16 +40,12 @@ async fn run<S: Store>(store: S, command: Command, config: &Config) -> Result<()
     if command == Command::Migrate {
         return Ok(());
     }
-    let router = sealsync_server::router(store, &config.settings())
-        .await
-        .map_err(|e| e.to_string())?;
+    let router = sealsync_server::router(store, &config.settings()).await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     tracing::info!(address = %config.bind, registration = ?config.registration, "sealsync-server listening");
-    sealsync_server::serve(listener, router, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    sealsync_server::serve(listener, router, shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("shut down");
     Ok(())
 }
@@ -79,9 +75,7 @@ async fn shutdown_signal() {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("SEALSYNC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

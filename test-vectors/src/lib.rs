@@ -13,18 +13,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use sealsync_crypto::link::{
-    LinkCode, LinkPublicKey, LinkRequest, LinkSecret, LinkSecretKey, PairingId,
-};
+use sealsync_crypto::link::{LinkCode, LinkPublicKey, LinkRequest, LinkSecret, LinkSecretKey, PairingId};
 use sealsync_crypto::primitives::{hkdf_sha256, x25519};
 use sealsync_crypto::vector_gen::{seal_to_new_device_with, wrap_data_key_with_nonce};
 use sealsync_crypto::{
-    AccountName, DataKey, KdfParams, Passphrase, ProtocolVersion, RootKey, SaltSeed, WrapContext,
-    argon2id_salt, derive_root_key,
+    AccountName, DataKey, KdfParams, Passphrase, ProtocolVersion, RootKey, SaltSeed, WrapContext, argon2id_salt,
+    derive_root_key,
 };
 use sealsync_envelope::{
-    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind,
-    RecordPayload, RecordSealer, UnixMillis,
+    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind, RecordPayload,
+    RecordSealer, UnixMillis,
 };
 
 /// Lower-case hex, the encoding of every byte string in the files.
@@ -50,11 +48,7 @@ pub struct Kdf {
 
 impl From<KdfParams> for Kdf {
     fn from(k: KdfParams) -> Self {
-        Self {
-            m_kib: k.m_kib,
-            t: k.t,
-            p: k.p,
-        }
+        Self { m_kib: k.m_kib, t: k.t, p: k.p }
     }
 }
 
@@ -294,12 +288,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
 /// Passphrase to root key, for v1's pinned costs.
 pub fn root_key_vectors() -> Vec<RootKeyVector> {
     let cases = [
-        (
-            "ASCII passphrase, canonical name",
-            "correct horse battery staple",
-            "alice@example.org",
-            counting(0x00),
-        ),
+        ("ASCII passphrase, canonical name", "correct horse battery staple", "alice@example.org", counting(0x00)),
         (
             "passphrase typed decomposed (u + U+0308), hashed in NFC; name typed with capitals and spaces",
             "Zu\u{308}rich — ß → 🔑",
@@ -356,8 +345,7 @@ pub fn wrap_vectors() -> Vec<WrapVector> {
     let account_id: [u8; 16] = counting(0x70);
     let ctx = WrapContext::new(ProtocolVersion::V1, account_id, data_key.key_id());
     let nonce = counting(0x90);
-    let wrapped =
-        wrap_data_key_with_nonce(&wrap_key, &data_key, &ctx, &nonce).expect("key id matches");
+    let wrapped = wrap_data_key_with_nonce(&wrap_key, &data_key, &ctx, &nonce).expect("key id matches");
     vec![WrapVector {
         wrap_key: hex(wrap_key.expose_secret()),
         data_key: hex(data_key.expose_secret()),
@@ -380,19 +368,9 @@ pub fn envelope_file() -> EnvelopeFile {
     let device_id = DeviceId::from_bytes(counting(0xc0));
     let hlc = |counter| Hlc::new(1_764_028_800_000, counter).expect("48-bit wall time");
     let mood = br#"{"score":6,"note":"walked by the river","tags":["outside"]}"#.to_vec();
-    let long_note: Vec<u8> = (0..1500u32)
-        .map(|i| b"abcdefghijklmnopqrstuvwxyz "[i as usize % 27])
-        .collect();
+    let long_note: Vec<u8> = (0..1500u32).map(|i| b"abcdefghijklmnopqrstuvwxyz "[i as usize % 27]).collect();
     let cases = [
-        (
-            "a mood entry: small records pad to 512 bytes",
-            "mood",
-            hlc(2),
-            None,
-            mood,
-            7,
-            counting(0xd0),
-        ),
+        ("a mood entry: small records pad to 512 bytes", "mood", hlc(2), None, mood, 7, counting(0xd0)),
         (
             "its delete: a tombstone, deleted_at set, body empty",
             "mood",
@@ -422,9 +400,8 @@ pub fn envelope_file() -> EnvelopeFile {
                 deleted_at: deleted_at.map(UnixMillis),
                 body,
             };
-            let envelope = sealer
-                .seal_with_nonce(record_id, device_id, DeviceSeq(seq), &payload, &nonce)
-                .expect("payload fits");
+            let envelope =
+                sealer.seal_with_nonce(record_id, device_id, DeviceSeq(seq), &payload, &nonce).expect("payload fits");
             let mut payload_cbor = Vec::new();
             payload.encode_into(&mut payload_cbor);
             EnvelopeVector {
@@ -455,39 +432,23 @@ pub fn envelope_file() -> EnvelopeFile {
         })
         .collect::<Vec<_>>();
     let good = hex::decode(&valid[0].envelope).expect("hex");
-    EnvelopeFile {
-        invalid: invalid_envelopes(&good),
-        valid,
-    }
+    EnvelopeFile { invalid: invalid_envelopes(&good), valid }
 }
 
 /// Mutations of a valid envelope that a strict decoder refuses.
 fn invalid_envelopes(good: &[u8]) -> Vec<InvalidEnvelopeVector> {
     let ciphertext_at = good.len() - 528; // 512-byte bucket + 16-byte tag
-    let splice = |at: usize, remove: usize, insert: &[u8]| -> Vec<u8> {
-        [&good[..at], insert, &good[at + remove..]].concat()
-    };
+    let splice =
+        |at: usize, remove: usize, insert: &[u8]| -> Vec<u8> { [&good[..at], insert, &good[at + remove..]].concat() };
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("a trailing byte after the map", [good, &[0x00]].concat()),
-        (
-            "truncated inside the ciphertext",
-            good[..good.len() - 1].to_vec(),
-        ),
+        ("truncated inside the ciphertext", good[..good.len() - 1].to_vec()),
         ("version 2 (key 1)", splice(2, 1, &[0x02])),
         ("suite 2 (key 2)", splice(4, 1, &[0x02])),
-        (
-            "version written as a 2-byte integer (0x18 0x01): not the shortest form",
-            splice(2, 1, &[0x18, 0x01]),
-        ),
+        ("version written as a 2-byte integer (0x18 0x01): not the shortest form", splice(2, 1, &[0x18, 0x01])),
         ("map of 9 entries announced", splice(0, 1, &[0xa9])),
-        (
-            "keys 1 and 2 swapped in order",
-            [&[0xa8, 0x02, 0x01, 0x01, 0x01][..], &good[5..]].concat(),
-        ),
-        (
-            "record_id of 15 bytes",
-            splice(5, 18, &[[0x03, 0x4f].as_slice(), &good[7..22]].concat()),
-        ),
+        ("keys 1 and 2 swapped in order", [&[0xa8, 0x02, 0x01, 0x01, 0x01][..], &good[5..]].concat()),
+        ("record_id of 15 bytes", splice(5, 18, &[[0x03, 0x4f].as_slice(), &good[7..22]].concat())),
         ("ciphertext in an indefinite-length byte string", {
             let (head, ct) = good.split_at(ciphertext_at - 3);
             let ct = &ct[3..];
@@ -506,11 +467,7 @@ fn invalid_envelopes(good: &[u8]) -> Vec<InvalidEnvelopeVector> {
                 Ok(_) => panic!("invalid vector {comment:?} decodes"),
                 Err(e) => error_class(&e),
             };
-            InvalidEnvelopeVector {
-                comment: comment.into(),
-                envelope: hex(&bytes),
-                error: error.into(),
-            }
+            InvalidEnvelopeVector { comment: comment.into(), envelope: hex(&bytes), error: error.into() }
         })
         .collect()
 }
@@ -536,23 +493,15 @@ pub fn link_vectors() -> Vec<LinkVector> {
     let secret_key: [u8; 32] = counting(0x20);
     let pairing_id = PairingId(counting(0x50));
     let link_secret: [u8; 16] = counting(0x60);
-    let request = LinkRequest::from_parts(
-        LinkSecretKey::from_bytes(secret_key),
-        pairing_id,
-        LinkSecret::from_bytes(link_secret),
-    );
+    let request =
+        LinkRequest::from_parts(LinkSecretKey::from_bytes(secret_key), pairing_id, LinkSecret::from_bytes(link_secret));
     let code = LinkCode::from_bytes(&*request.code().to_bytes()).expect("48 bytes");
     let ephemeral: [u8; 32] = counting(0x80);
     let nonce = counting(0x30);
     let payload = b"account keys: the client's bundle of account id, key id and data key".to_vec();
-    let sealed = seal_to_new_device_with(
-        &code,
-        &request.public_key(),
-        &payload,
-        &LinkSecretKey::from_bytes(ephemeral),
-        &nonce,
-    )
-    .expect("fingerprint matches");
+    let sealed =
+        seal_to_new_device_with(&code, &request.public_key(), &payload, &LinkSecretKey::from_bytes(ephemeral), &nonce)
+            .expect("fingerprint matches");
 
     let pk: LinkPublicKey = request.public_key();
     let epk = sealed.ephemeral_public;
@@ -582,11 +531,7 @@ pub fn link_vectors() -> Vec<LinkVector> {
 pub fn merge_vectors() -> Vec<MergeVector> {
     let d = |n: u8| uuid::Uuid::from_bytes(counting(n)).to_string();
     let h = |wall: u64, counter: u16| Hlc::new(wall, counter).expect("48-bit").as_u64();
-    let v = |hlc, device_id: String, tombstone| MergeVersion {
-        hlc,
-        device_id,
-        tombstone,
-    };
+    let v = |hlc, device_id: String, tombstone| MergeVersion { hlc, device_id, tombstone };
     vec![
         MergeVector {
             comment: "the later stamp wins".into(),
@@ -605,11 +550,7 @@ pub fn merge_vectors() -> Vec<MergeVector> {
         },
         MergeVector {
             comment: "between tombstones, the later stamp wins".into(),
-            versions: vec![
-                v(h(3000, 0), d(0x10), true),
-                v(h(1000, 5), d(0x20), true),
-                v(h(9000, 0), d(0x30), false),
-            ],
+            versions: vec![v(h(3000, 0), d(0x10), true), v(h(1000, 5), d(0x20), true), v(h(9000, 0), d(0x30), false)],
             winner: 0,
         },
     ]

@@ -23,18 +23,12 @@ fn main() -> ExitCode {
                 eprintln!("{} differs from the generated vectors", path.display());
                 stale += 1;
             }
-        } else if let Err(e) =
-            std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, contents))
-        {
+        } else if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, contents)) {
             eprintln!("cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         } else {
             println!("wrote {}", path.display());
         }
     }
-    if stale > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    if stale > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

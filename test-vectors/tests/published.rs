@@ -18,9 +18,7 @@
 //! file that loads empty, or a filter that skips everything, fails the test
 //! instead of passing it vacuously.
 
-use sealsync_crypto::primitives::{
-    aead_open, aead_seal_with_nonce, argon2id, hkdf_sha256, x25519, x25519_base,
-};
+use sealsync_crypto::primitives::{aead_open, aead_seal_with_nonce, argon2id, hkdf_sha256, x25519, x25519_base};
 use sealsync_crypto::{Error, KEY_LEN, KdfParams, NONCE_LEN, TAG_LEN};
 
 /// Decodes a hex literal from a specification; a typo is a test bug.
@@ -30,9 +28,7 @@ fn unhex(s: &str) -> Vec<u8> {
 
 /// Decodes a hex literal of exactly `N` bytes.
 fn unhex_array<const N: usize>(s: &str) -> [u8; N] {
-    unhex(s)
-        .try_into()
-        .unwrap_or_else(|v: Vec<u8>| panic!("hex literal is {} bytes, expected {N}", v.len()))
+    unhex(s).try_into().unwrap_or_else(|v: Vec<u8>| panic!("hex literal is {} bytes, expected {N}", v.len()))
 }
 
 /// The bytes `start, start + 1, ..., end` (inclusive), as RFCs write them.
@@ -61,9 +57,7 @@ fn rfc5869_hkdf_sha256_appendix_a() {
             ikm: vec![0x0b; 22],
             salt: byte_range(0x00, 0x0c),
             info: byte_range(0xf0, 0xf9),
-            okm: unhex(
-                "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
-            ),
+            okm: unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"),
         },
         HkdfCase {
             name: "A.2 longer inputs and outputs",
@@ -81,31 +75,20 @@ fn rfc5869_hkdf_sha256_appendix_a() {
             ikm: vec![0x0b; 22],
             salt: Vec::new(),
             info: Vec::new(),
-            okm: unhex(
-                "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
-            ),
+            okm: unhex("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"),
         },
     ];
     // Lengths as stated in the RFC, guarding the transcription above.
     assert_eq!(
-        cases
-            .iter()
-            .map(|c| (c.ikm.len(), c.salt.len(), c.info.len(), c.okm.len()))
-            .collect::<Vec<_>>(),
+        cases.iter().map(|c| (c.ikm.len(), c.salt.len(), c.info.len(), c.okm.len())).collect::<Vec<_>>(),
         [(22, 13, 10, 42), (80, 80, 80, 82), (22, 0, 0, 42)]
     );
 
     let mut ran = 0;
     for case in &cases {
         let mut okm = vec![0u8; case.okm.len()];
-        hkdf_sha256(&case.salt, &case.info, &case.ikm, &mut okm)
-            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        assert_eq!(
-            hex::encode(&okm),
-            hex::encode(&case.okm),
-            "RFC 5869 {}",
-            case.name
-        );
+        hkdf_sha256(&case.salt, &case.info, &case.ikm, &mut okm).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(hex::encode(&okm), hex::encode(&case.okm), "RFC 5869 {}", case.name);
         ran += 1;
     }
     assert_eq!(ran, 3);
@@ -119,10 +102,7 @@ fn hkdf_sha256_output_length_limit() {
     assert_ne!(okm, vec![0u8; 255 * 32]);
 
     let mut okm = vec![0u8; 255 * 32 + 1];
-    assert_eq!(
-        hkdf_sha256(b"salt", b"info", b"ikm", &mut okm),
-        Err(Error::HkdfLength(8161))
-    );
+    assert_eq!(hkdf_sha256(b"salt", b"info", b"ikm", &mut okm), Err(Error::HkdfLength(8161)));
 }
 
 /// Wycheproof `hkdf_sha256_test.json`: valid cases must give `okm`; the
@@ -135,18 +115,11 @@ fn wycheproof_hkdf_sha256() {
     let (mut valid, mut invalid) = (0usize, 0usize);
     for group in &set.test_groups {
         for test in &group.tests {
-            let ctx = format!(
-                "Wycheproof HKDF-SHA256 tcId {} ({})",
-                test.tc_id, test.comment
-            );
+            let ctx = format!("Wycheproof HKDF-SHA256 tcId {} ({})", test.tc_id, test.comment);
             let mut okm = vec![0u8; test.size];
             let result = hkdf_sha256(&test.salt, &test.info, &test.ikm, &mut okm);
             if test.result.must_fail() {
-                assert!(
-                    result.is_err(),
-                    "{ctx}: expected failure, got {}",
-                    hex::encode(&okm)
-                );
+                assert!(result.is_err(), "{ctx}: expected failure, got {}", hex::encode(&okm));
                 assert_eq!(result, Err(Error::HkdfLength(test.size)), "{ctx}");
                 invalid += 1;
             } else {
@@ -207,17 +180,11 @@ fn rfc7748_x25519_iterated() {
         k = next;
         match i {
             1 => {
-                assert_eq!(
-                    hex::encode(k),
-                    "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079"
-                );
+                assert_eq!(hex::encode(k), "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
                 checked += 1;
             }
             1000 => {
-                assert_eq!(
-                    hex::encode(k),
-                    "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51"
-                );
+                assert_eq!(hex::encode(k), "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
                 checked += 1;
             }
             _ => {}
@@ -230,21 +197,17 @@ fn rfc7748_x25519_iterated() {
 /// shared secret computed from both sides.
 #[test]
 fn rfc7748_x25519_diffie_hellman() {
-    let alice_secret: [u8; 32] =
-        unhex_array("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    let alice_secret: [u8; 32] = unhex_array("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
     let alice_public = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
-    let bob_secret: [u8; 32] =
-        unhex_array("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+    let bob_secret: [u8; 32] = unhex_array("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
     let bob_public = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
     let shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
 
     assert_eq!(hex::encode(x25519_base(&alice_secret)), alice_public);
     assert_eq!(hex::encode(x25519_base(&bob_secret)), bob_public);
 
-    let alice_view =
-        x25519(&alice_secret, &unhex_array(bob_public)).expect("Bob's key is not low-order");
-    let bob_view =
-        x25519(&bob_secret, &unhex_array(alice_public)).expect("Alice's key is not low-order");
+    let alice_view = x25519(&alice_secret, &unhex_array(bob_public)).expect("Bob's key is not low-order");
+    let bob_view = x25519(&bob_secret, &unhex_array(alice_public)).expect("Alice's key is not low-order");
     assert_eq!(hex::encode(*alice_view), shared);
     assert_eq!(hex::encode(*bob_view), shared);
 }
@@ -252,18 +215,13 @@ fn rfc7748_x25519_diffie_hellman() {
 /// RFC 7748 §6.1: the all-zero output of a low-order point is refused.
 #[test]
 fn x25519_rejects_low_order_point() {
-    let k: [u8; 32] =
-        unhex_array("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    let k: [u8; 32] = unhex_array("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
     // u = 0 and u = 1 are points of order 1..4 (after clamping, always zero output).
     let mut one = [0u8; 32];
     one[0] = 1;
     let mut ran = 0;
     for u in [[0u8; 32], one] {
-        assert!(
-            matches!(x25519(&k, &u), Err(Error::LowOrderPoint)),
-            "u = {}",
-            hex::encode(u)
-        );
+        assert!(matches!(x25519(&k, &u), Err(Error::LowOrderPoint)), "u = {}", hex::encode(u));
         ran += 1;
     }
     assert_eq!(ran, 2);
@@ -279,18 +237,13 @@ fn wycheproof_x25519() {
     use wycheproof::xdh::{TestFlag, TestName, TestSet};
 
     let set = TestSet::load(TestName::X25519).expect("Wycheproof X25519 vectors load");
-    let (mut agreed, mut refused_low_order, mut invalid, mut skipped_length) =
-        (0usize, 0usize, 0usize, 0usize);
+    let (mut agreed, mut refused_low_order, mut invalid, mut skipped_length) = (0usize, 0usize, 0usize, 0usize);
     for group in &set.test_groups {
         for test in &group.tests {
-            let ctx = format!(
-                "Wycheproof X25519 tcId {} ({}) {:?}",
-                test.tc_id, test.comment, test.flags
-            );
-            let (Ok(public), Ok(private)) = (
-                <[u8; 32]>::try_from(test.public_key.as_slice()),
-                <[u8; 32]>::try_from(test.private_key.as_slice()),
-            ) else {
+            let ctx = format!("Wycheproof X25519 tcId {} ({}) {:?}", test.tc_id, test.comment, test.flags);
+            let (Ok(public), Ok(private)) =
+                (<[u8; 32]>::try_from(test.public_key.as_slice()), <[u8; 32]>::try_from(test.private_key.as_slice()))
+            else {
                 // Our API takes [u8; 32]: other lengths are unrepresentable.
                 skipped_length += 1;
                 continue;
@@ -298,30 +251,16 @@ fn wycheproof_x25519() {
             let result = x25519(&private, &public);
             if test.result.must_fail() {
                 if let Ok(shared) = &result {
-                    assert_ne!(
-                        shared.as_slice(),
-                        test.shared_secret.as_slice(),
-                        "{ctx}: invalid case agreed"
-                    );
+                    assert_ne!(shared.as_slice(), test.shared_secret.as_slice(), "{ctx}: invalid case agreed");
                 }
                 invalid += 1;
             } else if test.shared_secret.iter().all(|&b| b == 0) {
-                assert!(
-                    test.flags.contains(&TestFlag::ZeroSharedSecret),
-                    "{ctx}: zero secret without flag"
-                );
-                assert!(
-                    matches!(result, Err(Error::LowOrderPoint)),
-                    "{ctx}: expected LowOrderPoint, got {result:?}"
-                );
+                assert!(test.flags.contains(&TestFlag::ZeroSharedSecret), "{ctx}: zero secret without flag");
+                assert!(matches!(result, Err(Error::LowOrderPoint)), "{ctx}: expected LowOrderPoint, got {result:?}");
                 refused_low_order += 1;
             } else {
                 let shared = result.unwrap_or_else(|e| panic!("{ctx}: {e}"));
-                assert_eq!(
-                    hex::encode(*shared),
-                    hex::encode(&*test.shared_secret),
-                    "{ctx}"
-                );
+                assert_eq!(hex::encode(*shared), hex::encode(&*test.shared_secret), "{ctx}");
                 agreed += 1;
             }
         }
@@ -330,10 +269,7 @@ fn wycheproof_x25519() {
         "Wycheproof X25519: {agreed} agreed, {refused_low_order} refused as low-order, \
          {invalid} invalid, {skipped_length} skipped (key length)"
     );
-    assert_eq!(
-        agreed + refused_low_order + invalid + skipped_length,
-        set.number_of_tests
-    );
+    assert_eq!(agreed + refused_low_order + invalid + skipped_length, set.number_of_tests);
     assert!(agreed >= 400, "only {agreed} X25519 agreements ran");
     assert!(refused_low_order > 0, "no low-order X25519 cases ran");
 }
@@ -391,14 +327,9 @@ fn argon2id_reference_implementation_vectors() {
     ];
     let mut ran = 0;
     for case in &cases {
-        let params = KdfParams {
-            m_kib: 1 << case.log2_m_kib,
-            t: case.t,
-            p: case.p,
-        };
+        let params = KdfParams { m_kib: 1 << case.log2_m_kib, t: case.t, p: case.p };
         let mut out = [0u8; 32];
-        argon2id(&params, b"password", b"somesalt", &mut out)
-            .unwrap_or_else(|e| panic!("{params:?}: {e}"));
+        argon2id(&params, b"password", b"somesalt", &mut out).unwrap_or_else(|e| panic!("{params:?}: {e}"));
         assert_eq!(hex::encode(out), case.tag, "Argon2id {params:?}");
         ran += 1;
     }
@@ -440,10 +371,7 @@ fn xchacha_draft_a31_aead_vector() {
 
     // The same bytes under different AAD must not open.
     let mut buffer = sealed;
-    assert_eq!(
-        aead_open(&key, &nonce, b"", &mut buffer),
-        Err(Error::Decrypt)
-    );
+    assert_eq!(aead_open(&key, &nonce, b"", &mut buffer), Err(Error::Decrypt));
 }
 
 /// Wycheproof `xchacha20_poly1305_test.json`. Cases with a 24-byte nonce,
@@ -454,15 +382,11 @@ fn xchacha_draft_a31_aead_vector() {
 fn wycheproof_xchacha20_poly1305() {
     use wycheproof::aead::{TestName, TestSet};
 
-    let set = TestSet::load(TestName::XChaCha20Poly1305)
-        .expect("Wycheproof XChaCha20-Poly1305 vectors load");
+    let set = TestSet::load(TestName::XChaCha20Poly1305).expect("Wycheproof XChaCha20-Poly1305 vectors load");
     let (mut valid, mut invalid, mut skipped_by_type) = (0usize, 0usize, 0usize);
     for group in &set.test_groups {
         for test in &group.tests {
-            let ctx = format!(
-                "Wycheproof XChaCha20-Poly1305 tcId {} ({}) {:?}",
-                test.tc_id, test.comment, test.flags
-            );
+            let ctx = format!("Wycheproof XChaCha20-Poly1305 tcId {} ({}) {:?}", test.tc_id, test.comment, test.flags);
             let (Ok(key), Ok(nonce), true) = (
                 <[u8; KEY_LEN]>::try_from(test.key.as_slice()),
                 <[u8; NONCE_LEN]>::try_from(test.nonce.as_slice()),
@@ -490,8 +414,7 @@ fn wycheproof_xchacha20_poly1305() {
                 aead_seal_with_nonce(&key, &nonce, &test.aad, &mut buffer);
                 assert_eq!(hex::encode(&buffer), hex::encode(&sealed), "{ctx}: seal");
 
-                aead_open(&key, &nonce, &test.aad, &mut buffer)
-                    .unwrap_or_else(|e| panic!("{ctx}: open: {e}"));
+                aead_open(&key, &nonce, &test.aad, &mut buffer).unwrap_or_else(|e| panic!("{ctx}: open: {e}"));
                 assert_eq!(hex::encode(&buffer), hex::encode(&*test.pt), "{ctx}: open");
                 valid += 1;
             }
@@ -502,12 +425,6 @@ fn wycheproof_xchacha20_poly1305() {
          {skipped_by_type} skipped (nonce/key/tag size not expressible)"
     );
     assert_eq!(valid + invalid + skipped_by_type, set.number_of_tests);
-    assert!(
-        valid >= 200,
-        "only {valid} valid XChaCha20-Poly1305 cases ran"
-    );
-    assert!(
-        invalid >= 20,
-        "only {invalid} invalid XChaCha20-Poly1305 cases ran"
-    );
+    assert!(valid >= 200, "only {valid} valid XChaCha20-Poly1305 cases ran");
+    assert!(invalid >= 20, "only {invalid} invalid XChaCha20-Poly1305 cases ran");
 }

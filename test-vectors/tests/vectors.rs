@@ -4,19 +4,16 @@
 
 use std::path::PathBuf;
 
-use sealsync_crypto::link::{
-    LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId, seal_to_new_device,
-};
+use sealsync_crypto::link::{LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId, seal_to_new_device};
 use sealsync_crypto::primitives::aead_open;
 use sealsync_crypto::{
-    AccountName, DataKey, KeyId, Passphrase, RootKey, SaltSeed, WrapContext, WrapKey,
-    WrappedDataKey, accept_version, argon2id_salt, derive_root_key, unwrap_data_key,
+    AccountName, DataKey, KeyId, Passphrase, RootKey, SaltSeed, WrapContext, WrapKey, WrappedDataKey, accept_version,
+    argon2id_salt, derive_root_key, unwrap_data_key,
 };
 use sealsync_envelope::padding::unpad;
 use sealsync_envelope::{AccountId, Envelope, RecordSealer, merge::merge};
 use sealsync_test_vectors::{
-    EnvelopeFile, LinkVector, MergeVector, RootKeyVector, SubkeyVector, WrapVector, error_class,
-    generate, hex,
+    EnvelopeFile, LinkVector, MergeVector, RootKeyVector, SubkeyVector, WrapVector, error_class, generate, hex,
 };
 
 fn dir() -> PathBuf {
@@ -61,13 +58,7 @@ fn root_keys_derive_from_the_json() {
         assert_eq!(account.as_str(), v.account_name);
         let seed = SaltSeed(unhex(&v.salt_seed));
         assert_eq!(hex(argon2id_salt(&seed, &account)), v.argon2id_salt);
-        let root = derive_root_key(
-            version,
-            &Passphrase::new(v.passphrase.clone()).unwrap(),
-            &seed,
-            &account,
-        )
-        .unwrap();
+        let root = derive_root_key(version, &Passphrase::new(v.passphrase.clone()).unwrap(), &seed, &account).unwrap();
         assert_eq!(hex(root.expose_secret()), v.root_key, "{}", v.comment);
     }
 }
@@ -96,8 +87,7 @@ fn wrapped_keys_unwrap_from_the_json() {
         assert_eq!(hex(ctx.aad()), v.aad);
         let wrapped = WrappedDataKey::from_bytes(&hex::decode(&v.wrapped).unwrap()).unwrap();
         assert_eq!(hex(&wrapped.as_bytes()[..24]), v.nonce);
-        let data_key =
-            unwrap_data_key(&WrapKey::from_bytes(unhex(&v.wrap_key)), &wrapped, &ctx).unwrap();
+        let data_key = unwrap_data_key(&WrapKey::from_bytes(unhex(&v.wrap_key)), &wrapped, &ctx).unwrap();
         assert_eq!(hex(data_key.expose_secret()), v.data_key);
     }
 }
@@ -125,20 +115,12 @@ fn envelopes_decode_and_open_from_the_json() {
         // The layers one at a time, with the bare AEAD...
         let mut plaintext = envelope.ciphertext.clone();
         let aad = hex::decode(&v.aad).unwrap();
-        aead_open(
-            &unhex(&v.record_key),
-            &unhex(&v.nonce),
-            &aad,
-            &mut plaintext,
-        )
-        .unwrap();
+        aead_open(&unhex(&v.record_key), &unhex(&v.nonce), &aad, &mut plaintext).unwrap();
         assert_eq!(hex(&plaintext), v.padded_plaintext);
         assert_eq!(hex(unpad(&plaintext).unwrap()), v.payload_cbor);
 
         // ...and all at once, as a client opens it.
-        let payload = RecordSealer::new(account_id, &data_key)
-            .open(envelope)
-            .unwrap();
+        let payload = RecordSealer::new(account_id, &data_key).open(envelope).unwrap();
         assert_eq!(payload, v.payload.to_payload(), "{}", v.comment);
     }
 }
@@ -187,11 +169,7 @@ fn merge_winners_match_the_json_in_every_order() {
     for v in vectors {
         let indices: Vec<usize> = (0..v.versions.len()).collect();
         for order in permutations(&indices) {
-            let winner = order
-                .iter()
-                .copied()
-                .reduce(|a, b| *merge(&a, &b, |&i| v.versions[i].key()))
-                .unwrap();
+            let winner = order.iter().copied().reduce(|a, b| *merge(&a, &b, |&i| v.versions[i].key())).unwrap();
             assert_eq!(winner, v.winner, "{} (order {order:?})", v.comment);
         }
     }

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use hmac::{Hmac, KeyInit, Mac};
 use sealsync_crypto::{AccountName, ProtocolVersion, WrappedDataKey};
 use sealsync_envelope::dto::{
-    DeleteAccountRequest, DeviceRegistration, LoginParamsRequest, LoginParamsResponse,
-    LoginRequest, RegisterRequest, SessionResponse, WrappedKey,
+    DeleteAccountRequest, DeviceRegistration, LoginParamsRequest, LoginParamsResponse, LoginRequest, RegisterRequest,
+    SessionResponse, WrappedKey,
 };
 use sealsync_envelope::{AccountId, KeyId};
 use sha2::Sha256;
@@ -25,8 +25,7 @@ pub const MAX_DEVICE_NAME_BYTES: usize = 512;
 const LABEL_FAKE_SEED: &[u8] = b"sealsync/v1/fake-salt-seed";
 
 fn canonical_name(name: &str) -> Result<AccountName, ApiError> {
-    AccountName::parse(name)
-        .map_err(|e| ApiError::bad_request("invalid_account_name", e.to_string()))
+    AccountName::parse(name).map_err(|e| ApiError::bad_request("invalid_account_name", e.to_string()))
 }
 
 fn check_device(device: &DeviceRegistration) -> Result<(), ApiError> {
@@ -41,14 +40,7 @@ fn check_device(device: &DeviceRegistration) -> Result<(), ApiError> {
 
 fn new_device(device: DeviceRegistration) -> (NewDevice, String) {
     let (token, token_hash) = new_token();
-    (
-        NewDevice {
-            id: device.id,
-            encrypted_name: device.encrypted_name,
-            token_hash,
-        },
-        token,
-    )
+    (NewDevice { id: device.id, encrypted_name: device.encrypted_name, token_hash }, token)
 }
 
 /// `POST /v1/accounts`: creates the account, its wrapped key and first device.
@@ -66,10 +58,7 @@ pub async fn register<S: Store>(
     let version = ProtocolVersion::from_u16(request.protocol_version).map_err(|_| {
         ApiError::bad_request(
             "unsupported_protocol_version",
-            format!(
-                "protocol version {} is not supported by this server",
-                request.protocol_version
-            ),
+            format!("protocol version {} is not supported by this server", request.protocol_version),
         )
     })?;
     let name = canonical_name(&request.account_name)?;
@@ -91,17 +80,9 @@ pub async fn register<S: Store>(
     };
     app.store.create_account(&account, now_ms()).await?;
     tracing::info!(account = %account_id, device = %account.device.id, "account registered");
-    let keys = vec![WrappedKey {
-        key_id: request.key_id,
-        wrapped_data_key: request.wrapped_data_key,
-    }];
-    let session = SessionResponse {
-        account_id,
-        device_id: account.device.id,
-        token,
-        protocol_version: version.get(),
-        keys,
-    };
+    let keys = vec![WrappedKey { key_id: request.key_id, wrapped_data_key: request.wrapped_data_key }];
+    let session =
+        SessionResponse { account_id, device_id: account.device.id, token, protocol_version: version.get(), keys };
     Ok((StatusCode::CREATED, JsonResponse(session)))
 }
 
@@ -114,20 +95,15 @@ pub async fn login_params<S: Store>(
 ) -> Result<JsonResponse<LoginParamsResponse>, ApiError> {
     let name = canonical_name(&request.account_name)?;
     let answer = match app.store.account_by_name(name.as_str()).await? {
-        Some(account) => LoginParamsResponse {
-            protocol_version: account.protocol_version,
-            salt_seed: account.salt_seed,
-        },
+        Some(account) => {
+            LoginParamsResponse { protocol_version: account.protocol_version, salt_seed: account.salt_seed }
+        }
         None => {
-            let mut mac = Hmac::<Sha256>::new_from_slice(&app.fake_seed_key[..])
-                .expect("HMAC takes any key length");
+            let mut mac = Hmac::<Sha256>::new_from_slice(&app.fake_seed_key[..]).expect("HMAC takes any key length");
             mac.update(LABEL_FAKE_SEED);
             mac.update(name.as_str().as_bytes());
             let salt_seed = mac.finalize().into_bytes().into();
-            LoginParamsResponse {
-                protocol_version: ProtocolVersion::LATEST.get(),
-                salt_seed,
-            }
+            LoginParamsResponse { protocol_version: ProtocolVersion::LATEST.get(), salt_seed }
         }
     };
     Ok(JsonResponse(answer))
@@ -160,13 +136,7 @@ pub async fn login<S: Store>(
         device_id: device.id,
         token,
         protocol_version: account.protocol_version,
-        keys: keys
-            .into_iter()
-            .map(|k| WrappedKey {
-                key_id: k.key_id.0,
-                wrapped_data_key: k.wrapped_key,
-            })
-            .collect(),
+        keys: keys.into_iter().map(|k| WrappedKey { key_id: k.key_id.0, wrapped_data_key: k.wrapped_key }).collect(),
     }))
 }
 
@@ -178,15 +148,8 @@ pub async fn delete<S: Store>(
     Json(request): Json<DeleteAccountRequest>,
 ) -> Result<StatusCode, ApiError> {
     let account_id = device.account_id;
-    let stored = app
-        .store
-        .auth_key_hash(account_id)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
-    if !hashes_match(
-        &auth_key_hash(account_id.as_bytes(), &request.auth_key),
-        &stored,
-    ) {
+    let stored = app.store.auth_key_hash(account_id).await?.ok_or_else(ApiError::invalid_token)?;
+    if !hashes_match(&auth_key_hash(account_id.as_bytes(), &request.auth_key), &stored) {
         return Err(ApiError::invalid_credentials());
     }
     app.store.delete_account(account_id).await?;

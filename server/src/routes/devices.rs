@@ -38,17 +38,12 @@ pub async fn revoke<S: Store>(
     AuthDevice(me): AuthDevice,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: DeviceId = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_device_id", "the device id is not a UUID"))?;
+    let id: DeviceId =
+        id.parse().map_err(|_| ApiError::bad_request("invalid_device_id", "the device id is not a UUID"))?;
     if app.store.revoke_device(me.account_id, id, now_ms()).await? {
         tracing::info!(account = %me.account_id, device = %id, by = %me.device_id, "device revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "device_not_found",
-            "the account has no such active device",
-        ))
+        Err(ApiError::new(StatusCode::NOT_FOUND, "device_not_found", "the account has no such active device"))
     }
 }

@@ -14,9 +14,7 @@ use crate::store::Store;
 /// `GET /health`: 200 when the database answers.
 pub async fn health<S: Store>(State(app): State<App<S>>) -> Result<impl IntoResponse, ApiError> {
     app.store.ping().await?;
-    Ok(Json(
-        serde_json::json!({ "status": "ok", "database": app.store.backend() }),
-    ))
+    Ok(Json(serde_json::json!({ "status": "ok", "database": app.store.backend() })))
 }
 
 /// `GET /v1/meta`: versions, suites, limits and whether registration is open.
@@ -35,8 +33,5 @@ pub async fn meta<S: Store>(State(app): State<App<S>>) -> Json<MetaResponse> {
 pub async fn metrics() -> impl IntoResponse {
     let handle = metrics_handle();
     handle.run_upkeep();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        handle.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }

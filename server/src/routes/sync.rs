@@ -2,9 +2,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use sealsync_envelope::dto::{
-    PullResponse, PulledEnvelope, PushRequest, PushResponse, PushResult, RejectCode,
-};
+use sealsync_envelope::dto::{PullResponse, PulledEnvelope, PushRequest, PushResponse, PushResult, RejectCode};
 use sealsync_envelope::{Cursor, DecodeError, Envelope};
 use serde::Deserialize;
 
@@ -46,10 +44,7 @@ pub async fn push<S: Store>(
     if request.envelopes.len() > max {
         return Err(ApiError::too_large(
             "too_many_envelopes",
-            format!(
-                "a push carries at most {max} envelopes, this one {}",
-                request.envelopes.len()
-            ),
+            format!("a push carries at most {max} envelopes, this one {}", request.envelopes.len()),
         ));
     }
     let mut results: Vec<Option<PushResult>> = vec![None; request.envelopes.len()];
@@ -68,27 +63,17 @@ pub async fn push<S: Store>(
             }
             Ok(envelope) => {
                 positions.push(index);
-                incoming.push(Incoming {
-                    header: envelope.header,
-                    bytes: bytes.0,
-                });
+                incoming.push(Incoming { header: envelope.header, bytes: bytes.0 });
             }
         }
     }
-    let (stored, cursor) = app
-        .store
-        .push(me.account_id, &incoming, app.limits.max_account_bytes)
-        .await?;
+    let (stored, cursor) = app.store.push(me.account_id, &incoming, app.limits.max_account_bytes).await?;
     for (index, result) in positions.into_iter().zip(stored) {
         results[index] = Some(result);
     }
-    let results: Vec<PushResult> = results
-        .into_iter()
-        .map(|r| r.expect("every index has a result"))
-        .collect();
+    let results: Vec<PushResult> = results.into_iter().map(|r| r.expect("every index has a result")).collect();
     for result in &results {
-        metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result))
-            .increment(1);
+        metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result)).increment(1);
     }
     Ok(Cbor(PushResponse { results, cursor }))
 }
@@ -112,10 +97,7 @@ pub async fn pull<S: Store>(
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let limit = match query.limit {
         Some(0) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "limit must be at least 1",
-            ));
+            return Err(ApiError::bad_request("invalid_query", "limit must be at least 1"));
         }
         Some(n) => n.min(app.limits.max_page_size),
         None => app.limits.max_page_size,
@@ -128,10 +110,7 @@ pub async fn pull<S: Store>(
         envelopes: page
             .envelopes
             .into_iter()
-            .map(|(seq, bytes)| PulledEnvelope {
-                seq,
-                envelope: sealsync_envelope::dto::EnvelopeBytes(bytes),
-            })
+            .map(|(seq, bytes)| PulledEnvelope { seq, envelope: sealsync_envelope::dto::EnvelopeBytes(bytes) })
             .collect(),
         next_cursor,
         more: page.more,

@@ -150,29 +150,17 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// The named 32-byte server secret, made at random on first use and shared
     /// by every server instance on the same database.
-    fn server_secret(
-        &self,
-        name: &'static str,
-    ) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;
+    fn server_secret(&self, name: &'static str) -> impl Future<Output = Result<[u8; 32], StoreError>> + Send;
 
     /// Creates the account, its first key and its first device, or nothing.
-    fn create_account(
-        &self,
-        account: &NewAccount,
-        now: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_account(&self, account: &NewAccount, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Looks an account up by canonical name.
-    fn account_by_name(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<AccountLogin>, StoreError>> + Send;
+    fn account_by_name(&self, name: &str) -> impl Future<Output = Result<Option<AccountLogin>, StoreError>> + Send;
 
     /// The hash of an account's auth key.
-    fn auth_key_hash(
-        &self,
-        account_id: AccountId,
-    ) -> impl Future<Output = Result<Option<[u8; 32]>, StoreError>> + Send;
+    fn auth_key_hash(&self, account_id: AccountId)
+    -> impl Future<Output = Result<Option<[u8; 32]>, StoreError>> + Send;
 
     /// Adds a device to an account.
     fn add_device(
@@ -183,10 +171,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The account's wrapped data keys.
-    fn account_keys(
-        &self,
-        account_id: AccountId,
-    ) -> impl Future<Output = Result<Vec<AccountKey>, StoreError>> + Send;
+    fn account_keys(&self, account_id: AccountId) -> impl Future<Output = Result<Vec<AccountKey>, StoreError>> + Send;
 
     /// The live device whose token hashes to `token_hash`; refreshes its
     /// `last_seen_at` at most once per [`LAST_SEEN_RESOLUTION_MS`].
@@ -197,10 +182,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Authenticated>, StoreError>> + Send;
 
     /// Every device of the account, revoked ones included.
-    fn list_devices(
-        &self,
-        account_id: AccountId,
-    ) -> impl Future<Output = Result<Vec<DeviceInfo>, StoreError>> + Send;
+    fn list_devices(&self, account_id: AccountId) -> impl Future<Output = Result<Vec<DeviceInfo>, StoreError>> + Send;
 
     /// Revokes a device; `false` if the account has no such live device.
     fn revoke_device(
@@ -228,10 +210,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<PullPage, StoreError>> + Send;
 
     /// Deletes the account and every row of it, in one transaction.
-    fn delete_account(
-        &self,
-        account_id: AccountId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_account(&self, account_id: AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A `devices` row as both backends select it.
@@ -239,13 +218,7 @@ pub(crate) type DeviceRow = (uuid::Uuid, Vec<u8>, i64, i64, Option<i64>);
 
 impl From<DeviceRow> for DeviceInfo {
     fn from((id, encrypted_name, created_at, last_seen_at, revoked_at): DeviceRow) -> Self {
-        Self {
-            id: DeviceId(id),
-            encrypted_name,
-            created_at,
-            last_seen_at,
-            revoked_at,
-        }
+        Self { id: DeviceId(id), encrypted_name, created_at, last_seen_at, revoked_at }
     }
 }
 
@@ -289,13 +262,7 @@ pub(crate) fn to_i64(value: u64) -> i64 {
 pub(crate) fn page(mut rows: Vec<(i64, Vec<u8>)>, limit: u32) -> PullPage {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    PullPage {
-        envelopes: rows
-            .into_iter()
-            .map(|(seq, bytes)| (Cursor(to_u64(seq)), bytes))
-            .collect(),
-        more,
-    }
+    PullPage { envelopes: rows.into_iter().map(|(seq, bytes)| (Cursor(to_u64(seq)), bytes)).collect(), more }
 }
 
 /// Account deletion, children first, so it does not depend on foreign-key

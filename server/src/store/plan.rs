@@ -11,12 +11,13 @@ use sealsync_envelope::{Cursor, DeviceId, KeyId, RecordId};
 use super::Incoming;
 
 /// What the account stores for one (record, device) pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {
     /// Its device counter.
     pub device_seq: u64,
-    /// Its size in bytes, for the quota.
-    pub len: u64,
+    /// The stored envelope: its length counts against the quota, and a re-push
+    /// of the same counter must carry exactly these bytes.
+    pub envelope: Vec<u8>,
 }
 
 /// A row to insert or overwrite.
@@ -61,9 +62,14 @@ pub struct AccountState {
 /// same batch, which it then supersedes. Each stored envelope takes the next
 /// `server_seq`; numbers taken by an envelope superseded within the batch are
 /// simply skipped (cursors only compare).
+///
+/// The same counter with the same bytes is a re-push (`duplicate`); with other
+/// bytes it means the device reused counters, e.g. after being restored from a
+/// backup, and is refused (`device_seq_reused`) rather than acknowledged, so
+/// the device learns it must re-enrol instead of silently losing the edit.
 pub fn plan<'a>(
     items: &'a [Incoming],
-    existing: &HashMap<(RecordId, DeviceId), Existing>,
+    existing: &'a HashMap<(RecordId, DeviceId), Existing>,
     key_ids: &[KeyId],
     account: AccountState,
     max_account_bytes: u64,
@@ -71,59 +77,50 @@ pub fn plan<'a>(
     let mut results = Vec::with_capacity(items.len());
     // Per pair: what is stored once the batch so far is applied, and which
     // item of the batch (if any) put it there.
-    let mut current: HashMap<(RecordId, DeviceId), (Existing, Option<usize>)> = HashMap::new();
+    let mut current: HashMap<(RecordId, DeviceId), (u64, &'a [u8], Option<usize>)> = HashMap::new();
     let mut rows: HashMap<(RecordId, DeviceId), Row<'a>> = HashMap::new();
     let (mut seq, mut stored_bytes) = (account.seq, account.stored_bytes);
 
     for (index, item) in items.iter().enumerate() {
         let header = &item.header;
         if !key_ids.contains(&header.key_id) {
-            results.push(PushResult::Rejected {
-                code: RejectCode::UnknownKeyId,
-            });
+            results.push(PushResult::Rejected { code: RejectCode::UnknownKeyId });
             continue;
         }
         let pair = (header.record_id, header.device_id);
-        let (stored, stored_by) = match current.get(&pair) {
-            Some(&(existing, by)) => (Some(existing), by),
-            None => (existing.get(&pair).copied(), None),
-        };
+        let stored = current
+            .get(&pair)
+            .copied()
+            .or_else(|| existing.get(&pair).map(|e| (e.device_seq, e.envelope.as_slice(), None)));
         let incoming_seq = header.device_seq.0;
         match stored {
-            Some(s) if incoming_seq < s.device_seq => {
+            Some((seq, _, _)) if incoming_seq < seq => {
                 results.push(PushResult::Superseded);
                 continue;
             }
-            Some(s) if incoming_seq == s.device_seq => {
-                results.push(PushResult::Duplicate);
+            Some((seq, bytes, _)) if incoming_seq == seq => {
+                results.push(if bytes == item.bytes.as_slice() {
+                    PushResult::Duplicate
+                } else {
+                    PushResult::Rejected { code: RejectCode::DeviceSeqReused }
+                });
                 continue;
             }
             _ => {}
         }
         let len = item.bytes.len() as u64;
-        let freed = stored.map_or(0, |s| s.len);
+        let freed = stored.map_or(0, |(_, bytes, _)| bytes.len() as u64);
         let after = stored_bytes.saturating_sub(freed) + len;
         if len > freed && after > max_account_bytes {
-            results.push(PushResult::Rejected {
-                code: RejectCode::QuotaExceeded,
-            });
+            results.push(PushResult::Rejected { code: RejectCode::QuotaExceeded });
             continue;
         }
         stored_bytes = after;
         seq += 1;
-        if let Some(earlier) = stored_by {
+        if let Some((_, _, Some(earlier))) = stored {
             results[earlier] = PushResult::Superseded;
         }
-        current.insert(
-            pair,
-            (
-                Existing {
-                    device_seq: incoming_seq,
-                    len,
-                },
-                Some(index),
-            ),
-        );
+        current.insert(pair, (incoming_seq, item.bytes.as_slice(), Some(index)));
         rows.insert(
             pair,
             Row {
@@ -136,12 +133,7 @@ pub fn plan<'a>(
         );
         results.push(PushResult::Stored { seq: Cursor(seq) });
     }
-    Plan {
-        results,
-        rows: rows.into_values().collect(),
-        seq,
-        stored_bytes,
-    }
+    Plan { results, rows: rows.into_values().collect(), seq, stored_bytes }
 }
 
 #[cfg(test)]
@@ -154,6 +146,10 @@ mod tests {
     const KEY: KeyId = KeyId([1; 16]);
 
     fn item(record: u128, device: u128, seq: u64, len: usize) -> Incoming {
+        item_with(record, device, seq, vec![0; len])
+    }
+
+    fn item_with(record: u128, device: u128, seq: u64, bytes: Vec<u8>) -> Incoming {
         Incoming {
             header: EnvelopeHeader {
                 record_id: RecordId(Uuid::from_u128(record)),
@@ -161,7 +157,7 @@ mod tests {
                 device_seq: DeviceSeq(seq),
                 key_id: KEY,
             },
-            bytes: vec![0; len],
+            bytes,
         }
     }
 
@@ -172,44 +168,26 @@ mod tests {
     #[test]
     fn new_newer_equal_and_older_envelopes() {
         let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
-        let existing = HashMap::from([(
-            pair,
-            Existing {
-                device_seq: 5,
-                len: 10,
-            },
-        )]);
+        let existing = HashMap::from([(pair, Existing { device_seq: 5, envelope: vec![0; 10] })]);
         let items = [item(1, 9, 6, 10), item(2, 9, 1, 10)];
         let plan = plan(&items, &existing, &[KEY], state(40, 10), 1000);
-        assert_eq!(
-            plan.results,
-            [
-                PushResult::Stored { seq: Cursor(41) },
-                PushResult::Stored { seq: Cursor(42) }
-            ]
-        );
-        assert_eq!((plan.seq, plan.stored_bytes, plan.rows.len()), (42, 30, 2));
+        assert_eq!(plan.results, [PushResult::Stored { seq: Cursor(41) }, PushResult::Stored { seq: Cursor(42) }]);
+        assert_eq!((plan.seq, plan.stored_bytes, plan.rows.len()), (42, 20, 2));
 
         let items = [item(1, 9, 5, 10), item(1, 9, 4, 10)];
         let plan = super::plan(&items, &existing, &[KEY], state(40, 10), 1000);
-        assert_eq!(
-            plan.results,
-            [PushResult::Duplicate, PushResult::Superseded]
-        );
+        assert_eq!(plan.results, [PushResult::Duplicate, PushResult::Superseded]);
         assert_eq!((plan.seq, plan.rows.len()), (40, 0));
     }
 
     #[test]
     fn a_later_envelope_in_the_batch_supersedes_an_earlier_one() {
         let items = [item(1, 9, 1, 10), item(1, 9, 2, 12), item(1, 9, 2, 12)];
-        let plan = plan(&items, &HashMap::new(), &[KEY], state(0, 0), 1000);
+        let none = HashMap::new();
+        let plan = plan(&items, &none, &[KEY], state(0, 0), 1000);
         assert_eq!(
             plan.results,
-            [
-                PushResult::Superseded,
-                PushResult::Stored { seq: Cursor(2) },
-                PushResult::Duplicate
-            ]
+            [PushResult::Superseded, PushResult::Stored { seq: Cursor(2) }, PushResult::Duplicate]
         );
         assert_eq!(plan.rows.len(), 1);
         assert_eq!((plan.rows[0].device_seq, plan.rows[0].server_seq), (2, 2));
@@ -221,17 +199,14 @@ mod tests {
         let mut foreign = item(3, 9, 1, 10);
         foreign.header.key_id = KeyId([2; 16]);
         let items = [foreign, item(4, 9, 1, 50), item(5, 9, 1, 60)];
-        let plan = plan(&items, &HashMap::new(), &[KEY], state(7, 0), 100);
+        let none = HashMap::new();
+        let plan = plan(&items, &none, &[KEY], state(7, 0), 100);
         assert_eq!(
             plan.results,
             [
-                PushResult::Rejected {
-                    code: RejectCode::UnknownKeyId
-                },
+                PushResult::Rejected { code: RejectCode::UnknownKeyId },
                 PushResult::Stored { seq: Cursor(8) },
-                PushResult::Rejected {
-                    code: RejectCode::QuotaExceeded
-                },
+                PushResult::Rejected { code: RejectCode::QuotaExceeded },
             ]
         );
         assert_eq!((plan.seq, plan.stored_bytes), (8, 50));
@@ -240,16 +215,20 @@ mod tests {
     #[test]
     fn replacing_with_a_smaller_envelope_is_allowed_at_the_quota() {
         let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
-        let existing = HashMap::from([(
-            pair,
-            Existing {
-                device_seq: 1,
-                len: 100,
-            },
-        )]);
+        let existing = HashMap::from([(pair, Existing { device_seq: 1, envelope: vec![0; 100] })]);
         let items = [item(1, 9, 2, 80)];
         let plan = plan(&items, &existing, &[KEY], state(1, 100), 100);
         assert_eq!(plan.results, [PushResult::Stored { seq: Cursor(2) }]);
         assert_eq!(plan.stored_bytes, 80);
+    }
+
+    #[test]
+    fn a_reused_counter_with_other_bytes_is_refused() {
+        let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
+        let existing = HashMap::from([(pair, Existing { device_seq: 5, envelope: vec![1, 2, 3] })]);
+        let items = [item_with(1, 9, 5, vec![1, 2, 3]), item_with(1, 9, 5, vec![1, 2, 4])];
+        let plan = plan(&items, &existing, &[KEY], state(9, 3), 1000);
+        assert_eq!(plan.results, [PushResult::Duplicate, PushResult::Rejected { code: RejectCode::DeviceSeqReused }]);
+        assert!(plan.rows.is_empty());
     }
 }

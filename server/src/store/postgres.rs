@@ -13,9 +13,8 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
-    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming,
-    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id,
-    to_i64, to_u64,
+    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, LAST_SEEN_RESOLUTION_MS,
+    NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id, to_i64, to_u64,
 };
 
 /// Postgres storage over a connection pool.
@@ -27,10 +26,7 @@ pub struct PgStore {
 impl PgStore {
     /// Connects a pool of at most `max_connections`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .connect(url)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
         Ok(Self { pool })
     }
 
@@ -43,9 +39,7 @@ impl PgStore {
 /// Which unique constraint a Postgres error violated, if any.
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Some(db.constraint().unwrap_or_default().to_owned())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(db.constraint().unwrap_or_default().to_owned()),
         _ => None,
     }
 }
@@ -56,9 +50,7 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("../migrations/server-postgres")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("../migrations/server-postgres").run(&self.pool).await?;
         Ok(())
     }
 
@@ -75,10 +67,7 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         let (value,): (Vec<u8>,) =
-            sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(&self.pool)
-                .await?;
+            sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
         Ok(bytes32(value))
     }
 
@@ -98,9 +87,7 @@ impl Store for PgStore {
         .await;
         if let Err(e) = inserted {
             return Err(match unique_violation(&e) {
-                Some(constraint) if constraint.contains("name") => {
-                    StoreError::AccountExists("name")
-                }
+                Some(constraint) if constraint.contains("name") => StoreError::AccountExists("name"),
                 Some(_) => StoreError::AccountExists("id"),
                 None => e.into(),
             });
@@ -118,30 +105,23 @@ impl Store for PgStore {
     }
 
     async fn account_by_name(&self, name: &str) -> Result<Option<AccountLogin>, StoreError> {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<AccountRow> =
+            sqlx::query_as("SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(AccountLogin::from))
     }
 
     async fn auth_key_hash(&self, account_id: AccountId) -> Result<Option<[u8; 32]>, StoreError> {
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = $1")
-                .bind(account_id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = $1")
+            .bind(account_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|(hash,)| bytes32(hash)))
     }
 
-    async fn add_device(
-        &self,
-        account_id: AccountId,
-        device: &NewDevice,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    async fn add_device(&self, account_id: AccountId, device: &NewDevice, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         insert_device(&mut tx, account_id, device, now).await?;
         tx.commit().await?;
@@ -154,20 +134,10 @@ impl Store for PgStore {
                 .bind(account_id.0)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, wrapped_key)| AccountKey {
-                key_id: key_id(&id),
-                wrapped_key,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(id, wrapped_key)| AccountKey { key_id: key_id(&id), wrapped_key }).collect())
     }
 
-    async fn authenticate(
-        &self,
-        token_hash: &[u8; 32],
-        now: i64,
-    ) -> Result<Option<Authenticated>, StoreError> {
+    async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
         let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
             "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
         )
@@ -185,10 +155,7 @@ impl Store for PgStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(Authenticated {
-            account_id: AccountId(account_id),
-            device_id: DeviceId(device_id),
-        }))
+        Ok(Some(Authenticated { account_id: AccountId(account_id), device_id: DeviceId(device_id) }))
     }
 
     async fn list_devices(&self, account_id: AccountId) -> Result<Vec<DeviceInfo>, StoreError> {
@@ -202,20 +169,14 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(DeviceInfo::from).collect())
     }
 
-    async fn revoke_device(
-        &self,
-        account_id: AccountId,
-        device_id: DeviceId,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE devices SET revoked_at = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL",
-        )
-        .bind(account_id.0)
-        .bind(device_id.0)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+    async fn revoke_device(&self, account_id: AccountId, device_id: DeviceId, now: i64) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE devices SET revoked_at = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL")
+                .bind(account_id.0)
+                .bind(device_id.0)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -233,17 +194,16 @@ impl Store for PgStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
-        let key_ids: Vec<(Vec<u8>,)> =
-            sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = $1")
-                .bind(account_id.0)
-                .fetch_all(&mut *tx)
-                .await?;
+        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = $1")
+            .bind(account_id.0)
+            .fetch_all(&mut *tx)
+            .await?;
         let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
 
         let records: Vec<Uuid> = items.iter().map(|i| i.header.record_id.0).collect();
         let devices: Vec<Uuid> = items.iter().map(|i| i.header.device_id.0).collect();
-        let rows: Vec<(Uuid, Uuid, i64, i32)> = sqlx::query_as(
-            "SELECT e.record_id, e.device_id, e.device_seq, octet_length(e.envelope) FROM envelopes e \
+        let rows: Vec<(Uuid, Uuid, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT e.record_id, e.device_id, e.device_seq, e.envelope FROM envelopes e \
              JOIN UNNEST($2::uuid[], $3::uuid[]) AS k (record_id, device_id) \
                ON e.record_id = k.record_id AND e.device_id = k.device_id \
              WHERE e.account_id = $1",
@@ -255,19 +215,12 @@ impl Store for PgStore {
         .await?;
         let existing: HashMap<_, _> = rows
             .into_iter()
-            .map(|(r, d, device_seq, len)| {
-                let existing = Existing {
-                    device_seq: to_u64(device_seq),
-                    len: to_u64(len.into()),
-                };
-                ((RecordId(r), DeviceId(d)), existing)
+            .map(|(r, d, device_seq, envelope)| {
+                ((RecordId(r), DeviceId(d)), Existing { device_seq: to_u64(device_seq), envelope })
             })
             .collect();
 
-        let state = AccountState {
-            seq: to_u64(seq),
-            stored_bytes: to_u64(stored_bytes),
-        };
+        let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
         let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
         if !plan.rows.is_empty() {
             let records: Vec<Uuid> = plan.rows.iter().map(|r| r.record_id.0).collect();
@@ -300,12 +253,7 @@ impl Store for PgStore {
         Ok((plan.results, Cursor(plan.seq)))
     }
 
-    async fn pull(
-        &self,
-        account_id: AccountId,
-        after: Cursor,
-        limit: u32,
-    ) -> Result<PullPage, StoreError> {
+    async fn pull(&self, account_id: AccountId, after: Cursor, limit: u32) -> Result<PullPage, StoreError> {
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT server_seq, envelope FROM envelopes WHERE account_id = $1 AND server_seq > $2 \
              ORDER BY server_seq LIMIT $3",
@@ -321,10 +269,7 @@ impl Store for PgStore {
     async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for statement in super::DELETE_ACCOUNT_PG {
-            sqlx::query(statement)
-                .bind(account_id.0)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(statement).bind(account_id.0).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

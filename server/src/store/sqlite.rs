@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use uuid::Uuid;
 
 use sealsync_envelope::dto::PushResult;
@@ -17,9 +15,8 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
-    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming,
-    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id,
-    to_i64, to_u64,
+    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, LAST_SEEN_RESOLUTION_MS,
+    NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id, to_i64, to_u64,
 };
 
 /// SQLite storage over a connection pool.
@@ -37,10 +34,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
         Ok(Self { pool })
     }
 }
@@ -65,9 +59,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("../migrations/server-sqlite")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("../migrations/server-sqlite").run(&self.pool).await?;
         Ok(())
     }
 
@@ -84,10 +76,7 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         let (value,): (Vec<u8>,) =
-            sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?1")
-                .bind(name)
-                .fetch_one(&self.pool)
-                .await?;
+            sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?1").bind(name).fetch_one(&self.pool).await?;
         Ok(bytes32(value))
     }
 
@@ -107,9 +96,7 @@ impl Store for SqliteStore {
         .await;
         if let Err(e) = inserted {
             return Err(match unique_violation(&e) {
-                Some(message) if message.contains("accounts.name") => {
-                    StoreError::AccountExists("name")
-                }
+                Some(message) if message.contains("accounts.name") => StoreError::AccountExists("name"),
                 Some(_) => StoreError::AccountExists("id"),
                 None => e.into(),
             });
@@ -127,30 +114,23 @@ impl Store for SqliteStore {
     }
 
     async fn account_by_name(&self, name: &str) -> Result<Option<AccountLogin>, StoreError> {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = ?1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<AccountRow> =
+            sqlx::query_as("SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = ?1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(AccountLogin::from))
     }
 
     async fn auth_key_hash(&self, account_id: AccountId) -> Result<Option<[u8; 32]>, StoreError> {
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = ?1")
-                .bind(account_id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = ?1")
+            .bind(account_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|(hash,)| bytes32(hash)))
     }
 
-    async fn add_device(
-        &self,
-        account_id: AccountId,
-        device: &NewDevice,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    async fn add_device(&self, account_id: AccountId, device: &NewDevice, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         insert_device(&mut tx, account_id, device, now).await?;
         tx.commit().await?;
@@ -163,20 +143,10 @@ impl Store for SqliteStore {
                 .bind(account_id.0)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, wrapped_key)| AccountKey {
-                key_id: key_id(&id),
-                wrapped_key,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(id, wrapped_key)| AccountKey { key_id: key_id(&id), wrapped_key }).collect())
     }
 
-    async fn authenticate(
-        &self,
-        token_hash: &[u8; 32],
-        now: i64,
-    ) -> Result<Option<Authenticated>, StoreError> {
+    async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
         let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
             "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
         )
@@ -194,10 +164,7 @@ impl Store for SqliteStore {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(Authenticated {
-            account_id: AccountId(account_id),
-            device_id: DeviceId(device_id),
-        }))
+        Ok(Some(Authenticated { account_id: AccountId(account_id), device_id: DeviceId(device_id) }))
     }
 
     async fn list_devices(&self, account_id: AccountId) -> Result<Vec<DeviceInfo>, StoreError> {
@@ -211,20 +178,14 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(DeviceInfo::from).collect())
     }
 
-    async fn revoke_device(
-        &self,
-        account_id: AccountId,
-        device_id: DeviceId,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE devices SET revoked_at = ?3 WHERE account_id = ?1 AND id = ?2 AND revoked_at IS NULL",
-        )
-        .bind(account_id.0)
-        .bind(device_id.0)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+    async fn revoke_device(&self, account_id: AccountId, device_id: DeviceId, now: i64) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE devices SET revoked_at = ?3 WHERE account_id = ?1 AND id = ?2 AND revoked_at IS NULL")
+                .bind(account_id.0)
+                .bind(device_id.0)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -235,17 +196,15 @@ impl Store for SqliteStore {
         max_account_bytes: u64,
     ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let account: Option<(i64, i64)> =
-            sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = ?1")
-                .bind(account_id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let account: Option<(i64, i64)> = sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = ?1")
+            .bind(account_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
         let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
-        let key_ids: Vec<(Vec<u8>,)> =
-            sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = ?1")
-                .bind(account_id.0)
-                .fetch_all(&mut *tx)
-                .await?;
+        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = ?1")
+            .bind(account_id.0)
+            .fetch_all(&mut *tx)
+            .await?;
         let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
 
         let mut existing = HashMap::new();
@@ -254,8 +213,8 @@ impl Store for SqliteStore {
             if existing.contains_key(&pair) {
                 continue;
             }
-            let row: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT device_seq, length(envelope) FROM envelopes \
+            let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT device_seq, envelope FROM envelopes \
                  WHERE account_id = ?1 AND record_id = ?2 AND device_id = ?3",
             )
             .bind(account_id.0)
@@ -263,21 +222,12 @@ impl Store for SqliteStore {
             .bind(pair.1.0)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((device_seq, len)) = row {
-                existing.insert(
-                    pair,
-                    Existing {
-                        device_seq: to_u64(device_seq),
-                        len: to_u64(len),
-                    },
-                );
+            if let Some((device_seq, envelope)) = row {
+                existing.insert(pair, Existing { device_seq: to_u64(device_seq), envelope });
             }
         }
 
-        let state = AccountState {
-            seq: to_u64(seq),
-            stored_bytes: to_u64(stored_bytes),
-        };
+        let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
         let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
         for row in &plan.rows {
             sqlx::query(
@@ -307,12 +257,7 @@ impl Store for SqliteStore {
         Ok((plan.results, Cursor(plan.seq)))
     }
 
-    async fn pull(
-        &self,
-        account_id: AccountId,
-        after: Cursor,
-        limit: u32,
-    ) -> Result<PullPage, StoreError> {
+    async fn pull(&self, account_id: AccountId, after: Cursor, limit: u32) -> Result<PullPage, StoreError> {
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT server_seq, envelope FROM envelopes WHERE account_id = ?1 AND server_seq > ?2 \
              ORDER BY server_seq LIMIT ?3",
@@ -328,10 +273,7 @@ impl Store for SqliteStore {
     async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for statement in DELETE_ACCOUNT {
-            sqlx::query(statement)
-                .bind(account_id.0)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(statement).bind(account_id.0).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
