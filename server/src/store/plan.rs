@@ -48,6 +48,13 @@ pub struct Plan<'a> {
     pub stored_bytes: u64,
 }
 
+/// A (record, device) pair: the unit the server keeps one envelope of.
+type Pair = (RecordId, DeviceId);
+
+/// What a pair holds while planning: counter, bytes, and the batch item that
+/// put them there (`None` if already stored).
+type Held<'a> = (u64, &'a [u8], Option<usize>);
+
 /// The account's state when the push took its lock.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountState {
@@ -69,7 +76,7 @@ pub struct AccountState {
 /// the device learns it must re-enrol instead of silently losing the edit.
 pub fn plan<'a>(
     items: &'a [Incoming],
-    existing: &'a HashMap<(RecordId, DeviceId), Existing>,
+    existing: &'a HashMap<Pair, Existing>,
     key_ids: &[KeyId],
     account: AccountState,
     max_account_bytes: u64,
@@ -77,8 +84,8 @@ pub fn plan<'a>(
     let mut results = Vec::with_capacity(items.len());
     // Per pair: what is stored once the batch so far is applied, and which
     // item of the batch (if any) put it there.
-    let mut current: HashMap<(RecordId, DeviceId), (u64, &'a [u8], Option<usize>)> = HashMap::new();
-    let mut rows: HashMap<(RecordId, DeviceId), Row<'a>> = HashMap::new();
+    let mut current: HashMap<Pair, Held<'a>> = HashMap::new();
+    let mut rows: HashMap<Pair, Row<'a>> = HashMap::new();
     let (mut seq, mut stored_bytes) = (account.seq, account.stored_bytes);
 
     for (index, item) in items.iter().enumerate() {
