@@ -12,9 +12,16 @@ use serde::{Deserialize, Serialize};
 use crate::{AccountId, Cursor, DecodeError, DeviceId, Envelope};
 
 /// The canonical encoding of one envelope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct EnvelopeBytes(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+/// Length only: envelope bytes never reach a log.
+impl core::fmt::Debug for EnvelopeBytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "EnvelopeBytes({} bytes)", self.0.len())
+    }
+}
 
 impl EnvelopeBytes {
     /// Strictly decodes the envelope.

@@ -66,7 +66,7 @@ impl EnvelopeHeader {
 }
 
 /// A sealed record version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// The cleartext header.
     pub header: EnvelopeHeader,
@@ -74,6 +74,17 @@ pub struct Envelope {
     pub nonce: [u8; NONCE_LEN],
     /// The sealed padded payload, tag included.
     pub ciphertext: Vec<u8>,
+}
+
+/// Shows the header and the ciphertext's length, never its bytes, so an
+/// envelope in a log line or panic message leaks no ciphertext.
+impl core::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("header", &self.header)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Envelope {

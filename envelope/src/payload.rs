@@ -33,7 +33,7 @@ impl RecordKind {
 }
 
 /// One version of a record, as sealed into an envelope.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RecordPayload {
     /// What the body holds.
     pub kind: RecordKind,
@@ -46,6 +46,19 @@ pub struct RecordPayload {
     /// The application's encoding of the record's fields; opaque here. A
     /// tombstone's body is empty, so a delete also erases the content.
     pub body: Vec<u8>,
+}
+
+/// The body is clinical data: `Debug` shows its length only.
+impl core::fmt::Debug for RecordPayload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecordPayload")
+            .field("kind", &self.kind)
+            .field("hlc", &self.hlc)
+            .field("created_at", &self.created_at)
+            .field("deleted_at", &self.deleted_at)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 // CBOR map keys of the payload (PROTOCOL.md §4.2).

@@ -376,22 +376,28 @@ pub fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// Runs a test body against SQLite and, when reachable, Postgres.
+/// Runs a test body against SQLite and, when reachable, Postgres:
+/// `on_both_backends!(test_fn, other_fn with settings_fn)`, where `settings_fn()`
+/// returns the server's `Settings` (default if omitted).
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
+    ($($name:ident $(with $settings:ident)?),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::common::TestServer::sqlite(Default::default()).await).await;
+                let settings = $crate::on_both_backends!(@settings $($settings)?);
+                super::$name($crate::common::TestServer::sqlite(settings).await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(server) = $crate::common::TestServer::postgres(Default::default()).await {
+                let settings = $crate::on_both_backends!(@settings $($settings)?);
+                if let Some(server) = $crate::common::TestServer::postgres(settings).await {
                     super::$name(server).await;
                 }
             }
         }
     )*};
+    (@settings) => { Default::default() };
+    (@settings $settings:ident) => { super::$settings() };
 }

@@ -1,0 +1,175 @@
+//! The `sealsync-server` binary as a self-hoster runs it: no configuration
+//! (embedded SQLite in the working directory on 127.0.0.1:8787), the
+//! `migrate` subcommand, Postgres by URL, settings that must fail at start,
+//! graceful shutdown on SIGTERM, and logs that never contain a secret.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Account;
+use reqwest::StatusCode;
+use sealsync_envelope::RecordId;
+use sealsync_envelope::dto::{EnvelopeBytes, PushRequest, to_cbor};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sealsync-server");
+
+fn server(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SEALSYNC_")) {
+        command.env_remove(key);
+    }
+    command.envs(envs.iter().copied());
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_healthy(base: &str, child: &mut Child) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(response) = reqwest::get(format!("{base}/health")).await
+            && response.status() == StatusCode::OK
+        {
+            return response.json().await.unwrap();
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("server exited early with {status}: {stderr}");
+        }
+        assert!(Instant::now() < deadline, "server did not become healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM, then the exit status and everything it logged.
+fn terminate(mut child: Child) -> (std::process::ExitStatus, String) {
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (child.wait().unwrap(), stderr)
+}
+
+#[tokio::test]
+async fn with_no_configuration_it_serves_sqlite_from_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = server(dir.path(), &[], &[]).spawn().unwrap();
+    let health = wait_healthy("http://127.0.0.1:8787", &mut child).await;
+    assert_eq!(health, json!({ "status": "ok", "database": "sqlite" }));
+    assert!(dir.path().join("sealsync.db").exists());
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+    assert!(log.contains("shut down"), "{log}");
+}
+
+#[tokio::test]
+async fn migrate_applies_migrations_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = server(dir.path(), &["migrate", "--database-url", "sqlite://other.db"], &[]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(dir.path().join("other.db").exists());
+}
+
+#[tokio::test]
+async fn it_serves_postgres_by_url() {
+    let Some(db) = common::postgres_database().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child =
+        server(dir.path(), &[], &[("SEALSYNC_DATABASE_URL", &db.url), ("SEALSYNC_BIND", &bind)]).spawn().unwrap();
+    let health = wait_healthy(&format!("http://{bind}"), &mut child).await;
+    assert_eq!(health, json!({ "status": "ok", "database": "postgres" }));
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+    assert!(!log.contains(&db.url), "the database URL (and any password in it) is never logged");
+}
+
+#[test]
+fn malformed_or_conflicting_settings_fail_at_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+        (&["--database-url", "mysql://db/x"], &[], "unsupported database URL scheme"),
+        (&[], &[("SEALSYNC_REGISTRATION", "maybe")], "invalid value 'maybe'"),
+        (&["--bind", "everywhere"], &[], "--bind"),
+        (&["--request-timeout-secs", "0"], &[], "--request-timeout-secs"),
+        (&["--bind", &busy], &[], "cannot listen on"),
+    ];
+    for (args, envs, expected) in cases {
+        let output = server(dir.path(), args, envs).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} {envs:?} started");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn logs_never_contain_tokens_keys_or_ciphertext() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+    let mut child = server(dir.path(), &["--bind", &bind], &[("SEALSYNC_LOG", "debug")]).spawn().unwrap();
+    wait_healthy(&base, &mut child).await;
+    let http = reqwest::Client::new();
+
+    let account = Account::new();
+    let request = account.register_request(sealsync_envelope::DeviceId::random());
+    let session: serde_json::Value =
+        http.post(format!("{base}/v1/accounts")).json(&request).send().await.unwrap().json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let device = common::Device { id: request.device.id, token: token.clone() };
+    let envelope = account.envelope(&device, RecordId::random(), 1, "MARKER-never-in-logs");
+    let body = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(envelope.clone())] });
+    let pushed = http
+        .post(format!("{base}/v1/sync/push"))
+        .bearer_auth(&token)
+        .header("content-type", "application/cbor")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), StatusCode::OK);
+    let pulled = http.get(format!("{base}/v1/sync/pull")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(pulled.status(), StatusCode::OK);
+    let login = json!({ "account_name": account.name, "auth_key": hex::encode(account.auth_key),
+        "device": { "id": uuid::Uuid::new_v4(), "encrypted_name": "" } });
+    let second: serde_json::Value =
+        http.post(format!("{base}/v1/login")).json(&login).send().await.unwrap().json().await.unwrap();
+    let deleted = http
+        .delete(format!("{base}/v1/account"))
+        .bearer_auth(&token)
+        .json(&json!({ "auth_key": hex::encode(account.auth_key) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+    let (_, log) = terminate(child);
+    assert!(log.contains("account registered") && log.contains("account deleted"), "{log}");
+    let ciphertext = sealsync_envelope::Envelope::decode(&envelope).unwrap().ciphertext;
+    let secrets = [
+        ("device token", token),
+        ("second device token", second["token"].as_str().unwrap().to_owned()),
+        ("auth key", hex::encode(account.auth_key)),
+        ("wrapped data key", hex::encode(&account.wrapped_key)),
+        ("ciphertext", hex::encode(&ciphertext[..32])),
+        ("envelope", hex::encode(&envelope[..48])),
+    ];
+    for (what, secret) in secrets {
+        assert!(!log.to_lowercase().contains(&secret.to_lowercase()), "the {what} appears in the log");
+    }
+    assert!(!log.contains("MARKER-never-in-logs"));
+    let debug_rendering = format!("{:?}", &ciphertext[..8]);
+    assert!(!log.contains(debug_rendering.trim_end_matches(']')), "ciphertext bytes appear in the log");
+}
