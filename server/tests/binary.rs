@@ -99,7 +99,8 @@ fn malformed_or_conflicting_settings_fail_at_start_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = busy.local_addr().unwrap().to_string();
-    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
         (&["--database-url", "mysql://db/x"], &[], "unsupported database URL scheme"),
         (&[], &[("SEALSYNC_REGISTRATION", "maybe")], "invalid value 'maybe'"),
         (&["--bind", "everywhere"], &[], "--bind"),
