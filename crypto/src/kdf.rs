@@ -11,12 +11,13 @@ pub const LABEL_SALT: &[u8] = b"sealsync/v1/argon2id-salt";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SaltSeed(pub [u8; 32]);
 
-/// `salt = HKDF-SHA256[salt_seed, "sealsync/v1/argon2id-salt"](account_name, 16)`
+/// `salt = HKDF-SHA256[salt_seed, "sealsync/v1/argon2id-salt"](account_name, 32)`
 ///
 /// Binding the name means a server cannot give two accounts one salt and attack
-/// both at the cost of one.
-pub fn argon2id_salt(seed: &SaltSeed, account: &AccountName) -> [u8; 16] {
-    let mut salt = [0u8; 16];
+/// both at the cost of one; 32 bytes put even a chosen-seed collision search
+/// (a birthday search over seeds) at 2^128 work.
+pub fn argon2id_salt(seed: &SaltSeed, account: &AccountName) -> [u8; 32] {
+    let mut salt = [0u8; 32];
     hkdf_fixed(&seed.0, LABEL_SALT, account.as_str().as_bytes(), &mut salt);
     salt
 }

@@ -35,15 +35,3 @@ pub use wrap::{WrapContext, WrappedDataKey, unwrap_data_key, wrap_data_key};
 
 /// Sizes fixed by suite 1 (XChaCha20-Poly1305, X25519, HKDF-SHA256).
 pub use primitives::{KEY_LEN, NONCE_LEN, TAG_LEN};
-
-/// Deterministic variants for the test-vector generator only.
-///
-/// Production code must never see a caller-chosen nonce or ephemeral key: this
-/// module exists only with the `vector-gen` feature, which only the
-/// `sealsync-test-vectors` crate enables.
-#[cfg(feature = "vector-gen")]
-pub mod vector_gen {
-    pub use crate::link::vector_gen::*;
-    pub use crate::primitives::aead_seal_with_nonce;
-    pub use crate::wrap::vector_gen::*;
-}

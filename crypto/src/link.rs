@@ -154,11 +154,18 @@ impl LinkSealed {
         [&self.ephemeral_public.0[..], &self.nonce, &self.ciphertext].concat()
     }
 
-    /// Parses [`LinkSealed::to_bytes`]; anything shorter than a tag is refused.
+    /// Largest sealed payload accepted: account keys are a few hundred bytes.
+    pub const MAX_LEN: usize = 64 * 1024;
+
+    /// Parses [`LinkSealed::to_bytes`]; anything shorter than a tag, or longer
+    /// than [`LinkSealed::MAX_LEN`], is refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         const MIN: usize = 32 + NONCE_LEN + TAG_LEN;
         if bytes.len() < MIN {
             return Err(Error::Length { what: "sealed link payload", expected: MIN, got: bytes.len() });
+        }
+        if bytes.len() > Self::MAX_LEN {
+            return Err(Error::Length { what: "sealed link payload", expected: Self::MAX_LEN, got: bytes.len() });
         }
         Ok(Self {
             ephemeral_public: LinkPublicKey(bytes[..32].try_into().expect("32 bytes")),
@@ -171,25 +178,16 @@ impl LinkSealed {
 /// The existing device's side: checks `relayed` against the code's fingerprint,
 /// then seals `payload` (the account keys) to it with a fresh ephemeral key.
 pub fn seal_to_new_device(code: &LinkCode, relayed: &LinkPublicKey, payload: &[u8]) -> Result<LinkSealed, Error> {
-    seal_with(code, relayed, payload, &LinkSecretKey::from_bytes(random()?), &random()?)
-}
-
-fn seal_with(
-    code: &LinkCode,
-    relayed: &LinkPublicKey,
-    payload: &[u8],
-    ephemeral: &LinkSecretKey,
-    nonce: &[u8; NONCE_LEN],
-) -> Result<LinkSealed, Error> {
     if !bool::from(relayed.fingerprint().0.ct_eq(&code.fingerprint.0)) {
         return Err(Error::FingerprintMismatch);
     }
+    let ephemeral = LinkSecretKey::from_bytes(random()?);
     let ephemeral_public = LinkPublicKey(x25519_base(ephemeral.expose_secret()));
     let shared = x25519(ephemeral.expose_secret(), &relayed.0)?;
     let key = link_key(&shared, code, &ephemeral_public, relayed);
-    let mut buffer = payload.to_vec();
-    primitives::aead_seal_with_nonce_internal(&key, nonce, b"", &mut buffer);
-    Ok(LinkSealed { ephemeral_public, nonce: *nonce, ciphertext: buffer })
+    let mut ciphertext = payload.to_vec();
+    let nonce = primitives::aead_seal(&key, b"", &mut ciphertext)?;
+    Ok(LinkSealed { ephemeral_public, nonce, ciphertext })
 }
 
 /// `link_key = HKDF-SHA256[secret, "sealsync/v1/link" || pairing_id || epk || pk](X25519(e, pk), 32)`
@@ -203,23 +201,6 @@ fn link_key(
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     hkdf_fixed(code.secret.expose_secret(), &info, shared, &mut key);
     key
-}
-
-#[cfg(feature = "vector-gen")]
-pub mod vector_gen {
-    //! Link sealing with a caller-chosen ephemeral key and nonce, for vectors only.
-    use super::*;
-
-    /// [`seal_to_new_device`] with fixed randomness.
-    pub fn seal_to_new_device_with(
-        code: &LinkCode,
-        relayed: &LinkPublicKey,
-        payload: &[u8],
-        ephemeral: &LinkSecretKey,
-        nonce: &[u8; NONCE_LEN],
-    ) -> Result<LinkSealed, Error> {
-        seal_with(code, relayed, payload, ephemeral, nonce)
-    }
 }
 
 #[cfg(test)]

@@ -44,15 +44,10 @@ pub fn argon2id(params: &KdfParams, password: &[u8], salt: &[u8], out: &mut [u8]
 /// `XChaCha20-Poly1305[key](nonce, aad, plaintext) = ciphertext || tag`:
 /// draft-irtf-cfrg-xchacha-03 §2 over RFC 8439, sealing `buffer` in place.
 ///
-/// Crate-private: outside callers reach it only through [`aead_seal`], which
-/// draws the nonce, or through the `vector-gen` feature. Inside, only link
-/// sealing passes its own nonce (drawn fresh, or fixed under `vector-gen`).
-pub(crate) fn aead_seal_with_nonce_internal(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buffer: &mut Vec<u8>,
-) {
+/// Private: callers reach it only through [`aead_seal`], which draws the
+/// nonce. No path in sealsync takes a caller's nonce; the vector generator
+/// seals with the AEAD crate itself and checks that this code opens it.
+fn aead_seal_in_place(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) {
     XChaCha20Poly1305::new(key.into())
         .encrypt_in_place(&XNonce::from(*nonce), aad, buffer)
         .expect("a Vec grows to hold the tag and XChaCha20 has a 2^64-block limit");
@@ -61,15 +56,8 @@ pub(crate) fn aead_seal_with_nonce_internal(
 /// Seals `buffer` in place under a fresh random nonce, which it returns.
 pub fn aead_seal(key: &[u8; KEY_LEN], aad: &[u8], buffer: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], Error> {
     let nonce = random::<NONCE_LEN>()?;
-    aead_seal_with_nonce_internal(key, &nonce, aad, buffer);
+    aead_seal_in_place(key, &nonce, aad, buffer);
     Ok(nonce)
-}
-
-/// Seals under a caller-chosen nonce: for the vector generator and published
-/// vectors only (a repeated nonce under one key breaks XChaCha20-Poly1305).
-#[cfg(feature = "vector-gen")]
-pub fn aead_seal_with_nonce(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buffer: &mut Vec<u8>) {
-    aead_seal_with_nonce_internal(key, nonce, aad, buffer);
 }
 
 /// Opens `ciphertext || tag` in place; on failure `buffer` holds no plaintext.

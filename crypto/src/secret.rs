@@ -88,7 +88,10 @@ impl Passphrase {
         if typed.is_empty() {
             return Err(Error::EmptyPassphrase);
         }
-        let mut normalized = Zeroizing::new(String::with_capacity(typed.len() + 8));
+        // Sized exactly first, so the String never reallocates and leaves an
+        // unwiped partial copy behind.
+        let len = typed.nfc().map(char::len_utf8).sum();
+        let mut normalized = Zeroizing::new(String::with_capacity(len));
         normalized.extend(typed.nfc());
         Ok(Self(normalized))
     }

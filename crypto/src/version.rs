@@ -17,8 +17,9 @@ impl ProtocolVersion {
     /// The newest version this build implements.
     pub const LATEST: Self = Self::V1;
 
-    /// Accepts a version number this build implements.
-    pub fn from_u16(version: u16) -> Result<Self, Error> {
+    /// Accepts a version number this build implements. Crate-private: callers
+    /// go through [`accept_version`], which also enforces the pin.
+    pub(crate) fn from_u16(version: u16) -> Result<Self, Error> {
         match version {
             1 => Ok(Self::V1),
             other => Err(Error::UnsupportedVersion(other)),

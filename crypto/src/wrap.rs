@@ -118,25 +118,6 @@ fn check_key_id(data_key: &DataKey, ctx: &WrapContext) -> Result<(), Error> {
     }
 }
 
-#[cfg(feature = "vector-gen")]
-pub mod vector_gen {
-    //! Wrapping under a caller-chosen nonce, for the vector generator only.
-    use super::*;
-
-    /// [`wrap_data_key`] with a fixed nonce.
-    pub fn wrap_data_key_with_nonce(
-        wrap_key: &WrapKey,
-        data_key: &DataKey,
-        ctx: &WrapContext,
-        nonce: &[u8; NONCE_LEN],
-    ) -> Result<WrappedDataKey, Error> {
-        check_key_id(data_key, ctx)?;
-        let mut buffer = zeroize::Zeroizing::new(data_key.expose_secret().to_vec());
-        primitives::aead_seal_with_nonce(wrap_key.expose_secret(), nonce, &ctx.aad(), &mut buffer);
-        Ok(WrappedDataKey::from_parts(nonce, &buffer))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,9 +51,9 @@ impl Hlc {
     }
 
     /// The next stamp after `self`: same millisecond and counter + 1, or the
-    /// next millisecond when the counter is full.
-    fn successor(self) -> Self {
-        Self(self.0 + 1)
+    /// next millisecond when the counter is full; `None` past the last stamp.
+    fn successor(self) -> Option<Self> {
+        self.0.checked_add(1).map(Self)
     }
 }
 
@@ -105,7 +105,11 @@ impl Clock {
     pub fn tick(&mut self, now: crate::UnixMillis) -> Result<Hlc, ClockError> {
         let now_ms = now.0.min(MAX_WALL_MS);
         let wall_now = Hlc::new(now_ms, 0).expect("clamped to 48 bits");
-        let next = if wall_now > self.last { wall_now } else { self.last.successor() };
+        let next = if wall_now > self.last {
+            wall_now
+        } else {
+            self.last.successor().ok_or(ClockError::LocalClockBehind { behind_ms: u64::MAX })?
+        };
         if next.wall_ms() > now_ms.saturating_add(MAX_AHEAD_MS) {
             return Err(ClockError::LocalClockBehind { behind_ms: next.wall_ms() - now_ms });
         }
@@ -115,10 +119,12 @@ impl Clock {
 
     /// Takes in a stamp from another device, so the next [`Clock::tick`] is
     /// greater than it. Refuses (and leaves the clock unchanged) a stamp more
-    /// than [`MAX_AHEAD_MS`] ahead of `now`.
+    /// than [`MAX_AHEAD_MS`] ahead of `now`: the caller defers that envelope
+    /// and tries it again at a later sync, when the local clock has caught up.
     pub fn observe(&mut self, remote: Hlc, now: crate::UnixMillis) -> Result<(), ClockError> {
-        if remote.wall_ms() > now.0.saturating_add(MAX_AHEAD_MS) {
-            return Err(ClockError::RemoteTooFarAhead { ahead_ms: remote.wall_ms() - now.0 });
+        let now_ms = now.0.min(MAX_WALL_MS);
+        if remote.wall_ms() > now_ms.saturating_add(MAX_AHEAD_MS) {
+            return Err(ClockError::RemoteTooFarAhead { ahead_ms: remote.wall_ms() - now_ms });
         }
         self.last = self.last.max(remote);
         Ok(())
@@ -136,7 +142,8 @@ mod tests {
         let b = Hlc::new(1_700_000_000_001, 0).unwrap();
         assert!(a < b);
         assert_eq!((a.wall_ms(), a.counter()), (1_700_000_000_000, 65535));
-        assert_eq!(a.successor(), b);
+        assert_eq!(a.successor(), Some(b));
+        assert_eq!(Hlc::from_u64(u64::MAX).successor(), None);
         assert_eq!(Hlc::new(MAX_WALL_MS + 1, 0), None);
         assert_eq!(a.to_string(), "1700000000000.65535");
     }

@@ -41,6 +41,17 @@ pub const fn is_padded_len(len: usize) -> bool {
     len >= MIN_PADDED_LEN && len <= MAX_PADDED_LEN && padme(len) == len
 }
 
+/// `u32be(len) || payload || zeros` to the bucket: the padded plaintext.
+pub fn pad(payload: &[u8]) -> Result<Vec<u8>, crate::Error> {
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(crate::Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_LEN });
+    }
+    let mut buffer = start(payload.len(), 0);
+    buffer.extend_from_slice(payload);
+    finish(&mut buffer);
+    Ok(buffer)
+}
+
 /// Starts a buffer of `padded_len(payload_len)` bytes with room for the AEAD
 /// tag, so sealing in place never reallocates: writes the length prefix.
 pub(crate) fn start(payload_len: usize, tag_len: usize) -> Vec<u8> {

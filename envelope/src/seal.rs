@@ -76,44 +76,14 @@ impl RecordSealer {
     /// be canonically padded and encoded. Decrypts in place, so it takes the
     /// envelope (its header is `Copy` for the caller to keep).
     pub fn open(&self, envelope: Envelope) -> Result<RecordPayload, Error> {
-        let Envelope { header, nonce, ciphertext: mut buffer } = envelope;
+        let Envelope { header, nonce, ciphertext } = envelope;
         if header.key_id != self.key_id {
             return Err(Error::UnknownKeyId(header.key_id));
         }
+        // Wiped on drop: the decrypted bytes are clinical data.
+        let mut buffer = zeroize::Zeroizing::new(ciphertext);
         self.record_key.open(&nonce, &header.aad(&self.account_id), &mut buffer)?;
         let payload = padding::unpad(&buffer).map_err(Error::Payload)?;
         RecordPayload::decode(payload).map_err(Error::Payload)
-    }
-
-    /// The padded plaintext of an envelope, for the vector generator's output.
-    #[cfg(feature = "vector-gen")]
-    pub fn padded_plaintext(&self, payload: &RecordPayload) -> Result<Vec<u8>, Error> {
-        let (_, buffer) = self.prepare(
-            crate::RecordId::from_bytes([0; 16]),
-            crate::DeviceId::from_bytes([0; 16]),
-            crate::DeviceSeq(0),
-            payload,
-        )?;
-        Ok(buffer)
-    }
-
-    /// [`RecordSealer::seal`] with a caller-chosen nonce: vector generator only.
-    #[cfg(feature = "vector-gen")]
-    pub fn seal_with_nonce(
-        &self,
-        record_id: crate::RecordId,
-        device_id: crate::DeviceId,
-        device_seq: crate::DeviceSeq,
-        payload: &RecordPayload,
-        nonce: &[u8; sealsync_crypto::NONCE_LEN],
-    ) -> Result<Envelope, Error> {
-        let (header, mut buffer) = self.prepare(record_id, device_id, device_seq, payload)?;
-        sealsync_crypto::vector_gen::aead_seal_with_nonce(
-            self.record_key.expose_secret(),
-            nonce,
-            &header.aad(&self.account_id),
-            &mut buffer,
-        );
-        Ok(Envelope { header, nonce: *nonce, ciphertext: buffer })
     }
 }

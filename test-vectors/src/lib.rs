@@ -6,28 +6,42 @@
 //! them to `test-vectors/v1/`, and the tests regenerate and compare them, then
 //! open every vector from the JSON through the production API alone.
 //!
-//! Intermediate values (salts, AADs, shared secrets, link keys) are computed
-//! here directly from `sealsync_crypto::primitives`, independently of the
-//! composition in the crates; the final outputs come from the crates with fixed
-//! randomness. If the two ever disagreed, the open tests would fail.
+//! The generator needs fixed nonces and ephemeral keys, which sealsync's own
+//! code never accepts. So it composes each construction itself from the
+//! specification: the AEAD straight from the `chacha20poly1305` crate, the
+//! X25519 and HKDF steps from `sealsync_crypto::primitives`, and the public
+//! encoders (payload CBOR, padding, AAD, envelope). The tests then open every
+//! vector with the production API, so generator and product check each other.
 
 use serde::{Deserialize, Serialize};
 
-use sealsync_crypto::link::{LinkCode, LinkPublicKey, LinkRequest, LinkSecret, LinkSecretKey, PairingId};
-use sealsync_crypto::primitives::{hkdf_sha256, x25519};
-use sealsync_crypto::vector_gen::{seal_to_new_device_with, wrap_data_key_with_nonce};
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use sealsync_crypto::link::{LinkCode, LinkPublicKey, LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId};
+use sealsync_crypto::primitives::{hkdf_sha256, x25519, x25519_base};
 use sealsync_crypto::{
     AccountName, DataKey, KdfParams, Passphrase, ProtocolVersion, RootKey, SaltSeed, WrapContext, argon2id_salt,
     derive_root_key,
 };
+use sealsync_envelope::padding::pad;
 use sealsync_envelope::{
-    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind, RecordPayload,
-    RecordSealer, UnixMillis,
+    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, LwwKey, RecordId, RecordKind,
+    RecordPayload, UnixMillis,
 };
 
 /// Lower-case hex, the encoding of every byte string in the files.
 pub fn hex(bytes: impl AsRef<[u8]>) -> String {
     hex::encode(bytes)
+}
+
+/// `XChaCha20-Poly1305[key](nonce, aad, plaintext)` with a fixed nonce, straight
+/// from the AEAD crate (PROTOCOL.md §1).
+fn xchacha_seal(key: &[u8; 32], nonce: &[u8; 24], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut buffer = plaintext.to_vec();
+    XChaCha20Poly1305::new(&(*key).into())
+        .encrypt_in_place(&XNonce::from(*nonce), aad, &mut buffer)
+        .expect("a Vec grows to hold the tag");
+    buffer
 }
 
 /// `start, start + 1, ...`: the fixed "random" inputs.
@@ -71,7 +85,7 @@ pub struct RootKeyVector {
     pub account_name: String,
     /// The server's salt seed.
     pub salt_seed: String,
-    /// `HKDF-SHA256[salt_seed, "sealsync/v1/argon2id-salt"](account_name, 16)`.
+    /// `HKDF-SHA256[salt_seed, "sealsync/v1/argon2id-salt"](account_name, 32)`.
     pub argon2id_salt: String,
     /// `Argon2id[m, t, p](passphrase, salt, 32)`.
     pub root_key: String,
@@ -345,7 +359,8 @@ pub fn wrap_vectors() -> Vec<WrapVector> {
     let account_id: [u8; 16] = counting(0x70);
     let ctx = WrapContext::new(ProtocolVersion::V1, account_id, data_key.key_id());
     let nonce = counting(0x90);
-    let wrapped = wrap_data_key_with_nonce(&wrap_key, &data_key, &ctx, &nonce).expect("key id matches");
+    let sealed = xchacha_seal(wrap_key.expose_secret(), &nonce, &ctx.aad(), data_key.expose_secret());
+    let wrapped = [&nonce[..], &sealed].concat();
     vec![WrapVector {
         wrap_key: hex(wrap_key.expose_secret()),
         data_key: hex(data_key.expose_secret()),
@@ -355,7 +370,7 @@ pub fn wrap_vectors() -> Vec<WrapVector> {
         kdf: ctx.kdf.into(),
         aad: hex(ctx.aad()),
         nonce: hex(nonce),
-        wrapped: hex(wrapped.as_bytes()),
+        wrapped: hex(wrapped),
     }]
 }
 
@@ -363,7 +378,6 @@ pub fn wrap_vectors() -> Vec<WrapVector> {
 pub fn envelope_file() -> EnvelopeFile {
     let account_id = AccountId::from_bytes(counting(0x70));
     let data_key = DataKey::from_bytes(counting(0x40));
-    let sealer = RecordSealer::new(account_id, &data_key);
     let record_id = RecordId::from_bytes(counting(0xb0));
     let device_id = DeviceId::from_bytes(counting(0xc0));
     let hlc = |counter| Hlc::new(1_764_028_800_000, counter).expect("48-bit wall time");
@@ -400,10 +414,13 @@ pub fn envelope_file() -> EnvelopeFile {
                 deleted_at: deleted_at.map(UnixMillis),
                 body,
             };
-            let envelope =
-                sealer.seal_with_nonce(record_id, device_id, DeviceSeq(seq), &payload, &nonce).expect("payload fits");
             let mut payload_cbor = Vec::new();
             payload.encode_into(&mut payload_cbor);
+            let padded = pad(&payload_cbor).expect("payload fits");
+            let header = EnvelopeHeader { record_id, device_id, device_seq: DeviceSeq(seq), key_id: data_key.key_id() };
+            let aad = header.aad(&account_id);
+            let ciphertext = xchacha_seal(data_key.record_key().expose_secret(), &nonce, &aad, &padded);
+            let envelope = Envelope { header, nonce, ciphertext };
             EnvelopeVector {
                 comment: comment.into(),
                 account_id: hex(account_id.as_bytes()),
@@ -423,8 +440,8 @@ pub fn envelope_file() -> EnvelopeFile {
                     body: hex(&payload.body),
                 },
                 payload_cbor: hex(&payload_cbor),
-                padded_plaintext: hex(sealer.padded_plaintext(&payload).expect("payload fits")),
-                aad: hex(envelope.header.aad(&account_id)),
+                padded_plaintext: hex(&padded),
+                aad: hex(aad),
                 nonce: hex(nonce),
                 ciphertext: hex(&envelope.ciphertext),
                 envelope: hex(envelope.encode()),
@@ -499,16 +516,15 @@ pub fn link_vectors() -> Vec<LinkVector> {
     let ephemeral: [u8; 32] = counting(0x80);
     let nonce = counting(0x30);
     let payload = b"account keys: the client's bundle of account id, key id and data key".to_vec();
-    let sealed =
-        seal_to_new_device_with(&code, &request.public_key(), &payload, &LinkSecretKey::from_bytes(ephemeral), &nonce)
-            .expect("fingerprint matches");
 
     let pk: LinkPublicKey = request.public_key();
-    let epk = sealed.ephemeral_public;
+    let epk = LinkPublicKey(x25519_base(&ephemeral));
     let shared = x25519(&ephemeral, &pk.0).expect("not low order");
     let info = [b"sealsync/v1/link".as_slice(), &pairing_id.0, &epk.0, &pk.0].concat();
     let mut link_key = [0u8; 32];
-    hkdf_sha256(&link_secret, &info, &*shared, &mut link_key).expect("32 bytes");
+    hkdf_sha256(&link_secret, &info, shared.as_slice(), &mut link_key).expect("32 bytes");
+    let ciphertext = xchacha_seal(&link_key, &nonce, b"", &payload);
+    let sealed = LinkSealed { ephemeral_public: epk, nonce, ciphertext };
     vec![LinkVector {
         new_device_secret_key: hex(secret_key),
         new_device_public_key: hex(pk.0),

@@ -18,7 +18,7 @@
 //! file that loads empty, or a filter that skips everything, fails the test
 //! instead of passing it vacuously.
 
-use sealsync_crypto::primitives::{aead_open, aead_seal_with_nonce, argon2id, hkdf_sha256, x25519, x25519_base};
+use sealsync_crypto::primitives::{aead_open, aead_seal, argon2id, hkdf_sha256, x25519, x25519_base};
 use sealsync_crypto::{Error, KEY_LEN, KdfParams, NONCE_LEN, TAG_LEN};
 
 /// Decodes a hex literal from a specification; a typo is a test bug.
@@ -340,8 +340,9 @@ fn argon2id_reference_implementation_vectors() {
 // XChaCha20-Poly1305
 // ---------------------------------------------------------------------------
 
-/// draft-irtf-cfrg-xchacha-03 Appendix A.3.1: seal under the fixed nonce gives
-/// the published ciphertext and tag; opening it gives the plaintext back.
+/// draft-irtf-cfrg-xchacha-03 Appendix A.3.1: the published ciphertext and tag
+/// open to the plaintext; sealing always draws its own nonce (sealsync has no
+/// path that takes one), so the seal side is checked by round trip.
 #[test]
 fn xchacha_draft_a31_aead_vector() {
     let plaintext: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
@@ -359,14 +360,16 @@ fn xchacha_draft_a31_aead_vector() {
     assert_eq!(ciphertext.len(), plaintext.len());
     assert_eq!(tag.len(), TAG_LEN);
 
-    let mut buffer = plaintext.to_vec();
-    aead_seal_with_nonce(&key, &nonce, &aad, &mut buffer);
-    let (ct, t) = buffer.split_at(plaintext.len());
-    assert_eq!(hex::encode(ct), hex::encode(&ciphertext), "ciphertext");
-    assert_eq!(hex::encode(t), hex::encode(&tag), "tag");
-
-    let sealed = buffer.clone();
+    let sealed = [ciphertext, tag].concat();
+    let mut buffer = sealed.clone();
     aead_open(&key, &nonce, &aad, &mut buffer).expect("published vector opens");
+    assert_eq!(buffer, plaintext);
+
+    let mut buffer = plaintext.to_vec();
+    let fresh_nonce = aead_seal(&key, &aad, &mut buffer).unwrap();
+    assert_ne!(fresh_nonce, nonce);
+    assert_eq!(buffer.len(), plaintext.len() + TAG_LEN);
+    aead_open(&key, &fresh_nonce, &aad, &mut buffer).unwrap();
     assert_eq!(buffer, plaintext);
 
     // The same bytes under different AAD must not open.
@@ -375,8 +378,8 @@ fn xchacha_draft_a31_aead_vector() {
 }
 
 /// Wycheproof `xchacha20_poly1305_test.json`. Cases with a 24-byte nonce,
-/// 32-byte key and 16-byte tag run: valid ones must seal to `ct || tag` and
-/// open to `msg`; invalid ones must not open. Other sizes cannot be expressed
+/// 32-byte key and 16-byte tag run: valid ones must open to `msg` (and
+/// round-trip through `aead_seal`); invalid ones must not open. Other sizes cannot be expressed
 /// through sealsync's fixed-size API and are counted as skipped.
 #[test]
 fn wycheproof_xchacha20_poly1305() {
@@ -410,12 +413,14 @@ fn wycheproof_xchacha20_poly1305() {
                 assert_eq!(result, Err(Error::Decrypt), "{ctx}: invalid case opened");
                 invalid += 1;
             } else {
-                let mut buffer = test.pt.to_vec();
-                aead_seal_with_nonce(&key, &nonce, &test.aad, &mut buffer);
-                assert_eq!(hex::encode(&buffer), hex::encode(&sealed), "{ctx}: seal");
-
+                let mut buffer = sealed.clone();
                 aead_open(&key, &nonce, &test.aad, &mut buffer).unwrap_or_else(|e| panic!("{ctx}: open: {e}"));
                 assert_eq!(hex::encode(&buffer), hex::encode(&*test.pt), "{ctx}: open");
+
+                let mut buffer = test.pt.to_vec();
+                let fresh = aead_seal(&key, &test.aad, &mut buffer).unwrap();
+                aead_open(&key, &fresh, &test.aad, &mut buffer).unwrap_or_else(|e| panic!("{ctx}: round trip: {e}"));
+                assert_eq!(hex::encode(&buffer), hex::encode(&*test.pt), "{ctx}: round trip");
                 valid += 1;
             }
         }

@@ -4,7 +4,7 @@ use axum::Json as JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hmac::{Hmac, KeyInit, Mac};
-use sealsync_crypto::{AccountName, ProtocolVersion, WrappedDataKey};
+use sealsync_crypto::{AccountName, ProtocolVersion, WrappedDataKey, accept_version};
 use sealsync_envelope::dto::{
     DeleteAccountRequest, DeviceRegistration, LoginParamsRequest, LoginParamsResponse, LoginRequest, RegisterRequest,
     SessionResponse, WrappedKey,
@@ -55,7 +55,7 @@ pub async fn register<S: Store>(
             "this server does not accept new accounts",
         ));
     }
-    let version = ProtocolVersion::from_u16(request.protocol_version).map_err(|_| {
+    let version = accept_version(request.protocol_version, None).map_err(|_| {
         ApiError::bad_request(
             "unsupported_protocol_version",
             format!("protocol version {} is not supported by this server", request.protocol_version),
