@@ -187,18 +187,17 @@ impl Store for PgStore {
         max_account_bytes: u64,
     ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
         let mut tx = self.pool.begin().await?;
-        // The account row lock, first: every other push of this account waits here.
-        let account: Option<(i64, i64)> =
-            sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = $1 FOR UPDATE")
-                .bind(account_id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
-        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = $1")
-            .bind(account_id.0)
-            .fetch_all(&mut *tx)
-            .await?;
-        let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
+        // The account row lock, first: every other push of this account waits
+        // here. The account's key ids come back in the same round trip.
+        let account: Option<(i64, i64, Vec<Vec<u8>>)> = sqlx::query_as(
+            "SELECT seq, stored_bytes, ARRAY(SELECT key_id FROM account_keys WHERE account_id = $1) \
+             FROM accounts WHERE id = $1 FOR UPDATE",
+        )
+        .bind(account_id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (seq, stored_bytes, key_ids) = account.ok_or(StoreError::AccountNotFound)?;
+        let key_ids: Vec<KeyId> = key_ids.iter().map(|k| key_id(k)).collect();
 
         let records: Vec<Uuid> = items.iter().map(|i| i.header.record_id.0).collect();
         let devices: Vec<Uuid> = items.iter().map(|i| i.header.device_id.0).collect();
@@ -228,11 +227,15 @@ impl Store for PgStore {
             let device_seqs: Vec<i64> = plan.rows.iter().map(|r| to_i64(r.device_seq)).collect();
             let server_seqs: Vec<i64> = plan.rows.iter().map(|r| to_i64(r.server_seq)).collect();
             let envelopes: Vec<&[u8]> = plan.rows.iter().map(|r| r.envelope).collect();
+            // The rows and the account's new counter, in one statement.
             sqlx::query(
-                "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
-                 SELECT $1, * FROM UNNEST($2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::bytea[]) \
-                 ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
-                   device_seq = EXCLUDED.device_seq, server_seq = EXCLUDED.server_seq, envelope = EXCLUDED.envelope",
+                "WITH stored AS ( \
+                   INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
+                   SELECT $1, * FROM UNNEST($2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::bytea[]) \
+                   ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
+                     device_seq = EXCLUDED.device_seq, server_seq = EXCLUDED.server_seq, envelope = EXCLUDED.envelope \
+                 ) \
+                 UPDATE accounts SET seq = $7, stored_bytes = $8 WHERE id = $1",
             )
             .bind(account_id.0)
             .bind(&records)
@@ -240,14 +243,10 @@ impl Store for PgStore {
             .bind(&device_seqs)
             .bind(&server_seqs)
             .bind(&envelopes)
+            .bind(to_i64(plan.seq))
+            .bind(to_i64(plan.stored_bytes))
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE accounts SET seq = $2, stored_bytes = $3 WHERE id = $1")
-                .bind(account_id.0)
-                .bind(to_i64(plan.seq))
-                .bind(to_i64(plan.stored_bytes))
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok((plan.results, Cursor(plan.seq)))

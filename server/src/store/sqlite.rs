@@ -8,10 +8,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use sealsync_envelope::dto::PushResult;
-use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId};
+use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
@@ -207,43 +208,46 @@ impl Store for SqliteStore {
             .await?;
         let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
 
+        // One statement per step, as on Postgres: SQLite has no arrays, so the
+        // pairs and rows go in as VALUES lists (at most 500 x 6 parameters).
         let mut existing = HashMap::new();
-        for item in items {
-            let pair = (item.header.record_id, item.header.device_id);
-            if existing.contains_key(&pair) {
-                continue;
-            }
-            let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
-                "SELECT device_seq, envelope FROM envelopes \
-                 WHERE account_id = ?1 AND record_id = ?2 AND device_id = ?3",
-            )
-            .bind(account_id.0)
-            .bind(pair.0.0)
-            .bind(pair.1.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((device_seq, envelope)) = row {
-                existing.insert(pair, Existing { device_seq: to_u64(device_seq), envelope });
+        if !items.is_empty() {
+            let mut lookup = QueryBuilder::<Sqlite>::new(
+                "SELECT record_id, device_id, device_seq, envelope FROM envelopes WHERE account_id = ",
+            );
+            lookup.push_bind(account_id.0).push(" AND (record_id, device_id) IN (");
+            lookup.push_values(items, |mut row, item| {
+                row.push_bind(item.header.record_id.0).push_bind(item.header.device_id.0);
+            });
+            lookup.push(")");
+            let rows: Vec<(Uuid, Uuid, i64, Vec<u8>)> = lookup.build_query_as().fetch_all(&mut *tx).await?;
+            for (record, device, device_seq, envelope) in rows {
+                existing.insert(
+                    (RecordId(record), DeviceId(device)),
+                    Existing { device_seq: to_u64(device_seq), envelope },
+                );
             }
         }
 
         let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
         let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
-        for row in &plan.rows {
-            sqlx::query(
-                "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
-                   device_seq = excluded.device_seq, server_seq = excluded.server_seq, envelope = excluded.envelope",
-            )
-            .bind(account_id.0)
-            .bind(row.record_id.0)
-            .bind(row.device_id.0)
-            .bind(to_i64(row.device_seq))
-            .bind(to_i64(row.server_seq))
-            .bind(row.envelope)
-            .execute(&mut *tx)
-            .await?;
+        if !plan.rows.is_empty() {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) ",
+            );
+            insert.push_values(&plan.rows, |mut row, r| {
+                row.push_bind(account_id.0)
+                    .push_bind(r.record_id.0)
+                    .push_bind(r.device_id.0)
+                    .push_bind(to_i64(r.device_seq))
+                    .push_bind(to_i64(r.server_seq))
+                    .push_bind(r.envelope.to_vec());
+            });
+            insert.push(
+                " ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
+                 device_seq = excluded.device_seq, server_seq = excluded.server_seq, envelope = excluded.envelope",
+            );
+            insert.build().execute(&mut *tx).await?;
         }
         if !plan.rows.is_empty() {
             sqlx::query("UPDATE accounts SET seq = ?2, stored_bytes = ?3 WHERE id = ?1")
