@@ -15,6 +15,7 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, EnvelopeHeader, KeyId};
 
 pub mod plan;
 pub mod postgres;
+mod shared;
 pub mod sqlite;
 
 /// What can go wrong in storage that a handler answers differently.
@@ -267,7 +268,7 @@ pub(crate) fn page(mut rows: Vec<(i64, Vec<u8>)>, limit: u32) -> PullPage {
 
 /// Account deletion, children first, so it does not depend on foreign-key
 /// cascades. `$1` is the account id.
-pub(crate) const DELETE_ACCOUNT_PG: [&str; 4] = [
+pub(crate) const DELETE_ACCOUNT: [&str; 4] = [
     "DELETE FROM envelopes WHERE account_id = $1",
     "DELETE FROM devices WHERE account_id = $1",
     "DELETE FROM account_keys WHERE account_id = $1",

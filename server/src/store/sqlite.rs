@@ -47,14 +47,9 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
     }
 }
 
-const DELETE_ACCOUNT: [&str; 4] = [
-    "DELETE FROM envelopes WHERE account_id = ?1",
-    "DELETE FROM devices WHERE account_id = ?1",
-    "DELETE FROM account_keys WHERE account_id = ?1",
-    "DELETE FROM accounts WHERE id = ?1",
-];
-
 impl Store for SqliteStore {
+    super::shared::shared_queries!();
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -62,23 +57,6 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("../migrations/server-sqlite").run(&self.pool).await?;
         Ok(())
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn server_secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
-        let candidate = crate::auth::random_bytes::<32>();
-        sqlx::query("INSERT INTO server_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(&candidate[..])
-            .execute(&self.pool)
-            .await?;
-        let (value,): (Vec<u8>,) =
-            sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?1").bind(name).fetch_one(&self.pool).await?;
-        Ok(bytes32(value))
     }
 
     async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
@@ -114,80 +92,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn account_by_name(&self, name: &str) -> Result<Option<AccountLogin>, StoreError> {
-        let row: Option<AccountRow> =
-            sqlx::query_as("SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = ?1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(AccountLogin::from))
-    }
-
-    async fn auth_key_hash(&self, account_id: AccountId) -> Result<Option<[u8; 32]>, StoreError> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT auth_key_hash FROM accounts WHERE id = ?1")
-            .bind(account_id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(hash,)| bytes32(hash)))
-    }
-
     async fn add_device(&self, account_id: AccountId, device: &NewDevice, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         insert_device(&mut tx, account_id, device, now).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn account_keys(&self, account_id: AccountId) -> Result<Vec<AccountKey>, StoreError> {
-        let rows: Vec<(Vec<u8>, Vec<u8>)> =
-            sqlx::query_as("SELECT key_id, wrapped_key FROM account_keys WHERE account_id = ?1 ORDER BY created_at")
-                .bind(account_id.0)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(id, wrapped_key)| AccountKey { key_id: key_id(&id), wrapped_key }).collect())
-    }
-
-    async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
-        let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
-            "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
-        )
-        .bind(&token_hash[..])
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((account_id, device_id, last_seen_at)) = row else {
-            return Ok(None);
-        };
-        if now - last_seen_at >= LAST_SEEN_RESOLUTION_MS {
-            sqlx::query("UPDATE devices SET last_seen_at = ?3 WHERE account_id = ?1 AND id = ?2")
-                .bind(account_id)
-                .bind(device_id)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(Authenticated { account_id: AccountId(account_id), device_id: DeviceId(device_id) }))
-    }
-
-    async fn list_devices(&self, account_id: AccountId) -> Result<Vec<DeviceInfo>, StoreError> {
-        let rows: Vec<DeviceRow> = sqlx::query_as(
-            "SELECT id, encrypted_name, created_at, last_seen_at, revoked_at FROM devices \
-             WHERE account_id = ?1 ORDER BY created_at, id",
-        )
-        .bind(account_id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(DeviceInfo::from).collect())
-    }
-
-    async fn revoke_device(&self, account_id: AccountId, device_id: DeviceId, now: i64) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE devices SET revoked_at = ?3 WHERE account_id = ?1 AND id = ?2 AND revoked_at IS NULL")
-                .bind(account_id.0)
-                .bind(device_id.0)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn push(
@@ -261,22 +170,9 @@ impl Store for SqliteStore {
         Ok((plan.results, Cursor(plan.seq)))
     }
 
-    async fn pull(&self, account_id: AccountId, after: Cursor, limit: u32) -> Result<PullPage, StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT server_seq, envelope FROM envelopes WHERE account_id = ?1 AND server_seq > ?2 \
-             ORDER BY server_seq LIMIT ?3",
-        )
-        .bind(account_id.0)
-        .bind(to_i64(after.0))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(super::page(rows, limit))
-    }
-
     async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for statement in DELETE_ACCOUNT {
+        for statement in super::DELETE_ACCOUNT {
             sqlx::query(statement).bind(account_id.0).execute(&mut *tx).await?;
         }
         tx.commit().await?;
