@@ -1,12 +1,12 @@
 //! Canonical CBOR for the fixed-schema structures (envelope, record payload).
 //!
-//! ciborium-ll parses each item header; this module insists on the one
-//! canonical form (RFC 8949 §4.2.1: shortest argument, definite lengths) by
-//! checking each header's length against the shortest one for its argument,
-//! and it reads byte and text strings as borrowed slices of the input. Maps are read key by key in a fixed
-//! order, so unknown, missing, repeated or reordered keys are all errors.
+//! The reader parses each item head itself and insists on the one canonical
+//! form (RFC 8949 §4.2.1: shortest argument, definite lengths); it reads byte
+//! and text strings as borrowed slices of the input. Maps are read key by key
+//! in a fixed order, so unknown, missing, repeated or reordered keys are all
+//! errors. The writer is ciborium-ll's encoder.
 
-use ciborium_ll::{Decoder, Encoder, Header};
+use ciborium_ll::{Encoder, Header};
 
 use crate::DecodeError;
 
@@ -21,33 +21,56 @@ impl<'a> Reader<'a> {
         Self { input, pos: 0 }
     }
 
+    /// Reads one item head (RFC 8949 §3: initial byte and argument) and
+    /// refuses any but the shortest encoding of its argument, and indefinite
+    /// lengths. Parsed here rather than by ciborium-ll's decoder, which builds a
+    /// reader per head and was a tenth of the whole open path; the encoder
+    /// stays ciborium-ll's, so encoder and decoder check each other in tests.
     fn header(&mut self) -> Result<(usize, Header), DecodeError> {
         let offset = self.pos;
-        let rest = &self.input[offset..];
-        let mut decoder = Decoder::from(rest);
-        let header = decoder.pull().map_err(|e| match e {
-            ciborium_ll::Error::Io(_) => DecodeError::Truncated { offset: self.input.len() },
-            ciborium_ll::Error::Syntax(_) => DecodeError::Malformed { offset },
-        })?;
-        let used = decoder.offset();
-        // ciborium-ll read the argument from as many bytes as the header's
-        // minor code announced; the encoding is canonical exactly when that is
-        // the fewest bytes that argument needs.
-        let canonical_len = match header {
-            Header::Positive(n) | Header::Negative(n) | Header::Tag(n) => header_len(n),
-            Header::Bytes(Some(n)) | Header::Text(Some(n)) | Header::Array(Some(n)) | Header::Map(Some(n)) => {
-                header_len(n as u64)
+        let truncated = DecodeError::Truncated { offset: self.input.len() };
+        let malformed = DecodeError::Malformed { offset };
+        let not_canonical = DecodeError::NotCanonical { offset };
+        let &initial = self.input.get(offset).ok_or(truncated.clone())?;
+        let (major, info) = (initial >> 5, initial & 0x1f);
+        let arg_len = match info {
+            0..=23 => 0,
+            24 => 1,
+            25 => 2,
+            26 => 4,
+            27 => 8,
+            28..=30 => return Err(malformed),
+            _ => {
+                // Additional information 31: an indefinite length, or a break.
+                self.pos += 1;
+                return match major {
+                    2..=5 => Err(not_canonical),
+                    7 => Ok((offset, Header::Break)),
+                    _ => Err(malformed),
+                };
             }
-            Header::Simple(n) => header_len(n.into()),
-            // Indefinite lengths are never canonical; floats and breaks appear
-            // nowhere in the formats and are refused by the caller.
-            Header::Bytes(None) | Header::Text(None) | Header::Array(None) | Header::Map(None) => usize::MAX,
-            Header::Float(_) | Header::Break => used,
         };
-        if used != canonical_len {
-            return Err(DecodeError::NotCanonical { offset });
+        let argument = self.input.get(offset + 1..offset + 1 + arg_len).ok_or(truncated)?;
+        let arg = if arg_len == 0 { u64::from(info) } else { argument.iter().fold(0, |a, &b| a << 8 | u64::from(b)) };
+        let is_float = major == 7 && arg_len >= 2;
+        if !is_float && header_len(arg) != 1 + arg_len {
+            return Err(not_canonical);
         }
-        self.pos += used;
+        let length = |n: u64| usize::try_from(n).map_err(|_| DecodeError::Malformed { offset });
+        let header = match major {
+            0 => Header::Positive(arg),
+            1 => Header::Negative(arg),
+            2 => Header::Bytes(Some(length(arg)?)),
+            3 => Header::Text(Some(length(arg)?)),
+            4 => Header::Array(Some(length(arg)?)),
+            5 => Header::Map(Some(length(arg)?)),
+            6 => Header::Tag(arg),
+            // Two-byte simple values below 32 are not well-formed (RFC 8949 §3.3).
+            _ if arg_len == 1 && arg < 32 => return Err(malformed),
+            _ if is_float => Header::Float(0.0),
+            _ => Header::Simple(arg as u8),
+        };
+        self.pos += 1 + arg_len;
         Ok((offset, header))
     }
 

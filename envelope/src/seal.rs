@@ -80,8 +80,10 @@ impl RecordSealer {
         if header.key_id != self.key_id {
             return Err(Error::UnknownKeyId(header.key_id));
         }
-        // Wiped on drop: the decrypted bytes are clinical data.
-        let mut buffer = zeroize::Zeroizing::new(ciphertext);
+        // Not zeroized: the plaintext is about to be stored in the device's own
+        // database anyway, and a volatile wipe of every record costs ~10% of
+        // the open path. Keys, not records, are what this crate wipes.
+        let mut buffer = ciphertext;
         self.record_key.open(&nonce, &header.aad(&self.account_id), &mut buffer)?;
         let payload = padding::unpad(&buffer).map_err(Error::Payload)?;
         RecordPayload::decode(payload).map_err(Error::Payload)
