@@ -1,0 +1,255 @@
+//! The server's HTTP API, as a device calls it: URL policy (no plain HTTP
+//! except to this machine), problem documents turned into [`ClientError`]s,
+//! and retries with backoff for the calls that are safe to repeat.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use sealsync_envelope::dto::{
+    DeviceListEntry, EnvelopeBytes, LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse,
+    PullResponse, PushRequest, PushResponse, RegisterRequest, SessionResponse, from_cbor, to_cbor,
+};
+use sealsync_envelope::{Cursor, DeviceId};
+use serde::de::DeserializeOwned;
+
+use crate::error::ClientError;
+
+/// Attempts for a call that is safe to repeat.
+const ATTEMPTS: u32 = 5;
+/// First backoff; doubled after each failed attempt.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// Largest response body accepted (a pull page of the largest envelopes).
+const MAX_RESPONSE_BYTES: usize = 80 * 1024 * 1024;
+
+/// A checked server URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUrl(Url);
+
+impl ServerUrl {
+    /// Accepts `https://…`, and `http://…` only to a loopback host unless
+    /// `allow_insecure_http`: anything else would send tokens in the clear.
+    pub fn parse(url: &str, allow_insecure_http: bool) -> Result<Self, ClientError> {
+        let invalid = |why: String| ClientError::InvalidServerUrl(why);
+        let parsed = Url::parse(url.trim()).map_err(|e| invalid(format!("{url:?} is not a URL: {e}")))?;
+        let host = parsed.host_str().ok_or_else(|| invalid(format!("{url:?} has no host")))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" => {
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                let loopback = bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                if !loopback && !allow_insecure_http {
+                    return Err(invalid(format!(
+                        "refusing plain http:// to {host}: tokens and keys would cross the network unencrypted; \
+                         use https://, or pass --allow-insecure-http if you really mean it"
+                    )));
+                }
+            }
+            other => return Err(invalid(format!("unsupported URL scheme {other:?}: use https://"))),
+        }
+        let mut base = parsed;
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(Self(base))
+    }
+
+    /// The URL as stored and shown.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str().trim_end_matches('/')
+    }
+
+    fn join(&self, path: &str) -> Url {
+        self.0.join(path.trim_start_matches('/')).expect("API paths are relative URLs")
+    }
+}
+
+/// A client of one server.
+#[derive(Debug, Clone)]
+pub(crate) struct Api {
+    base: ServerUrl,
+    http: reqwest::Client,
+}
+
+/// Whether a failed call may be tried again, and after how long at least.
+enum Failure {
+    Retry(ClientError, Option<Duration>),
+    Fatal(ClientError),
+}
+
+impl Api {
+    pub(crate) fn new(base: ServerUrl) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok(Self { base, http })
+    }
+
+    /// One request, no retry.
+    async fn once(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Vec<u8>, Failure> {
+        let mut request = self.http.request(method, self.base.join(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request.header("content-type", content_type).body(bytes);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Err(Failure::Retry(ClientError::Network(without_url(&e)), None)),
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .map(Duration::from_secs);
+        let bytes = match response.bytes().await {
+            Ok(bytes) if bytes.len() <= MAX_RESPONSE_BYTES => bytes.to_vec(),
+            Ok(_) => return Err(Failure::Fatal(ClientError::Network("the server's answer is too large".into()))),
+            Err(e) => return Err(Failure::Retry(ClientError::Network(without_url(&e)), None)),
+        };
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let code = problem["code"].as_str().unwrap_or("unknown").to_owned();
+        let detail = problem["detail"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error")).to_owned();
+        let error = match (status, code.as_str()) {
+            (StatusCode::UNAUTHORIZED, "invalid_token") => ClientError::SignedOut,
+            (StatusCode::UNAUTHORIZED, "invalid_credentials") => ClientError::WrongPassphrase,
+            (StatusCode::FORBIDDEN, "registration_closed") => ClientError::RegistrationClosed,
+            _ => ClientError::Server { status: status.as_u16(), code, detail },
+        };
+        let transient = status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT;
+        Err(if transient { Failure::Retry(error, retry_after) } else { Failure::Fatal(error) })
+    }
+
+    /// A request that is safe to repeat, with exponential backoff.
+    async fn repeatable(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=ATTEMPTS {
+            match self.once(method.clone(), path, token, body.clone()).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Retry(error, _)) if attempt == ATTEMPTS => return Err(error),
+                Err(Failure::Retry(_, wait)) => {
+                    tokio::time::sleep(wait.unwrap_or(backoff).max(backoff).min(Duration::from_secs(30))).await;
+                    backoff *= 2;
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// A request that must not be repeated blindly (it creates something).
+    async fn single(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.once(method, path, token, body).await.map_err(|f| match f {
+            Failure::Retry(e, _) | Failure::Fatal(e) => e,
+        })
+    }
+
+    pub(crate) async fn meta(&self) -> Result<MetaResponse, ClientError> {
+        json(&self.repeatable(Method::GET, "/v1/meta", None, None).await?)
+    }
+
+    pub(crate) async fn login_params(&self, account_name: &str) -> Result<LoginParamsResponse, ClientError> {
+        let body = json_body(&LoginParamsRequest { account_name: account_name.to_owned() });
+        json(&self.repeatable(Method::POST, "/v1/login/params", None, Some(body)).await?)
+    }
+
+    pub(crate) async fn register(&self, request: &RegisterRequest) -> Result<SessionResponse, ClientError> {
+        json(&self.single(Method::POST, "/v1/accounts", None, Some(json_body(request))).await?)
+    }
+
+    pub(crate) async fn login(&self, request: &LoginRequest) -> Result<SessionResponse, ClientError> {
+        json(&self.single(Method::POST, "/v1/login", None, Some(json_body(request))).await?)
+    }
+
+    /// Push is safe to repeat: the envelopes are re-sent byte for byte.
+    pub(crate) async fn push(&self, token: &str, envelopes: Vec<Vec<u8>>) -> Result<PushResponse, ClientError> {
+        let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
+        let bytes = self.repeatable(Method::POST, "/v1/sync/push", Some(token), Some(("application/cbor", body))).await?;
+        from_cbor(&bytes, MAX_RESPONSE_BYTES).map_err(|e| ClientError::Network(format!("bad push answer: {e}")))
+    }
+
+    pub(crate) async fn pull(&self, token: &str, after: Cursor, limit: u32) -> Result<PullResponse, ClientError> {
+        let path = format!("/v1/sync/pull?after={}&limit={limit}", after.0);
+        let bytes = self.repeatable(Method::GET, &path, Some(token), None).await?;
+        from_cbor(&bytes, MAX_RESPONSE_BYTES).map_err(|e| ClientError::Network(format!("bad pull answer: {e}")))
+    }
+
+    pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {
+        json(&self.repeatable(Method::GET, "/v1/devices", Some(token), None).await?)
+    }
+
+    pub(crate) async fn revoke(&self, token: &str, device: DeviceId) -> Result<(), ClientError> {
+        self.repeatable(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
+    }
+}
+
+fn json_body<T: serde::Serialize>(value: &T) -> (&'static str, Vec<u8>) {
+    ("application/json", serde_json::to_vec(value).expect("requests serialize"))
+}
+
+fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(bytes).map_err(|e| ClientError::Network(format!("unexpected answer from the server: {e}")))
+}
+
+/// reqwest's error text without the URL (which could carry credentials).
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    match std::error::Error::source(error) {
+        Some(source) => format!("{kind}: {source}"),
+        None => kind.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in ["https://sync.example.org", "http://127.0.0.1:8787", "http://localhost:1/", "http://[::1]:8787"] {
+            assert!(ServerUrl::parse(ok, false).is_ok(), "{ok}");
+        }
+        for bad in ["http://sync.example.org", "http://10.0.0.2:8787", "ftp://x", "not a url"] {
+            assert!(matches!(ServerUrl::parse(bad, false), Err(ClientError::InvalidServerUrl(_))), "{bad}");
+        }
+        assert!(ServerUrl::parse("http://sync.example.org", true).is_ok());
+        assert_eq!(ServerUrl::parse("https://h.example/base", false).unwrap().join("/v1/meta").as_str(), "https://h.example/base/v1/meta");
+    }
+}

@@ -1,0 +1,140 @@
+//! The client's errors: each one a sentence a person can act on, with a stable
+//! `code` for an app (e.g. a Tauri front end) to branch on.
+
+use serde::Serialize;
+
+use crate::domain::ValidationError;
+
+/// Why a journal or sync operation did not complete. Nothing is half-written:
+/// every local change is one transaction.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A field failed validation.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// No record of that kind has that id.
+    #[error("no {kind} with id {id}")]
+    NotFound {
+        /// Record kind.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The record was deleted; deletes are final.
+    #[error("the {kind} {id} was deleted")]
+    Deleted {
+        /// Record kind.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The local database failed.
+    #[error("local database error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// The local database could not be migrated.
+    #[error("local database migration failed: {0}")]
+    Migration(String),
+    /// A file in the data directory could not be read or written.
+    #[error("{what}: {source}")]
+    Io {
+        /// Which file and operation.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The operation needs sync, which is off.
+    #[error("sync is not enabled; run `sealsync sync enable` first")]
+    SyncDisabled,
+    /// Sync is already on.
+    #[error("sync is already enabled with {server} as {account}; run `sealsync sync disable` first")]
+    SyncAlreadyEnabled {
+        /// The server.
+        server: String,
+        /// The account.
+        account: String,
+    },
+    /// A server URL that is not acceptable.
+    #[error("{0}")]
+    InvalidServerUrl(String),
+    /// The passphrase does not unlock the account (or the account does not exist).
+    #[error("wrong passphrase, or no such account on this server; nothing was uploaded")]
+    WrongPassphrase,
+    /// The account name is already taken on this server.
+    #[error("an account named {0} already exists on this server; omit --new to join it")]
+    AccountExists(String),
+    /// The server does not accept new accounts.
+    #[error("this server does not accept new accounts")]
+    RegistrationClosed,
+    /// A key derivation, wrapping or version check failed.
+    #[error(transparent)]
+    Crypto(#[from] sealsync_crypto::Error),
+    /// The device's clock is far behind changes it has seen.
+    #[error(transparent)]
+    Clock(#[from] sealsync_envelope::hlc::ClockError),
+    /// A record could not be sealed.
+    #[error("cannot seal a record: {0}")]
+    Seal(#[from] sealsync_envelope::Error),
+    /// The server could not be reached (after retries).
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    /// The server answered with an error.
+    #[error("the server refused the request: {detail} ({code})")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The problem document's code.
+        code: String,
+        /// Its detail.
+        detail: String,
+    },
+    /// The server says this device reused counters or keys: it must re-enrol.
+    #[error("the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol")]
+    ReenrolRequired(String),
+    /// This device's token was revoked or the account deleted.
+    #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
+    SignedOut,
+}
+
+impl ClientError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            Self::NotFound { .. } => "not_found",
+            Self::Deleted { .. } => "deleted",
+            Self::Storage(_) => "storage",
+            Self::Migration(_) => "migration",
+            Self::Io { .. } => "io",
+            Self::SyncDisabled => "sync_disabled",
+            Self::SyncAlreadyEnabled { .. } => "sync_already_enabled",
+            Self::InvalidServerUrl(_) => "invalid_server_url",
+            Self::WrongPassphrase => "wrong_passphrase",
+            Self::AccountExists(_) => "account_exists",
+            Self::RegistrationClosed => "registration_closed",
+            Self::Crypto(_) => "crypto",
+            Self::Clock(_) => "clock",
+            Self::Seal(_) => "seal",
+            Self::Network(_) => "network",
+            Self::Server { .. } => "server",
+            Self::ReenrolRequired(_) => "reenrol_required",
+            Self::SignedOut => "signed_out",
+        }
+    }
+
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Io { what, source }
+    }
+}
+
+/// `{ "code": "...", "message": "..." }`, for an app's front end.
+impl Serialize for ClientError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("ClientError", 2)?;
+        s.serialize_field("code", self.code())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}

@@ -1,0 +1,147 @@
+//! sealsync-client: a local-first journal (mood entries, PHQ-9/GAD-7
+//! assessments, activities, schedules) in a SQLite file that is the device's
+//! source of truth, and optional end-to-end-encrypted sync through a
+//! sealsync server.
+//!
+//! [`Journal`] is the whole API, for the `sealsync` CLI and for an app's
+//! backend (e.g. Tauri commands) alike: its methods are plain or `async`,
+//! `Send`, and return serde-serializable results and [`ClientError`]s.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sealsync_client::ClientError> {
+//! use sealsync_client::{EnableOptions, Journal, Mood, Passphrase};
+//! let mut journal = Journal::open("/home/me/.local/share/sealsync".as_ref())?;
+//! let id = journal.create(&Mood { score: 6, note: "walked".into(), tags: vec![] })?;
+//! journal
+//!     .enable_sync(EnableOptions {
+//!         server_url: "https://sync.example.org".into(),
+//!         account_name: "me@example.org".into(),
+//!         passphrase: Passphrase::new("a long passphrase".into())?,
+//!         create: true,
+//!         allow_insecure_http: false,
+//!         device_name: "laptop".into(),
+//!     })
+//!     .await?;
+//! let summary = journal.sync_now(&mut |progress| println!("{progress:?}")).await?;
+//! println!("pushed {} pulled {}", summary.pushed, summary.pulled);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+pub mod api;
+pub mod domain;
+mod error;
+pub mod keyfile;
+pub mod store;
+pub mod sync;
+
+pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
+pub use error::ClientError;
+pub use sealsync_crypto::Passphrase;
+pub use store::Store;
+pub use store::sync_state::{QuarantineEntry, SyncState};
+pub use sync::{DeviceInfo, EnableOptions, Progress, SyncSummary};
+
+use sealsync_envelope::{DeviceId, UnixMillis};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A journal in a data directory: `journal.db` and, while sync is on, `keys.json`.
+#[derive(Debug)]
+pub struct Journal {
+    store: Store,
+    dir: PathBuf,
+}
+
+/// `sealsync sync status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// Whether sync is on.
+    pub enabled: bool,
+    /// Settings, while on.
+    #[serde(flatten)]
+    pub state: Option<SyncState>,
+    /// Local changes waiting for upload.
+    pub pending: u64,
+    /// Envelopes that were not applied.
+    pub quarantined: Vec<QuarantineEntry>,
+}
+
+impl Journal {
+    /// Opens the journal in `dir` (created, private to the user, if missing).
+    pub fn open(dir: &Path) -> Result<Self, ClientError> {
+        std::fs::create_dir_all(dir).map_err(error::ClientError::io(format!("cannot create {}", dir.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        Ok(Self { store: Store::open(&dir.join("journal.db"))?, dir: dir.to_owned() })
+    }
+
+    /// Creates a record; returns its id.
+    pub fn create<T: RecordType>(&mut self, fields: &T) -> Result<Uuid, ClientError> {
+        self.store.create(fields, UnixMillis::now())
+    }
+
+    /// Replaces a record's content.
+    pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<(), ClientError> {
+        self.store.update(id, fields, UnixMillis::now())
+    }
+
+    /// Deletes a record (final; its content is erased on every device).
+    pub fn delete<T: RecordType>(&mut self, id: Uuid) -> Result<(), ClientError> {
+        self.store.delete::<T>(id, UnixMillis::now())
+    }
+
+    /// One record, or `NotFound`.
+    pub fn get<T: RecordType>(&self, id: Uuid) -> Result<Record<T>, ClientError> {
+        self.store.get(id)?.ok_or_else(|| ClientError::NotFound { kind: T::KIND, id: id.to_string() })
+    }
+
+    /// All records of a kind.
+    pub fn list<T: RecordType>(&self, include_deleted: bool) -> Result<Vec<Record<T>>, ClientError> {
+        self.store.list(include_deleted)
+    }
+
+    /// Turns sync on (creating or joining the account); queues every record.
+    pub async fn enable_sync(&mut self, options: EnableOptions) -> Result<SyncState, ClientError> {
+        sync::enable(&mut self.store, &self.dir, options).await
+    }
+
+    /// Pushes local changes and pulls remote ones.
+    pub async fn sync_now(
+        &mut self,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<SyncSummary, ClientError> {
+        sync::sync_now(&mut self.store, &self.dir, progress).await
+    }
+
+    /// Sync settings, pending changes and quarantine.
+    pub fn sync_status(&self) -> Result<SyncStatus, ClientError> {
+        let state = self.store.sync_state()?;
+        Ok(SyncStatus {
+            enabled: state.is_some(),
+            state,
+            pending: self.store.outbox_len()?,
+            quarantined: self.store.quarantine()?,
+        })
+    }
+
+    /// Turns sync off; keeps every record, forgets keys and token.
+    pub fn disable_sync(&mut self) -> Result<(), ClientError> {
+        sync::disable(&mut self.store, &self.dir)
+    }
+
+    /// The account's devices.
+    pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ClientError> {
+        sync::devices(&self.store, &self.dir).await
+    }
+
+    /// Revokes a device of the account.
+    pub async fn revoke_device(&self, device: DeviceId) -> Result<(), ClientError> {
+        sync::revoke(&self.store, &self.dir, device).await
+    }
+}

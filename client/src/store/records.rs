@@ -1,0 +1,253 @@
+//! The record tables: local create/edit/delete, queries, and the merge of a
+//! remote version by the last-write-wins rule (PROTOCOL.md §7).
+
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params_from_iter};
+use sealsync_envelope::merge::supersedes;
+use sealsync_envelope::{DeviceId, Hlc, LwwKey, RecordKind, RecordPayload, UnixMillis};
+use uuid::Uuid;
+
+use super::{Store, sync_state, tick};
+use crate::domain::{Record, RecordType, decode_body, encode_body};
+use crate::error::ClientError;
+
+fn content_columns<T: RecordType>() -> String {
+    T::COLUMNS.join(", ")
+}
+
+/// The stored metadata of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub created_at: u64,
+    pub hlc: Hlc,
+    /// `None`: made on this device.
+    pub updated_by: Option<DeviceId>,
+    pub deleted_at: Option<u64>,
+}
+
+impl Meta {
+    fn lww_key(&self, this_device: DeviceId) -> LwwKey {
+        LwwKey { tombstone: self.deleted_at.is_some(), hlc: self.hlc, device_id: self.updated_by.unwrap_or(this_device) }
+    }
+}
+
+fn meta<T: RecordType>(tx: &rusqlite::Connection, id: Uuid) -> Result<Option<Meta>, ClientError> {
+    let sql = format!("SELECT created_at, updated_hlc, updated_by, deleted_at FROM {} WHERE id = ?1", T::TABLE);
+    let row = tx
+        .query_row(&sql, [id.to_string()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<i64>>(3)?))
+        })
+        .optional()?;
+    Ok(row.map(|(created_at, hlc, by, deleted_at)| Meta {
+        created_at: created_at as u64,
+        hlc: Hlc::from_u64(hlc as u64),
+        updated_by: by.and_then(|d| d.parse().ok()),
+        deleted_at: deleted_at.map(|d| d as u64),
+    }))
+}
+
+/// Writes a version of a record: its content (or NULLs for a tombstone) and metadata.
+fn write<T: RecordType>(tx: &Transaction<'_>, id: Uuid, fields: Option<&T>, meta: &Meta) -> Result<(), ClientError> {
+    let columns = T::COLUMNS;
+    let mut values: Vec<Value> = vec![id.to_string().into()];
+    match fields {
+        Some(fields) => values.extend(fields.to_columns()),
+        None => values.extend(columns.iter().map(|_| Value::Null)),
+    }
+    values.push((meta.created_at as i64).into());
+    values.push((meta.hlc.as_u64() as i64).into());
+    values.push(meta.updated_by.map_or(Value::Null, |d| d.to_string().into()));
+    values.push(meta.deleted_at.map_or(Value::Null, |d| (d as i64).into()));
+    let placeholders = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let updates = columns
+        .iter()
+        .chain(["created_at", "updated_hlc", "updated_by", "deleted_at"].iter())
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO {table} (id, {cols}, created_at, updated_hlc, updated_by, deleted_at) VALUES ({placeholders}) \
+         ON CONFLICT (id) DO UPDATE SET {updates}",
+        table = T::TABLE,
+        cols = content_columns::<T>(),
+    );
+    tx.execute(&sql, params_from_iter(values))?;
+    Ok(())
+}
+
+fn record_from_row<T: RecordType>(row: &rusqlite::Row<'_>) -> rusqlite::Result<Record<T>> {
+    let n = T::COLUMNS.len();
+    let id: String = row.get(0)?;
+    let values = (1..=n).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
+    let deleted_at: Option<i64> = row.get(n + 4)?;
+    Ok(Record {
+        id: id.parse().unwrap_or_default(),
+        fields: if deleted_at.is_some() { None } else { T::from_columns(&values) },
+        created_at: row.get::<_, i64>(n + 1)? as u64,
+        updated_at: row.get::<_, i64>(n + 2)? as u64,
+        deleted_at: deleted_at.map(|d| d as u64),
+    })
+}
+
+impl Store {
+    /// Creates a record; returns its new id.
+    pub fn create<T: RecordType>(&mut self, fields: &T, now: UnixMillis) -> Result<Uuid, ClientError> {
+        fields.validate()?;
+        let id = Uuid::new_v4();
+        self.transaction(|tx| {
+            let hlc = tick(tx, now)?;
+            write(tx, id, Some(fields), &Meta { created_at: now.0, hlc, updated_by: None, deleted_at: None })?;
+            sync_state::enqueue(tx, id, T::KIND)
+        })?;
+        Ok(id)
+    }
+
+    /// Replaces a live record's content.
+    pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T, now: UnixMillis) -> Result<(), ClientError> {
+        fields.validate()?;
+        self.transaction(|tx| {
+            let current = live::<T>(tx, id)?;
+            let hlc = tick(tx, now)?;
+            write(tx, id, Some(fields), &Meta { hlc, updated_by: None, ..current })?;
+            sync_state::enqueue(tx, id, T::KIND)
+        })
+    }
+
+    /// Deletes a live record: a tombstone that erases its content.
+    pub fn delete<T: RecordType>(&mut self, id: Uuid, now: UnixMillis) -> Result<(), ClientError> {
+        self.transaction(|tx| {
+            let current = live::<T>(tx, id)?;
+            let hlc = tick(tx, now)?;
+            write::<T>(tx, id, None, &Meta { hlc, updated_by: None, deleted_at: Some(now.0), ..current })?;
+            sync_state::enqueue(tx, id, T::KIND)
+        })
+    }
+
+    /// One record, deleted or not.
+    pub fn get<T: RecordType>(&self, id: Uuid) -> Result<Option<Record<T>>, ClientError> {
+        let sql = format!(
+            "SELECT id, {}, created_at, updated_hlc, updated_by, deleted_at FROM {} WHERE id = ?1",
+            content_columns::<T>(),
+            T::TABLE
+        );
+        Ok(self.conn().query_row(&sql, [id.to_string()], record_from_row::<T>).optional()?)
+    }
+
+    /// Every record of a kind, oldest first; deleted ones only if asked.
+    pub fn list<T: RecordType>(&self, include_deleted: bool) -> Result<Vec<Record<T>>, ClientError> {
+        let filter = if include_deleted { "" } else { "WHERE deleted_at IS NULL" };
+        let sql = format!(
+            "SELECT id, {}, created_at, updated_hlc, updated_by, deleted_at FROM {} {filter} ORDER BY created_at, id",
+            content_columns::<T>(),
+            T::TABLE
+        );
+        let mut statement = self.conn().prepare(&sql)?;
+        let rows = statement.query_map([], record_from_row::<T>)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+fn live<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<Meta, ClientError> {
+    match meta::<T>(tx, id)? {
+        None => Err(ClientError::NotFound { kind: T::KIND, id: id.to_string() }),
+        Some(m) if m.deleted_at.is_some() => Err(ClientError::Deleted { kind: T::KIND, id: id.to_string() }),
+        Some(m) => Ok(m),
+    }
+}
+
+/// The sealed form of a stored record's current version, for the outbox.
+pub(crate) fn payload<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<Option<RecordPayload>, ClientError> {
+    let Some(meta) = meta::<T>(tx, id)? else { return Ok(None) };
+    let body = if meta.deleted_at.is_some() {
+        Vec::new()
+    } else {
+        let sql = format!("SELECT {} FROM {} WHERE id = ?1", content_columns::<T>(), T::TABLE);
+        let values = tx.query_row(&sql, [id.to_string()], |r| {
+            (0..T::COLUMNS.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let fields = T::from_columns(&values).ok_or(ClientError::Migration(format!("unreadable {} {id}", T::KIND)))?;
+        encode_body(&fields)
+    };
+    Ok(Some(RecordPayload {
+        kind: RecordKind::new(T::KIND).expect("record kinds are valid kind names"),
+        hlc: meta.hlc,
+        created_at: UnixMillis(meta.created_at),
+        deleted_at: meta.deleted_at.map(UnixMillis),
+        body,
+    }))
+}
+
+/// What merging a remote version did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Merged {
+    /// It won and is now the record's state.
+    Applied,
+    /// The stored version wins; nothing changed.
+    Kept,
+}
+
+/// Merges a remote version of a record by the last-write-wins rule.
+pub(crate) fn merge<T: RecordType>(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    from: DeviceId,
+    this_device: DeviceId,
+    payload: &RecordPayload,
+) -> Result<Merged, ClientError> {
+    let fields = match payload.deleted_at {
+        Some(_) => None,
+        None => Some(decode_body::<T>(&payload.body)?),
+    };
+    let incoming = Meta {
+        created_at: payload.created_at.0,
+        hlc: payload.hlc,
+        updated_by: Some(from),
+        deleted_at: payload.deleted_at.map(|d| d.0),
+    };
+    if let Some(current) = meta::<T>(tx, id)?
+        && !supersedes(&incoming.lww_key(this_device), &current.lww_key(this_device))
+    {
+        return Ok(Merged::Kept);
+    }
+    write(tx, id, fields.as_ref(), &incoming)?;
+    Ok(Merged::Applied)
+}
+
+/// Whether a record id is already used by a record of another kind.
+pub(crate) fn kind_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<&'static str>, ClientError> {
+    use crate::domain::{Activity, Assessment, Mood, Schedule};
+    for (kind, table) in [
+        (Mood::KIND, Mood::TABLE),
+        (Assessment::KIND, Assessment::TABLE),
+        (Activity::KIND, Activity::TABLE),
+        (Schedule::KIND, Schedule::TABLE),
+    ] {
+        let found: Option<i64> =
+            tx.query_row(&format!("SELECT 1 FROM {table} WHERE id = ?1"), [id.to_string()], |r| r.get(0)).optional()?;
+        if found.is_some() {
+            return Ok(Some(kind));
+        }
+    }
+    Ok(None)
+}
+
+/// Marks every record as this device's and returns (id, kind) for each, so
+/// enabling sync can enqueue them all under the new device.
+pub(crate) fn adopt_all(tx: &Transaction<'_>) -> Result<Vec<(Uuid, &'static str)>, ClientError> {
+    use crate::domain::{Activity, Assessment, Mood, Schedule};
+    let mut all = Vec::new();
+    for (kind, table) in [
+        (Mood::KIND, Mood::TABLE),
+        (Assessment::KIND, Assessment::TABLE),
+        (Activity::KIND, Activity::TABLE),
+        (Schedule::KIND, Schedule::TABLE),
+    ] {
+        tx.execute(&format!("UPDATE {table} SET updated_by = NULL"), [])?;
+        let mut statement = tx.prepare(&format!("SELECT id FROM {table} ORDER BY created_at, id"))?;
+        let ids = statement.query_map([], |r| r.get::<_, String>(0))?;
+        for id in ids {
+            all.push((id?.parse().unwrap_or_default(), kind));
+        }
+    }
+    Ok(all)
+}

@@ -1,0 +1,284 @@
+//! Sync bookkeeping: settings and cursor, the outbox, replay marks, the
+//! quarantine, and pinned protocol versions. With sync off, none of these
+//! tables is written except by `enable`/`disable`.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordSealer};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, records};
+use crate::error::ClientError;
+
+/// Sync settings of this device, while sync is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncState {
+    /// The server's base URL.
+    pub server_url: String,
+    /// The canonical account name.
+    pub account_name: String,
+    /// The account.
+    pub account_id: AccountId,
+    /// This device as registered.
+    pub device_id: DeviceId,
+    /// The account's protocol version.
+    pub protocol_version: u16,
+    /// Pulled up to here.
+    pub cursor: Cursor,
+    /// Unix ms of the last completed sync.
+    pub last_sync_at: Option<u64>,
+}
+
+/// A quarantined envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineEntry {
+    /// Its position in the account's log.
+    pub server_seq: u64,
+    /// Why it was not applied.
+    pub reason: String,
+    /// Whether it will be retried (stamped ahead of this device's clock).
+    pub deferred: bool,
+    /// Unix ms.
+    pub received_at: u64,
+}
+
+/// One outbox entry, sealed.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub record_id: Uuid,
+    pub device_seq: u64,
+    pub envelope: Vec<u8>,
+}
+
+/// Queues a local change for upload, if sync is on; with sync off it does nothing.
+pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str) -> Result<(), ClientError> {
+    let seq: Option<i64> = tx.query_row("SELECT next_device_seq FROM sync_state WHERE id = 1", [], |r| r.get(0)).optional()?;
+    let Some(seq) = seq else { return Ok(()) };
+    tx.execute("UPDATE sync_state SET next_device_seq = ?1 WHERE id = 1", [seq + 1])?;
+    tx.execute(
+        "INSERT INTO outbox (record_id, kind, device_seq, envelope) VALUES (?1, ?2, ?3, NULL) \
+         ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, device_seq = excluded.device_seq, envelope = NULL",
+        params![id.to_string(), kind, seq],
+    )?;
+    Ok(())
+}
+
+fn parse<T: std::str::FromStr>(text: String) -> rusqlite::Result<T> {
+    text.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, text, rusqlite::types::Type::Text))
+}
+
+impl Store {
+    /// The sync settings, or `None` while sync is off.
+    pub fn sync_state(&self) -> Result<Option<SyncState>, ClientError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at \
+                 FROM sync_state WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncState {
+                        server_url: r.get(0)?,
+                        account_name: r.get(1)?,
+                        account_id: AccountId(parse(r.get(2)?)?),
+                        device_id: DeviceId(parse(r.get(3)?)?),
+                        protocol_version: r.get(4)?,
+                        cursor: Cursor(r.get::<_, i64>(5)? as u64),
+                        last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row)
+    }
+
+    /// Turns sync on: records the settings and queues every record for upload
+    /// as this device's, in one transaction. Returns how many were queued.
+    pub(crate) fn enable_sync(&mut self, state: &SyncState) -> Result<usize, ClientError> {
+        self.transaction(|tx| {
+            clear(tx)?;
+            tx.execute(
+                "INSERT INTO sync_state (id, server_url, account_name, account_id, device_id, protocol_version) \
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+                params![
+                    state.server_url,
+                    state.account_name,
+                    state.account_id.to_string(),
+                    state.device_id.to_string(),
+                    state.protocol_version
+                ],
+            )?;
+            pin(tx, &state.server_url, &state.account_name, state.protocol_version)?;
+            let all = records::adopt_all(tx)?;
+            for (id, kind) in &all {
+                enqueue(tx, *id, kind)?;
+            }
+            Ok(all.len())
+        })
+    }
+
+    /// Turns sync off: forgets settings, cursor, outbox, marks and quarantine;
+    /// keeps every record (and the pinned versions).
+    pub(crate) fn disable_sync(&mut self) -> Result<(), ClientError> {
+        self.transaction(clear)
+    }
+
+    /// The highest protocol version used with this account on this server.
+    pub(crate) fn pinned_version(&self, server_url: &str, account_name: &str) -> Result<Option<u16>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT version FROM pinned_versions WHERE server_url = ?1 AND account_name = ?2",
+                params![server_url, account_name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Number of changes waiting for upload.
+    pub fn outbox_len(&self) -> Result<u64, ClientError> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Quarantined envelopes, oldest first.
+    pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>, ClientError> {
+        let mut statement = self
+            .conn()
+            .prepare("SELECT server_seq, reason, deferred, received_at FROM quarantine ORDER BY id")?;
+        let rows = statement.query_map([], |r| {
+            Ok(QuarantineEntry {
+                server_seq: r.get::<_, i64>(0)? as u64,
+                reason: r.get(1)?,
+                deferred: r.get::<_, i64>(2)? != 0,
+                received_at: r.get::<_, i64>(3)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The next `limit` outbox entries, sealing (and saving the bytes of) any
+    /// not sealed yet, so a retry after a lost response re-sends them exactly.
+    pub(crate) fn outgoing(
+        &mut self,
+        limit: usize,
+        sealer: &RecordSealer,
+        device_id: DeviceId,
+    ) -> Result<Vec<Outgoing>, ClientError> {
+        self.transaction(|tx| {
+            let mut statement =
+                tx.prepare("SELECT record_id, kind, device_seq, envelope FROM outbox ORDER BY device_seq LIMIT ?1")?;
+            let rows = statement
+                .query_map([limit as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (id, kind, seq, envelope) in rows {
+                let record_id: Uuid = id.parse().unwrap_or_default();
+                let envelope = match envelope {
+                    Some(bytes) => bytes,
+                    None => {
+                        let Some(payload) = crate::sync::payload_of(tx, &kind, record_id)? else {
+                            tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&id])?;
+                            continue;
+                        };
+                        let bytes = sealer
+                            .seal(
+                                sealsync_envelope::RecordId(record_id),
+                                device_id,
+                                sealsync_envelope::DeviceSeq(seq as u64),
+                                &payload,
+                            )?
+                            .encode();
+                        tx.execute("UPDATE outbox SET envelope = ?1 WHERE record_id = ?2", params![bytes, id])?;
+                        bytes
+                    }
+                };
+                out.push(Outgoing { record_id, device_seq: seq as u64, envelope });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Drops acknowledged entries (unless edited again since they were sealed).
+    pub(crate) fn acknowledge(&mut self, done: &[(Uuid, u64)]) -> Result<(), ClientError> {
+        self.transaction(|tx| {
+            for (id, seq) in done {
+                tx.execute("DELETE FROM outbox WHERE record_id = ?1 AND device_seq = ?2", params![id.to_string(), *seq as i64])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The highest device_seq merged for (record, device), if any.
+pub(crate) fn seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId) -> Result<Option<u64>, ClientError> {
+    Ok(tx
+        .query_row(
+            "SELECT device_seq FROM seen WHERE record_id = ?1 AND device_id = ?2",
+            params![record.to_string(), device.to_string()],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .map(|s| s as u64))
+}
+
+pub(crate) fn mark_seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId, seq: u64) -> Result<(), ClientError> {
+    tx.execute(
+        "INSERT INTO seen (record_id, device_id, device_seq) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (record_id, device_id) DO UPDATE SET device_seq = excluded.device_seq",
+        params![record.to_string(), device.to_string(), seq as i64],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn quarantine(
+    tx: &Transaction<'_>,
+    server_seq: Cursor,
+    envelope: &[u8],
+    reason: &str,
+    deferred: bool,
+    now: u64,
+) -> Result<(), ClientError> {
+    tx.execute(
+        "INSERT INTO quarantine (server_seq, envelope, reason, deferred, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![server_seq.0 as i64, envelope, reason, deferred, now as i64],
+    )?;
+    Ok(())
+}
+
+/// Takes the deferred envelopes out of quarantine, to be tried again.
+pub(crate) fn take_deferred(tx: &Transaction<'_>) -> Result<Vec<(Cursor, Vec<u8>)>, ClientError> {
+    let mut statement = tx.prepare("SELECT server_seq, envelope FROM quarantine WHERE deferred = 1 ORDER BY id")?;
+    let rows = statement
+        .query_map([], |r| Ok((Cursor(r.get::<_, i64>(0)? as u64), r.get::<_, Vec<u8>>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.execute("DELETE FROM quarantine WHERE deferred = 1", [])?;
+    Ok(rows)
+}
+
+pub(crate) fn advance(tx: &Transaction<'_>, cursor: Cursor) -> Result<(), ClientError> {
+    tx.execute("UPDATE sync_state SET cursor = ?1 WHERE id = 1 AND cursor < ?1", [cursor.0 as i64])?;
+    Ok(())
+}
+
+pub(crate) fn finished(tx: &Transaction<'_>, now: u64) -> Result<(), ClientError> {
+    tx.execute("UPDATE sync_state SET last_sync_at = ?1 WHERE id = 1", [now as i64])?;
+    Ok(())
+}
+
+fn pin(tx: &Transaction<'_>, server_url: &str, account_name: &str, version: u16) -> Result<(), ClientError> {
+    tx.execute(
+        "INSERT INTO pinned_versions (server_url, account_name, version) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (server_url, account_name) DO UPDATE SET version = MAX(version, excluded.version)",
+        params![server_url, account_name, version],
+    )?;
+    Ok(())
+}
+
+fn clear(tx: &Transaction<'_>) -> Result<(), ClientError> {
+    for table in ["sync_state", "outbox", "seen", "quarantine"] {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
+}
