@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
-    DeviceListEntry, EnvelopeBytes, LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse,
-    PullResponse, PushRequest, PushResponse, RegisterRequest, SessionResponse, from_cbor, to_cbor,
+    DeviceListEntry, EnvelopeBytes, LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, PullResponse,
+    PushRequest, PushResponse, RegisterRequest, SessionResponse, from_cbor, to_cbor,
 };
 use sealsync_envelope::{Cursor, DeviceId};
 use serde::de::DeserializeOwned;
@@ -111,11 +111,8 @@ impl Api {
             Err(e) => return Err(Failure::Retry(ClientError::Network(without_url(&e)), None)),
         };
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .map(Duration::from_secs);
+        let retry_after =
+            response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
         let bytes = match response.bytes().await {
             Ok(bytes) if bytes.len() <= MAX_RESPONSE_BYTES => bytes.to_vec(),
             Ok(_) => return Err(Failure::Fatal(ClientError::Network("the server's answer is too large".into()))),
@@ -195,7 +192,8 @@ impl Api {
     /// Push is safe to repeat: the envelopes are re-sent byte for byte.
     pub(crate) async fn push(&self, token: &str, envelopes: Vec<Vec<u8>>) -> Result<PushResponse, ClientError> {
         let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
-        let bytes = self.repeatable(Method::POST, "/v1/sync/push", Some(token), Some(("application/cbor", body))).await?;
+        let bytes =
+            self.repeatable(Method::POST, "/v1/sync/push", Some(token), Some(("application/cbor", body))).await?;
         from_cbor(&bytes, MAX_RESPONSE_BYTES).map_err(|e| ClientError::Network(format!("bad push answer: {e}")))
     }
 
@@ -250,6 +248,9 @@ mod tests {
             assert!(matches!(ServerUrl::parse(bad, false), Err(ClientError::InvalidServerUrl(_))), "{bad}");
         }
         assert!(ServerUrl::parse("http://sync.example.org", true).is_ok());
-        assert_eq!(ServerUrl::parse("https://h.example/base", false).unwrap().join("/v1/meta").as_str(), "https://h.example/base/v1/meta");
+        assert_eq!(
+            ServerUrl::parse("https://h.example/base", false).unwrap().join("/v1/meta").as_str(),
+            "https://h.example/base/v1/meta"
+        );
     }
 }

@@ -89,7 +89,9 @@ pub enum ClientError {
         detail: String,
     },
     /// The server says this device reused counters or keys: it must re-enrol.
-    #[error("the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol")]
+    #[error(
+        "the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol"
+    )]
     ReenrolRequired(String),
     /// This device's token was revoked or the account deleted.
     #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
@@ -122,7 +124,8 @@ impl ClientError {
         }
     }
 
-    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let what = what.into();
         move |source| Self::Io { what, source }
     }

@@ -26,7 +26,10 @@ pub struct Keys {
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").field("account_id", &self.account_id).field("device_id", &self.device_id).finish_non_exhaustive()
+        f.debug_struct("Keys")
+            .field("account_id", &self.account_id)
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
     }
 }
 

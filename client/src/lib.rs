@@ -112,10 +112,7 @@ impl Journal {
     }
 
     /// Pushes local changes and pulls remote ones.
-    pub async fn sync_now(
-        &mut self,
-        progress: &mut (dyn FnMut(Progress) + Send),
-    ) -> Result<SyncSummary, ClientError> {
+    pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         sync::sync_now(&mut self.store, &self.dir, progress).await
     }
 

@@ -1,1 +1,250 @@
-fn main(){}
+//! `sealsync`: the journal and its sync from the command line. Every command
+//! prints its result on stdout (ids alone, or JSON with `--json`) and any
+//! error as one sentence on stderr, with a non-zero exit status.
+
+mod cli;
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::args::{Cli, Command, DevicesCommand, RecordCommand, SyncCommand};
+use cli::output;
+use cli::records::RecordArgs;
+use sealsync_client::{
+    Activity, Assessment, ClientError, EnableOptions, Journal, Mood, Passphrase, Progress, RecordType, Schedule,
+};
+use sealsync_envelope::DeviceId;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sealsync: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
+    if let Some(dir) = &cli.data_dir {
+        return Ok(dir.clone());
+    }
+    directories::ProjectDirs::from("", "", "sealsync")
+        .map(|dirs| dirs.data_dir().to_owned())
+        .ok_or_else(|| ClientError::InvalidServerUrl("no home directory: pass --data-dir".into()))
+}
+
+fn run(cli: Cli) -> Result<(), ClientError> {
+    let mut journal = Journal::open(&data_dir(&cli)?)?;
+    let json = cli.json;
+    match cli.command {
+        Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),
+        Command::Assessment(command) => records::<Assessment, _>(&mut journal, command, json),
+        Command::Activity(command) => records::<Activity, _>(&mut journal, command, json),
+        Command::Schedule(command) => {
+            if let RecordCommand::Add(args) = &command {
+                // A schedule must name an activity this journal has.
+                let activity = args.build()?.activity_id;
+                let found = journal.get::<Activity>(activity)?;
+                if found.deleted_at.is_some() {
+                    return Err(ClientError::Deleted { kind: Activity::KIND, id: activity.to_string() });
+                }
+            }
+            records::<Schedule, _>(&mut journal, command, json)
+        }
+        Command::Sync(command) => sync(&mut journal, command, json),
+        Command::Devices(command) => devices(&journal, command, json),
+    }
+}
+
+fn records<T: RecordType, A>(journal: &mut Journal, command: RecordCommand<A>, json: bool) -> Result<(), ClientError>
+where
+    A: clap::Args + RecordArgs<T>,
+{
+    match command {
+        RecordCommand::Add(args) => println!("{}", journal.create(&args.build()?)?),
+        RecordCommand::List { include_deleted } => {
+            let records = journal.list::<T>(include_deleted)?;
+            if json {
+                output::json(&records);
+            } else {
+                records.iter().for_each(|r| println!("{}", output::record_line(r)));
+            }
+        }
+        RecordCommand::Show { id } => {
+            let record = journal.get::<T>(id)?;
+            if json {
+                output::json(&record);
+            } else {
+                println!("{}", output::record_line(&record));
+            }
+        }
+        RecordCommand::Edit { id, fields } => {
+            let current = journal.get::<T>(id)?;
+            let current = current.fields.ok_or_else(|| ClientError::Deleted { kind: T::KIND, id: id.to_string() })?;
+            journal.update(id, &fields.apply(current)?)?;
+        }
+        RecordCommand::Delete { id } => journal.delete::<T>(id)?,
+    }
+    Ok(())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a Tokio runtime starts")
+}
+
+fn read_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphrase, ClientError> {
+    let io = |what: &str| ClientError::io(what.to_owned());
+    let typed = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(io("cannot read the passphrase from stdin"))?;
+        let trimmed = line.trim_end_matches(['\n', '\r']).to_owned();
+        zeroize::Zeroize::zeroize(&mut line);
+        trimmed
+    } else {
+        let first = rpassword::prompt_password("Passphrase: ").map_err(io("cannot read the passphrase"))?;
+        if confirm {
+            let again = rpassword::prompt_password("Passphrase again: ").map_err(io("cannot read the passphrase"))?;
+            if again != first {
+                return Err(
+                    sealsync_client::domain::ValidationError::new("passphrase", "the two entries differ").into()
+                );
+            }
+        }
+        first
+    };
+    Ok(Passphrase::new(typed)?)
+}
+
+fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), ClientError> {
+    match command {
+        SyncCommand::Enable { server, account, new, passphrase_stdin, allow_insecure_http, device_name } => {
+            let passphrase = read_passphrase(passphrase_stdin, new)?;
+            let device_name = device_name.unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+                format!("sealsync on {}", host.trim()).trim().to_owned()
+            });
+            let options = EnableOptions {
+                server_url: server,
+                account_name: account,
+                passphrase,
+                create: new,
+                allow_insecure_http,
+                device_name,
+            };
+            let state = runtime().block_on(journal.enable_sync(options))?;
+            let queued = journal.sync_status()?.pending;
+            if json {
+                output::json(&state);
+            } else {
+                println!(
+                    "sync enabled: account {} on {}, this device {}; {queued} records queued for `sealsync sync now`",
+                    state.account_name, state.server_url, state.device_id
+                );
+            }
+        }
+        SyncCommand::Now => {
+            let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                );
+                bar
+            });
+            let mut report = |progress: Progress| {
+                if let Some(bar) = &bar {
+                    match progress {
+                        Progress::Pushing { done, total } => {
+                            bar.set_message("uploading");
+                            bar.set_length(total);
+                            bar.set_position(done);
+                        }
+                        Progress::Pulling { pulled } => {
+                            bar.set_message("downloading");
+                            bar.set_length(pulled);
+                            bar.set_position(pulled);
+                        }
+                    }
+                }
+            };
+            let summary = runtime().block_on(journal.sync_now(&mut report))?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            if json {
+                output::json(&summary);
+            } else {
+                println!(
+                    "pushed {}, pulled {}, applied {}, quarantined {}{}",
+                    summary.pushed,
+                    summary.pulled,
+                    summary.applied,
+                    summary.quarantined,
+                    if summary.rejected > 0 {
+                        format!(", {} refused by the server", summary.rejected)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        SyncCommand::Status => {
+            let status = journal.sync_status()?;
+            if json {
+                output::json(&status);
+            } else if let Some(state) = &status.state {
+                println!("sync: on, account {} on {}", state.account_name, state.server_url);
+                println!("device: {}", state.device_id);
+                println!("last sync: {}", state.last_sync_at.map_or_else(|| "never".to_owned(), output::time));
+                println!("pending changes: {}", status.pending);
+                println!("quarantined envelopes: {}", status.quarantined.len());
+                for entry in &status.quarantined {
+                    println!(
+                        "  #{} {}{}",
+                        entry.server_seq,
+                        entry.reason,
+                        if entry.deferred { " (will retry)" } else { "" }
+                    );
+                }
+            } else {
+                println!("sync: off");
+            }
+        }
+        SyncCommand::Disable => {
+            journal.disable_sync()?;
+            if !json {
+                println!("sync disabled; every record stays on this device");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn devices(journal: &Journal, command: DevicesCommand, json: bool) -> Result<(), ClientError> {
+    match command {
+        DevicesCommand::List => {
+            let devices = runtime().block_on(journal.devices())?;
+            if json {
+                output::json(&devices);
+            } else {
+                for d in devices {
+                    println!(
+                        "{}  {}  last seen {}{}{}",
+                        d.id,
+                        d.name.as_deref().unwrap_or("(unnamed)"),
+                        output::time(d.last_seen_at),
+                        if d.current { "  (this device)" } else { "" },
+                        if d.revoked_at.is_some() { "  (revoked)" } else { "" },
+                    );
+                }
+            }
+        }
+        DevicesCommand::Revoke { id } => runtime().block_on(journal.revoke_device(DeviceId(id)))?,
+    }
+    Ok(())
+}

@@ -9,8 +9,8 @@
 
 use rusqlite::Transaction;
 use sealsync_crypto::{
-    AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version,
-    derive_root_key, unwrap_data_key, wrap_data_key,
+    AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version, derive_root_key,
+    unwrap_data_key, wrap_data_key,
 };
 use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, PushResult, RegisterRequest, RejectCode};
 use sealsync_envelope::hlc::ClockError;
@@ -156,7 +156,9 @@ pub(crate) async fn enable(
             },
         };
         let session = api.register(&request).await.map_err(|e| match e {
-            ClientError::Server { code, .. } if code == "account_exists" => ClientError::AccountExists(name.to_string()),
+            ClientError::Server { code, .. } if code == "account_exists" => {
+                ClientError::AccountExists(name.to_string())
+            }
             other => other,
         })?;
         (session, data_key)
@@ -242,7 +244,10 @@ pub(crate) async fn sync_now(
                 PushResult::Rejected { code } => match code {
                     RejectCode::DeviceSeqReused | RejectCode::DeviceMismatch | RejectCode::UnknownKeyId => {
                         return Err(ClientError::ReenrolRequired(
-                            serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                            serde_json::to_value(code)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
                         ));
                     }
                     _ => rejected += 1,
@@ -324,7 +329,10 @@ fn apply(
     if let Some(seen) = sync_state::seen(tx, record, header.device_id)?
         && header.device_seq.0 <= seen
     {
-        return quarantine(format!("replayed or rolled back: device counter {} after {seen}", header.device_seq.0), false);
+        return quarantine(
+            format!("replayed or rolled back: device counter {} after {seen}", header.device_seq.0),
+            false,
+        );
     }
     let payload = match sealer.open(envelope) {
         Ok(payload) => payload,

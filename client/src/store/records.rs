@@ -27,7 +27,11 @@ pub(crate) struct Meta {
 
 impl Meta {
     fn lww_key(&self, this_device: DeviceId) -> LwwKey {
-        LwwKey { tombstone: self.deleted_at.is_some(), hlc: self.hlc, device_id: self.updated_by.unwrap_or(this_device) }
+        LwwKey {
+            tombstone: self.deleted_at.is_some(),
+            hlc: self.hlc,
+            device_id: self.updated_by.unwrap_or(this_device),
+        }
     }
 }
 

@@ -52,7 +52,8 @@ pub(crate) struct Outgoing {
 
 /// Queues a local change for upload, if sync is on; with sync off it does nothing.
 pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str) -> Result<(), ClientError> {
-    let seq: Option<i64> = tx.query_row("SELECT next_device_seq FROM sync_state WHERE id = 1", [], |r| r.get(0)).optional()?;
+    let seq: Option<i64> =
+        tx.query_row("SELECT next_device_seq FROM sync_state WHERE id = 1", [], |r| r.get(0)).optional()?;
     let Some(seq) = seq else { return Ok(()) };
     tx.execute("UPDATE sync_state SET next_device_seq = ?1 WHERE id = 1", [seq + 1])?;
     tx.execute(
@@ -142,9 +143,8 @@ impl Store {
 
     /// Quarantined envelopes, oldest first.
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>, ClientError> {
-        let mut statement = self
-            .conn()
-            .prepare("SELECT server_seq, reason, deferred, received_at FROM quarantine ORDER BY id")?;
+        let mut statement =
+            self.conn().prepare("SELECT server_seq, reason, deferred, received_at FROM quarantine ORDER BY id")?;
         let rows = statement.query_map([], |r| {
             Ok(QuarantineEntry {
                 server_seq: r.get::<_, i64>(0)? as u64,
@@ -169,7 +169,12 @@ impl Store {
                 tx.prepare("SELECT record_id, kind, device_seq, envelope FROM outbox ORDER BY device_seq LIMIT ?1")?;
             let rows = statement
                 .query_map([limit as i64], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<Vec<u8>>>(3)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::with_capacity(rows.len());
@@ -204,7 +209,10 @@ impl Store {
     pub(crate) fn acknowledge(&mut self, done: &[(Uuid, u64)]) -> Result<(), ClientError> {
         self.transaction(|tx| {
             for (id, seq) in done {
-                tx.execute("DELETE FROM outbox WHERE record_id = ?1 AND device_seq = ?2", params![id.to_string(), *seq as i64])?;
+                tx.execute(
+                    "DELETE FROM outbox WHERE record_id = ?1 AND device_seq = ?2",
+                    params![id.to_string(), *seq as i64],
+                )?;
             }
             Ok(())
         })

@@ -1,0 +1,5 @@
+//! The `sealsync` command line: flags, their translation into records, and output.
+
+pub mod args;
+pub mod output;
+pub mod records;

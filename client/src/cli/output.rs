@@ -1,0 +1,38 @@
+//! Printing: JSON for scripts (`--json`), short lines for people.
+
+use chrono::{Local, TimeZone};
+use sealsync_client::{Record, RecordType};
+use serde::Serialize;
+
+/// Prints a value as pretty JSON on stdout.
+pub fn json<T: Serialize>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("output serializes"));
+}
+
+/// Unix ms as local date and time.
+pub fn time(ms: u64) -> String {
+    Local
+        .timestamp_millis_opt(i64::try_from(ms).unwrap_or(i64::MAX))
+        .single()
+        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// One line per record: id, when, and its fields as `name=value`.
+pub fn record_line<T: RecordType>(record: &Record<T>) -> String {
+    let fields = match &record.fields {
+        None => "(deleted)".to_owned(),
+        Some(fields) => match serde_json::to_value(fields) {
+            Ok(serde_json::Value::Object(map)) => map
+                .iter()
+                .filter(|(_, v)| !v.is_null() && v.as_str() != Some("") && v.as_array().is_none_or(|a| !a.is_empty()))
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k}={s}"),
+                    other => format!("{k}={other}"),
+                })
+                .collect::<Vec<_>>()
+                .join("  "),
+            _ => String::new(),
+        },
+    };
+    format!("{}  {}  {fields}", record.id, time(record.created_at))
+}

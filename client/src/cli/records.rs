@@ -1,0 +1,136 @@
+//! From command-line flags to records: building one on `add`, changing only
+//! the given fields on `edit`.
+
+use sealsync_client::domain::ValidationError;
+use sealsync_client::{Activity, Assessment, ClientError, Mood, Recurrence, Schedule};
+
+use super::args::{ActivityArgs, AssessmentArgs, MoodArgs, ScheduleArgs};
+
+/// Flags of one record kind.
+pub trait RecordArgs<T> {
+    /// A new record from the flags (required ones must be present).
+    fn build(&self) -> Result<T, ClientError>;
+    /// `current` with the given flags applied.
+    fn apply(&self, current: T) -> Result<T, ClientError>;
+}
+
+fn required<V: Clone>(value: &Option<V>, flag: &'static str) -> Result<V, ClientError> {
+    value.clone().ok_or_else(|| ValidationError::new(flag, format!("--{flag} is required")).into())
+}
+
+impl RecordArgs<Mood> for MoodArgs {
+    fn build(&self) -> Result<Mood, ClientError> {
+        let base = Mood { score: required(&self.score, "score")?, note: String::new(), tags: Vec::new() };
+        self.apply(base)
+    }
+
+    fn apply(&self, mut mood: Mood) -> Result<Mood, ClientError> {
+        if let Some(score) = self.score {
+            mood.score = score;
+        }
+        if let Some(note) = &self.note {
+            mood.note = note.clone();
+        }
+        if !self.tags.is_empty() {
+            mood.tags = self.tags.clone();
+        }
+        Ok(mood)
+    }
+}
+
+impl RecordArgs<Assessment> for AssessmentArgs {
+    fn build(&self) -> Result<Assessment, ClientError> {
+        Ok(Assessment::new(required(&self.kind, "kind")?, required(&self.answers, "answers")?)?)
+    }
+
+    fn apply(&self, current: Assessment) -> Result<Assessment, ClientError> {
+        let kind = self.kind.unwrap_or(current.kind);
+        let answers = self.answers.clone().unwrap_or(current.answers);
+        Ok(Assessment::new(kind, answers)?)
+    }
+}
+
+impl RecordArgs<Activity> for ActivityArgs {
+    fn build(&self) -> Result<Activity, ClientError> {
+        let base = Activity {
+            name: required(&self.name, "name")?,
+            category: None,
+            minutes: None,
+            enjoyment: None,
+            mastery: None,
+            when: sealsync_envelope_now(),
+            note: String::new(),
+        };
+        self.apply(base)
+    }
+
+    fn apply(&self, mut activity: Activity) -> Result<Activity, ClientError> {
+        if let Some(name) = &self.name {
+            activity.name = name.clone();
+        }
+        if self.category.is_some() {
+            activity.category = self.category.clone();
+        }
+        if self.minutes.is_some() {
+            activity.minutes = self.minutes;
+        }
+        if self.enjoyment.is_some() {
+            activity.enjoyment = self.enjoyment;
+        }
+        if self.mastery.is_some() {
+            activity.mastery = self.mastery;
+        }
+        if let Some(note) = &self.note {
+            activity.note = note.clone();
+        }
+        Ok(activity)
+    }
+}
+
+fn sealsync_envelope_now() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// This machine's IANA time zone, if it can tell: `TZ`, then `/etc/timezone`.
+fn local_zone() -> String {
+    let candidates = [std::env::var("TZ").ok(), std::fs::read_to_string("/etc/timezone").ok()];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|z| z.trim().trim_start_matches(':').to_owned())
+        .find(|z| z.parse::<chrono_tz::Tz>().is_ok())
+        .unwrap_or_else(|| "UTC".to_owned())
+}
+
+impl RecordArgs<Schedule> for ScheduleArgs {
+    fn build(&self) -> Result<Schedule, ClientError> {
+        let base = Schedule {
+            activity_id: required(&self.activity, "activity")?,
+            recurrence: required(&self.every, "every")?.parse()?,
+            at: required(&self.at, "at")?,
+            tz: self.tz.clone().unwrap_or_else(local_zone),
+            active: self.active.unwrap_or(true),
+        };
+        Ok(base)
+    }
+
+    fn apply(&self, mut schedule: Schedule) -> Result<Schedule, ClientError> {
+        if let Some(activity) = self.activity {
+            schedule.activity_id = activity;
+        }
+        if let Some(every) = &self.every {
+            schedule.recurrence = every.parse::<Recurrence>()?;
+        }
+        if let Some(at) = &self.at {
+            schedule.at = at.clone();
+        }
+        if let Some(tz) = &self.tz {
+            schedule.tz = tz.clone();
+        }
+        if let Some(active) = self.active {
+            schedule.active = active;
+        }
+        Ok(schedule)
+    }
+}
