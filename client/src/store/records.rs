@@ -255,3 +255,108 @@ pub(crate) fn adopt_all(tx: &Transaction<'_>) -> Result<Vec<(Uuid, &'static str)
     }
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests {
+    use sealsync_envelope::{Hlc, RecordKind};
+
+    use super::*;
+    use crate::domain::Mood;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("journal.db")).unwrap();
+        (dir, store)
+    }
+
+    fn mood(score: u8) -> Mood {
+        Mood { score, note: format!("note {score}"), tags: vec![] }
+    }
+
+    #[test]
+    fn local_edits_round_trip_and_deletes_erase_content() {
+        let (_dir, mut store) = store();
+        let id = store.create(&mood(3), UnixMillis(1_000)).unwrap();
+        store.update(id, &mood(4), UnixMillis(2_000)).unwrap();
+        let record = store.get::<Mood>(id).unwrap().unwrap();
+        assert_eq!((record.fields, record.created_at), (Some(mood(4)), 1_000));
+        assert!(Hlc::from_u64(record.updated_at).wall_ms() >= 2_000);
+
+        store.delete::<Mood>(id, UnixMillis(3_000)).unwrap();
+        let deleted = store.get::<Mood>(id).unwrap().unwrap();
+        assert_eq!((deleted.fields, deleted.deleted_at), (None, Some(3_000)));
+        let note: Option<String> =
+            store.conn().query_row("SELECT note FROM moods WHERE id = ?1", [id.to_string()], |r| r.get(0)).unwrap();
+        assert_eq!(note, None, "the content is gone from the database, not just hidden");
+        assert!(matches!(store.update(id, &mood(5), UnixMillis(4_000)), Err(ClientError::Deleted { .. })));
+        assert!(matches!(store.delete::<Mood>(Uuid::new_v4(), UnixMillis(4_000)), Err(ClientError::NotFound { .. })));
+        assert!(store.list::<Mood>(false).unwrap().is_empty());
+        assert_eq!(store.list::<Mood>(true).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn invalid_records_write_nothing() {
+        let (_dir, mut store) = store();
+        assert!(matches!(store.create(&mood(11), UnixMillis(1)), Err(ClientError::Invalid(_))));
+        assert!(store.list::<Mood>(true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn with_sync_off_nothing_about_sync_is_written() {
+        let (_dir, mut store) = store();
+        let id = store.create(&mood(3), UnixMillis(1_000)).unwrap();
+        store.update(id, &mood(4), UnixMillis(2_000)).unwrap();
+        store.delete::<Mood>(id, UnixMillis(3_000)).unwrap();
+        assert_eq!(store.outbox_len().unwrap(), 0);
+        assert!(store.sync_state().unwrap().is_none());
+        for table in ["outbox", "seen", "quarantine", "sync_state"] {
+            let n: i64 = store.conn().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+
+    fn remote(score: Option<u8>, hlc: Hlc) -> RecordPayload {
+        RecordPayload {
+            kind: RecordKind::new("mood").unwrap(),
+            hlc,
+            created_at: UnixMillis(1_000),
+            deleted_at: score.is_none().then_some(UnixMillis(hlc.wall_ms())),
+            body: score.map(|s| encode_body(&mood(s))).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn remote_versions_merge_last_writer_wins_and_deletes_are_final() {
+        let (_dir, mut store) = store();
+        let me = DeviceId::random();
+        let other = DeviceId::random();
+        let id = store.create(&mood(3), UnixMillis(5_000)).unwrap();
+        let local = Hlc::from_u64(store.get::<Mood>(id).unwrap().unwrap().updated_at);
+
+        let merge_one = |store: &mut Store, payload: RecordPayload| {
+            store.transaction(|tx| merge::<Mood>(tx, id, other, me, &payload)).unwrap()
+        };
+        // Older remote edit: kept local.
+        assert_eq!(merge_one(&mut store, remote(Some(1), Hlc::new(4_000, 0).unwrap())), Merged::Kept);
+        // Newer remote edit: applied.
+        let newer = Hlc::new(local.wall_ms() + 10, 0).unwrap();
+        assert_eq!(merge_one(&mut store, remote(Some(9), newer)), Merged::Applied);
+        assert_eq!(store.get::<Mood>(id).unwrap().unwrap().fields, Some(mood(9)));
+        // An older tombstone still beats the newer edit, and nothing brings it back.
+        assert_eq!(merge_one(&mut store, remote(None, Hlc::new(4_500, 0).unwrap())), Merged::Applied);
+        assert_eq!(merge_one(&mut store, remote(Some(7), Hlc::new(u64::from(u32::MAX), 0).unwrap())), Merged::Kept);
+        let record = store.get::<Mood>(id).unwrap().unwrap();
+        assert_eq!((record.fields, record.deleted_at), (None, Some(4_500)));
+    }
+
+    #[test]
+    fn a_remote_body_that_fails_validation_changes_nothing() {
+        let (_dir, mut store) = store();
+        let id = Uuid::new_v4();
+        let mut payload = remote(Some(5), Hlc::new(9_000, 0).unwrap());
+        payload.body = encode_body(&Mood { score: 42, note: String::new(), tags: vec![] });
+        let result = store.transaction(|tx| merge::<Mood>(tx, id, DeviceId::random(), DeviceId::random(), &payload));
+        assert!(matches!(result, Err(ClientError::Invalid(_))));
+        assert!(store.get::<Mood>(id).unwrap().is_none());
+    }
+}
