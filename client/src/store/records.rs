@@ -38,7 +38,8 @@ impl Meta {
 fn meta<T: RecordType>(tx: &rusqlite::Connection, id: Uuid) -> Result<Option<Meta>, ClientError> {
     let sql = format!("SELECT created_at, updated_hlc, updated_by, deleted_at FROM {} WHERE id = ?1", T::TABLE);
     let row = tx
-        .query_row(&sql, [id.to_string()], |r| {
+        .prepare_cached(&sql)?
+        .query_row([id.to_string()], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<i64>>(3)?))
         })
         .optional()?;
@@ -75,7 +76,7 @@ fn write<T: RecordType>(tx: &Transaction<'_>, id: Uuid, fields: Option<&T>, meta
         table = T::TABLE,
         cols = content_columns::<T>(),
     );
-    tx.execute(&sql, params_from_iter(values))?;
+    tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
     Ok(())
 }
 
@@ -166,7 +167,7 @@ pub(crate) fn payload<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<O
         Vec::new()
     } else {
         let sql = format!("SELECT {} FROM {} WHERE id = ?1", content_columns::<T>(), T::TABLE);
-        let values = tx.query_row(&sql, [id.to_string()], |r| {
+        let values = tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| {
             (0..T::COLUMNS.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let fields = T::from_columns(&values).ok_or(ClientError::Migration(format!("unreadable {} {id}", T::KIND)))?;
@@ -217,22 +218,19 @@ pub(crate) fn merge<T: RecordType>(
     Ok(Merged::Applied)
 }
 
-/// Whether a record id is already used by a record of another kind.
+/// Which kind of record (if any) already uses a record id: one statement over
+/// the four tables, so a remote envelope cannot turn a mood into a schedule.
 pub(crate) fn kind_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<&'static str>, ClientError> {
     use crate::domain::{Activity, Assessment, Mood, Schedule};
-    for (kind, table) in [
-        (Mood::KIND, Mood::TABLE),
-        (Assessment::KIND, Assessment::TABLE),
-        (Activity::KIND, Activity::TABLE),
-        (Schedule::KIND, Schedule::TABLE),
-    ] {
-        let found: Option<i64> =
-            tx.query_row(&format!("SELECT 1 FROM {table} WHERE id = ?1"), [id.to_string()], |r| r.get(0)).optional()?;
-        if found.is_some() {
-            return Ok(Some(kind));
-        }
-    }
-    Ok(None)
+    const KINDS: [&str; 4] = [Mood::KIND, Assessment::KIND, Activity::KIND, Schedule::KIND];
+    let sql = [Mood::TABLE, Assessment::TABLE, Activity::TABLE, Schedule::TABLE]
+        .iter()
+        .enumerate()
+        .map(|(i, table)| format!("SELECT {i} FROM {table} WHERE id = ?1"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let found: Option<i64> = tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| r.get(0)).optional()?;
+    Ok(found.and_then(|i| KINDS.get(i as usize).copied()))
 }
 
 /// Marks every record as this device's and returns (id, kind) for each, so

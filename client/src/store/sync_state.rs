@@ -52,15 +52,17 @@ pub(crate) struct Outgoing {
 
 /// Queues a local change for upload, if sync is on; with sync off it does nothing.
 pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str) -> Result<(), ClientError> {
-    let seq: Option<i64> =
-        tx.query_row("SELECT next_device_seq FROM sync_state WHERE id = 1", [], |r| r.get(0)).optional()?;
+    let seq: Option<i64> = tx
+        .prepare_cached("SELECT next_device_seq FROM sync_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
     let Some(seq) = seq else { return Ok(()) };
-    tx.execute("UPDATE sync_state SET next_device_seq = ?1 WHERE id = 1", [seq + 1])?;
-    tx.execute(
+    tx.prepare_cached("UPDATE sync_state SET next_device_seq = ?1 WHERE id = 1")?.execute([seq + 1])?;
+    tx.prepare_cached(
         "INSERT INTO outbox (record_id, kind, device_seq, envelope) VALUES (?1, ?2, ?3, NULL) \
          ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, device_seq = excluded.device_seq, envelope = NULL",
-        params![id.to_string(), kind, seq],
-    )?;
+    )?
+    .execute(params![id.to_string(), kind, seq])?;
     Ok(())
 }
 
@@ -195,7 +197,8 @@ impl Store {
                                 &payload,
                             )?
                             .encode();
-                        tx.execute("UPDATE outbox SET envelope = ?1 WHERE record_id = ?2", params![bytes, id])?;
+                        tx.prepare_cached("UPDATE outbox SET envelope = ?1 WHERE record_id = ?2")?
+                            .execute(params![bytes, id])?;
                         bytes
                     }
                 };
@@ -209,10 +212,8 @@ impl Store {
     pub(crate) fn acknowledge(&mut self, done: &[(Uuid, u64)]) -> Result<(), ClientError> {
         self.transaction(|tx| {
             for (id, seq) in done {
-                tx.execute(
-                    "DELETE FROM outbox WHERE record_id = ?1 AND device_seq = ?2",
-                    params![id.to_string(), *seq as i64],
-                )?;
+                tx.prepare_cached("DELETE FROM outbox WHERE record_id = ?1 AND device_seq = ?2")?
+                    .execute(params![id.to_string(), *seq as i64])?;
             }
             Ok(())
         })
@@ -222,21 +223,18 @@ impl Store {
 /// The highest device_seq merged for (record, device), if any.
 pub(crate) fn seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId) -> Result<Option<u64>, ClientError> {
     Ok(tx
-        .query_row(
-            "SELECT device_seq FROM seen WHERE record_id = ?1 AND device_id = ?2",
-            params![record.to_string(), device.to_string()],
-            |r| r.get::<_, i64>(0),
-        )
+        .prepare_cached("SELECT device_seq FROM seen WHERE record_id = ?1 AND device_id = ?2")?
+        .query_row(params![record.to_string(), device.to_string()], |r| r.get::<_, i64>(0))
         .optional()?
         .map(|s| s as u64))
 }
 
 pub(crate) fn mark_seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId, seq: u64) -> Result<(), ClientError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO seen (record_id, device_id, device_seq) VALUES (?1, ?2, ?3) \
          ON CONFLICT (record_id, device_id) DO UPDATE SET device_seq = excluded.device_seq",
-        params![record.to_string(), device.to_string(), seq as i64],
-    )?;
+    )?
+    .execute(params![record.to_string(), device.to_string(), seq as i64])?;
     Ok(())
 }
 
