@@ -37,6 +37,16 @@ impl PgStore {
 }
 
 /// Which unique constraint a Postgres error violated, if any.
+/// The unique constraint on account names, as Postgres names it.
+const NAME_CONSTRAINT: &str = "accounts_name_key";
+
+/// A write transaction (the account row lock is taken inside `push`).
+async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+super::shared::insert_device_fn!(sqlx::Postgres);
+
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
         sqlx::Error::Database(db) if db.is_unique_violation() => Some(db.constraint().unwrap_or_default().to_owned()),
@@ -56,53 +66,13 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(account.id.0)
-        .bind(&account.name)
-        .bind(i32::from(account.protocol_version))
-        .bind(&account.salt_seed[..])
-        .bind(&account.auth_key_hash[..])
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            return Err(match unique_violation(&e) {
-                Some(constraint) if constraint.contains("name") => StoreError::AccountExists("name"),
-                Some(_) => StoreError::AccountExists("id"),
-                None => e.into(),
-            });
-        }
-        sqlx::query("INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(account.id.0)
-            .bind(&account.key_id.0[..])
-            .bind(&account.wrapped_key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        insert_device(&mut tx, account.id, &account.device, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn add_device(&self, account_id: AccountId, device: &NewDevice, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        insert_device(&mut tx, account_id, device, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn push(
         &self,
         account_id: AccountId,
         items: &[Incoming],
         max_account_bytes: u64,
     ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         // The account row lock, first: every other push of this account waits
         // here. The account's key ids come back in the same round trip.
         let account: Option<(i64, i64, Vec<Vec<u8>>)> = sqlx::query_as(
@@ -167,34 +137,4 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok((plan.results, Cursor(plan.seq)))
     }
-
-    async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for statement in super::DELETE_ACCOUNT {
-            sqlx::query(statement).bind(account_id.0).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-async fn insert_device(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    account_id: AccountId,
-    device: &NewDevice,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO devices (account_id, id, encrypted_name, token_hash, created_at, last_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(account_id.0)
-    .bind(device.id.0)
-    .bind(&device.encrypted_name)
-    .bind(&device.token_hash[..])
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| if unique_violation(&e).is_some() { StoreError::DeviceExists } else { e.into() })?;
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The queries that read the same on both backends, written once: sqlx's
 //! SQLite driver takes the same `$N` placeholders as Postgres. Expanded inside
-//! each backend's `impl Store`, where `self.pool` is that backend's pool.
+//! each backend's `impl Store`, where `self.pool` is that backend's pool and
+//! `begin_write`, `unique_violation` and `NAME_CONSTRAINT` are that backend's.
 
 /// Expands to the [`super::Store`] methods whose SQL both databases share.
 macro_rules! shared_queries {
@@ -112,6 +113,84 @@ macro_rules! shared_queries {
             .await?;
             Ok(super::page(rows, limit))
         }
+
+        async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
+            let mut tx = begin_write(&self.pool).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(account.id.0)
+            .bind(&account.name)
+            .bind(i32::from(account.protocol_version))
+            .bind(&account.salt_seed[..])
+            .bind(&account.auth_key_hash[..])
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = inserted {
+                return Err(match unique_violation(&e) {
+                    Some(constraint) if constraint.contains(NAME_CONSTRAINT) => StoreError::AccountExists("name"),
+                    Some(_) => StoreError::AccountExists("id"),
+                    None => e.into(),
+                });
+            }
+            sqlx::query(
+                "INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(account.id.0)
+            .bind(&account.key_id.0[..])
+            .bind(&account.wrapped_key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_device(&mut tx, account.id, &account.device, now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn add_device(&self, account_id: AccountId, device: &NewDevice, now: i64) -> Result<(), StoreError> {
+            let mut tx = begin_write(&self.pool).await?;
+            insert_device(&mut tx, account_id, device, now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn delete_account(&self, account_id: AccountId) -> Result<(), StoreError> {
+            let mut tx = begin_write(&self.pool).await?;
+            for statement in super::DELETE_ACCOUNT {
+                sqlx::query(statement).bind(account_id.0).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
     };
 }
 pub(crate) use shared_queries;
+
+/// Expands to `insert_device` for a backend's transaction type.
+macro_rules! insert_device_fn {
+    ($db:ty) => {
+        async fn insert_device(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            account_id: AccountId,
+            device: &NewDevice,
+            now: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO devices (account_id, id, encrypted_name, token_hash, created_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(account_id.0)
+            .bind(device.id.0)
+            .bind(&device.encrypted_name)
+            .bind(&device.token_hash[..])
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| if unique_violation(&e).is_some() { StoreError::DeviceExists } else { e.into() })?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use insert_device_fn;
