@@ -86,6 +86,8 @@ impl Api {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead to plain http:// elsewhere; the API never redirects.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Network(e.to_string()))?;
         Ok(Self { base, http })
@@ -205,6 +207,11 @@ impl Api {
 
     pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {
         json(&self.repeatable(Method::GET, "/v1/devices", Some(token), None).await?)
+    }
+
+    /// Revokes a device with a single attempt (for `sync disable`, which must not hang offline).
+    pub(crate) async fn revoke_once(&self, token: &str, device: DeviceId) -> Result<(), ClientError> {
+        self.single(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
     }
 
     pub(crate) async fn revoke(&self, token: &str, device: DeviceId) -> Result<(), ClientError> {

@@ -93,9 +93,13 @@ pub fn load(dir: &Path) -> Result<Option<Keys>, ClientError> {
 /// Overwrites and deletes the key file.
 pub fn remove(dir: &Path) -> Result<(), ClientError> {
     let path = path(dir);
-    if let Ok(meta) = std::fs::metadata(&path) {
-        let zeros = vec![0u8; meta.len() as usize];
-        let _ = std::fs::write(&path, zeros);
+    // Overwrite in place (no truncation, so the same blocks are rewritten),
+    // then delete. On copy-on-write or journaling file systems old blocks may
+    // survive anyway: threat-model.md recommends full-disk encryption.
+    if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&path)
+        && let Ok(meta) = file.metadata()
+    {
+        let _ = file.write_all(&vec![0u8; meta.len() as usize]).and_then(|()| file.sync_all());
     }
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(()),

@@ -127,9 +127,10 @@ impl Journal {
         })
     }
 
-    /// Turns sync off; keeps every record, forgets keys and token.
-    pub fn disable_sync(&mut self) -> Result<(), ClientError> {
-        sync::disable(&mut self.store, &self.dir)
+    /// Turns sync off: revokes this device on the server when reachable; keeps
+    /// every record, forgets keys and token.
+    pub async fn disable_sync(&mut self) -> Result<(), ClientError> {
+        sync::disable(&mut self.store, &self.dir).await
     }
 
     /// The account's devices.

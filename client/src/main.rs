@@ -216,7 +216,7 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             }
         }
         SyncCommand::Disable => {
-            journal.disable_sync()?;
+            runtime().block_on(journal.disable_sync())?;
             if !json {
                 println!("sync disabled; every record stays on this device");
             }

@@ -204,8 +204,14 @@ pub(crate) async fn enable(
     Ok(state)
 }
 
-/// Turns sync off: forgets keys, token, cursor and outbox; keeps every record.
-pub(crate) fn disable(store: &mut Store, dir: &std::path::Path) -> Result<(), ClientError> {
+/// Turns sync off: revokes this device's token on the server if it can be
+/// reached (best effort: sync must be possible to turn off offline), then
+/// forgets keys, token, cursor and outbox; keeps every record.
+pub(crate) async fn disable(store: &mut Store, dir: &std::path::Path) -> Result<(), ClientError> {
+    if let Ok((_, keys, api)) = session(store, dir) {
+        let revoke = api.revoke_once(&keys.token, keys.device_id);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), revoke).await;
+    }
     store.disable_sync()?;
     keyfile::remove(dir)
 }

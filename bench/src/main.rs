@@ -1,0 +1,287 @@
+//! `sealsync-bench`: how fast sync is for the people who use it — a new
+//! device's first sync, one edit showing up, many devices at once — measured
+//! beside what the database and the AEAD can do on the same machine.
+//!
+//! ```sh
+//! cargo run --release -p sealsync-bench -- --backend sqlite      # or --backend postgres
+//! ```
+//!
+//! Prints a table and writes the same figures as JSON (`--json FILE`).
+//! Upload and bootstrap are medians over `--runs`; latencies are percentiles
+//! over every sample.
+
+mod limits;
+mod server;
+mod workloads;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::Serialize;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Sync benchmarks with real clients and a real server on a loopback port.
+#[derive(Debug, Parser)]
+#[command(name = "sealsync-bench")]
+struct Args {
+    /// The server's database.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: Backend,
+    /// Postgres server to create a scratch database on (default: DATABASE_URL, else the local one).
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+    /// Records in the upload and bootstrap workloads.
+    #[arg(long, default_value_t = 100_000)]
+    records: usize,
+    /// Records stored for the second incremental measurement (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    large: usize,
+    /// Repetitions of upload and bootstrap (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Edit-then-sync round trips per incremental measurement.
+    #[arg(long, default_value_t = 200)]
+    incremental_runs: usize,
+    /// Accounts (of two devices each) in the concurrency workload (0: skip).
+    #[arg(long, default_value_t = 200)]
+    accounts: usize,
+    /// Length of the concurrency workload.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    /// Where to write the figures as JSON.
+    #[arg(long, default_value = "bench-results.json")]
+    json: PathBuf,
+    /// Internal: run as the server process on this database URL.
+    #[arg(long, hide = true)]
+    serve: Option<String>,
+    /// Internal: the server's listen address.
+    #[arg(long, hide = true)]
+    bind: Option<String>,
+}
+
+/// Every figure of a run, as written to JSON.
+#[derive(Debug, Default, Serialize)]
+struct Results {
+    backend: Option<Backend>,
+    records: usize,
+    runs: usize,
+    upload_records_per_s: f64,
+    bootstrap_records_per_s: f64,
+    unlock_new_account_s: f64,
+    unlock_join_s: f64,
+    incremental_p50_ms: f64,
+    incremental_p99_ms: f64,
+    large_records: usize,
+    large_upload_records_per_s: Option<f64>,
+    large_incremental_p50_ms: Option<f64>,
+    large_incremental_p99_ms: Option<f64>,
+    concurrency_devices: usize,
+    concurrency_syncs_per_s: Option<f64>,
+    concurrency_p99_ms: Option<f64>,
+    concurrency_errors: Option<u64>,
+    server_peak_memory_mib: Option<f64>,
+    raw_aead_records_per_s: f64,
+    raw_insert_records_per_s: f64,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn percentile(latencies: &[Duration], p: f64) -> f64 {
+    let mut ms: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let rank = ((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len());
+    ms[rank - 1]
+}
+
+fn rate(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+/// A scratch database for the server, removed afterwards.
+struct Database {
+    url: String,
+    admin: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Database {
+    async fn create(backend: Backend, postgres: &str) -> Database {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                Database { url: format!("sqlite://{}", dir.path().join("server.db").display()), admin: None, _dir: dir }
+            }
+            Backend::Postgres => {
+                let name = format!("sealsync_bench_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(postgres).await.expect("Postgres is reachable");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let base = postgres.rsplit_once('/').map_or(postgres, |(base, _)| base);
+                Database { url: format!("{base}/{name}"), admin: Some((postgres.to_owned(), name)), _dir: dir }
+            }
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let Some((admin, name)) = &self.admin
+            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+        }
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Some(database_url) = &args.serve {
+        server::run(database_url, args.bind.as_deref().unwrap_or("127.0.0.1:0"));
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
+    let results = runtime.block_on(run(&args));
+    print(&args, &results);
+    std::fs::write(&args.json, serde_json::to_string_pretty(&results).unwrap() + "\n").expect("write the JSON");
+    println!("\nfigures written to {}", args.json.display());
+}
+
+async fn run(args: &Args) -> Results {
+    let database = Database::create(args.backend, &args.postgres).await;
+    let server = server::Server::start(&database.url).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let mut results =
+        Results { backend: Some(args.backend), records: args.records, runs: args.runs, ..Results::default() };
+
+    let (mut uploads, mut bootstraps, mut unlock_new, mut unlock_join) = (vec![], vec![], vec![], vec![]);
+    let mut kept = None;
+    for run in 0..args.runs.max(1) {
+        let account = format!("bench-{run}-{}@bench.example", uuid::Uuid::new_v4().simple());
+        eprintln!("run {}: filling a device with {} records", run + 1, args.records);
+        let (mut first, moods, unlock) =
+            workloads::filled_device(&scratch.path().join(format!("up{run}")), &server.url, &account, args.records)
+                .await;
+        unlock_new.push(unlock.as_secs_f64());
+        let upload = workloads::sync(&mut first).await;
+        uploads.push(rate(args.records, upload));
+        let (mut second, unlock) =
+            workloads::device(&scratch.path().join(format!("boot{run}")), &server.url, &account, false).await;
+        unlock_join.push(unlock.as_secs_f64());
+        let bootstrap = workloads::sync(&mut second).await;
+        bootstraps.push(rate(args.records, bootstrap));
+        let received = second.list::<sealsync_client::Mood>(false).unwrap().len()
+            + second.list::<sealsync_client::Assessment>(false).unwrap().len()
+            + second.list::<sealsync_client::Activity>(false).unwrap().len()
+            + second.list::<sealsync_client::Schedule>(false).unwrap().len();
+        assert_eq!(received, args.records, "the new device has every record");
+        eprintln!("run {}: upload {:.0} rec/s, bootstrap {:.0} rec/s", run + 1, uploads[run], bootstraps[run]);
+        kept = Some((first, moods));
+    }
+    results.upload_records_per_s = median(uploads);
+    results.bootstrap_records_per_s = median(bootstraps);
+    results.unlock_new_account_s = median(unlock_new);
+    results.unlock_join_s = median(unlock_join);
+
+    let (mut device, mut moods) = kept.expect("at least one run");
+    eprintln!("incremental at {} records", args.records);
+    let latencies = workloads::incremental(&mut device, &moods, args.incremental_runs).await;
+    results.incremental_p50_ms = percentile(&latencies, 0.50);
+    results.incremental_p99_ms = percentile(&latencies, 0.99);
+
+    if args.large > args.records {
+        let more = args.large - args.records;
+        eprintln!("growing to {} records", args.large);
+        moods.extend(workloads::fill(&mut device, more, args.records));
+        let upload = workloads::sync(&mut device).await;
+        results.large_records = args.large;
+        results.large_upload_records_per_s = Some(rate(more, upload));
+        eprintln!("incremental at {} records", args.large);
+        let latencies = workloads::incremental(&mut device, &moods, args.incremental_runs).await;
+        results.large_incremental_p50_ms = Some(percentile(&latencies, 0.50));
+        results.large_incremental_p99_ms = Some(percentile(&latencies, 0.99));
+    }
+
+    if args.accounts > 0 {
+        eprintln!("concurrency: {} accounts x 2 devices for {} s", args.accounts, args.seconds);
+        let load = workloads::concurrency(&scratch.path().join("load"), &server.url, args.accounts, args.seconds).await;
+        results.concurrency_devices = args.accounts * 2;
+        results.concurrency_syncs_per_s = Some(load.syncs as f64 / load.elapsed.as_secs_f64());
+        results.concurrency_p99_ms = (!load.latencies.is_empty()).then(|| percentile(&load.latencies, 0.99));
+        results.concurrency_errors = Some(load.errors);
+    }
+    results.server_peak_memory_mib = server.peak_memory_mib();
+
+    eprintln!("limits: raw AEAD and raw insert");
+    results.raw_aead_records_per_s = rate(args.records, limits::aead(args.records, 512));
+    results.raw_insert_records_per_s = rate(args.records, limits::insert(&database.url, args.records, 620).await);
+
+    drop(server);
+    database.drop_database().await;
+    results
+}
+
+fn print(args: &Args, r: &Results) {
+    let ratio = |v: f64| format!("{:.0}% of raw insert", 100.0 * v / r.raw_insert_records_per_s);
+    let row = |name: &str, value: String, target: &str, note: String| {
+        println!("{name:<34} {value:>24}  {target:<22} {note}");
+    };
+    println!("\nsealsync-bench: backend {:?}, {} records, median of {} runs\n", args.backend, r.records, r.runs);
+    row("workload", "figure".into(), "target", String::new());
+    row("upload", format!("{:.0} rec/s", r.upload_records_per_s), ">= 50,000 rec/s", ratio(r.upload_records_per_s));
+    row(
+        "bootstrap (new device)",
+        format!("{:.0} rec/s", r.bootstrap_records_per_s),
+        ">= 50,000 rec/s",
+        ratio(r.bootstrap_records_per_s),
+    );
+    row(
+        "unlock: new account / join",
+        format!("{:.2} s / {:.2} s", r.unlock_new_account_s, r.unlock_join_s),
+        "",
+        "Argon2id m=64MiB t=3 + one request".into(),
+    );
+    row(
+        &format!("incremental p50 / p99 @{}", r.records),
+        format!("{:.1} / {:.1} ms", r.incremental_p50_ms, r.incremental_p99_ms),
+        "p99 < 25 ms",
+        String::new(),
+    );
+    if let (Some(p50), Some(p99)) = (r.large_incremental_p50_ms, r.large_incremental_p99_ms) {
+        row(
+            &format!("incremental p50 / p99 @{}", r.large_records),
+            format!("{p50:.1} / {p99:.1} ms"),
+            "<= 1.5x the above",
+            format!("{:.2}x", p99 / r.incremental_p99_ms),
+        );
+    }
+    if let Some(rate) = r.large_upload_records_per_s {
+        row("upload while growing", format!("{rate:.0} rec/s"), "", String::new());
+    }
+    if let Some(syncs) = r.concurrency_syncs_per_s {
+        row(
+            &format!("concurrency ({} devices)", r.concurrency_devices),
+            format!("{syncs:.0} syncs/s"),
+            ">= 1,500 syncs/s",
+            format!(
+                "p99 {:.1} ms, {} errors, server peak {:.0} MiB",
+                r.concurrency_p99_ms.unwrap_or(f64::NAN),
+                r.concurrency_errors.unwrap_or(0),
+                r.server_peak_memory_mib.unwrap_or(f64::NAN)
+            ),
+        );
+    }
+    row("raw XChaCha20-Poly1305 (512 B)", format!("{:.0} rec/s", r.raw_aead_records_per_s), "limit", String::new());
+    row("raw sqlx insert (620 B rows)", format!("{:.0} rec/s", r.raw_insert_records_per_s), "limit", String::new());
+}
