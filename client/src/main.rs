@@ -93,7 +93,8 @@ where
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a Tokio runtime starts")
+    // Two workers: a sync sends one batch while it seals the next.
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a Tokio runtime starts")
 }
 
 fn read_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphrase, ClientError> {

@@ -234,12 +234,18 @@ pub(crate) async fn sync_now(
     let mut summary = SyncSummary::default();
 
     let total = store.outbox_len()?;
-    loop {
-        let batch = store.outgoing(PUSH_BATCH, &sealer, keys.device_id)?;
-        if batch.is_empty() {
-            break;
-        }
-        let response = api.push(&keys.token, batch.iter().map(|o| o.envelope.clone()).collect()).await?;
+    let mut cursor = state.cursor;
+    let mut batch = store.outgoing(PUSH_BATCH, 0, &sealer, keys.device_id)?;
+    while !batch.is_empty() {
+        // Send this batch from its own task while the next one is sealed here,
+        // so the server's work and ours overlap (on a multi-threaded runtime).
+        let envelopes = batch.iter().map(|o| o.envelope.clone()).collect();
+        let (push_api, token) = (api.clone(), zeroize::Zeroizing::new(keys.token.to_string()));
+        let in_flight = tokio::spawn(async move { push_api.push(&token, envelopes).await });
+        let last = batch.last().map_or(0, |o| o.device_seq);
+        let next = store.outgoing(PUSH_BATCH, last, &sealer, keys.device_id);
+        let response = in_flight.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
+        let next = next?;
         let mut done = Vec::with_capacity(batch.len());
         let mut rejected = 0;
         for (item, result) in batch.iter().zip(&response.results) {
@@ -260,13 +266,32 @@ pub(crate) async fn sync_now(
                 },
             }
         }
-        store.acknowledge(&done)?;
+        // When this push's stored envelopes are exactly the positions right
+        // after our cursor, nobody else wrote in between: skip downloading our
+        // own envelopes back.
+        let mut stored: Vec<u64> = response
+            .results
+            .iter()
+            .filter_map(|r| match r {
+                PushResult::Stored { seq } => Some(seq.0),
+                _ => None,
+            })
+            .collect();
+        stored.sort_unstable();
+        let contiguous = stored.iter().enumerate().all(|(i, &seq)| seq == cursor.0 + 1 + i as u64);
+        let skip = (contiguous && !stored.is_empty() && response.cursor.0 == cursor.0 + stored.len() as u64)
+            .then_some(response.cursor);
+        store.acknowledge(&done, skip)?;
+        if let Some(next) = skip {
+            cursor = next;
+        }
         summary.pushed += done.len() as u64;
         summary.rejected += rejected;
         progress(Progress::Pushing { done: summary.pushed, total });
         if rejected > 0 || response.results.len() != batch.len() {
             break; // What the server refuses stays queued; do not loop on it.
         }
+        batch = next;
     }
 
     let me = keys.device_id;
@@ -280,7 +305,6 @@ pub(crate) async fn sync_now(
         }
         save_clock(tx, &clock)
     })?;
-    let mut cursor = state.cursor;
     loop {
         let page = api.pull(&keys.token, cursor, PULL_PAGE).await?;
         store.transaction(|tx| {
@@ -348,11 +372,6 @@ fn apply(
         return quarantine(e.to_string(), true);
     }
     let kind = payload.kind.as_str();
-    if let Some(existing) = records::kind_of(tx, record)?
-        && existing != kind
-    {
-        return quarantine(format!("record {record} is a {existing} here but a {kind} in the envelope"), false);
-    }
     let merged = match kind {
         Mood::KIND => records::merge::<Mood>(tx, record, header.device_id, me, &payload),
         Assessment::KIND => records::merge::<Assessment>(tx, record, header.device_id, me, &payload),
@@ -363,6 +382,9 @@ fn apply(
     match merged {
         Ok(Merged::Applied) => summary.applied += 1,
         Ok(Merged::Kept) => {}
+        Ok(Merged::KindConflict(existing)) => {
+            return quarantine(format!("record {record} is a {existing} here but a {kind} in the envelope"), false);
+        }
         Err(ClientError::Invalid(e)) => return quarantine(format!("invalid record: {e}"), false),
         Err(e) => return Err(e),
     }

@@ -189,6 +189,8 @@ pub(crate) enum Merged {
     Applied,
     /// The stored version wins; nothing changed.
     Kept,
+    /// The id belongs to a record of another kind here; nothing changed.
+    KindConflict(&'static str),
 }
 
 /// Merges a remote version of a record by the last-write-wins rule.
@@ -209,10 +211,17 @@ pub(crate) fn merge<T: RecordType>(
         updated_by: Some(from),
         deleted_at: payload.deleted_at.map(|d| d.0),
     };
-    if let Some(current) = meta::<T>(tx, id)?
-        && !supersedes(&incoming.lww_key(this_device), &current.lww_key(this_device))
-    {
-        return Ok(Merged::Kept);
+    match meta::<T>(tx, id)? {
+        Some(current) if !supersedes(&incoming.lww_key(this_device), &current.lww_key(this_device)) => {
+            return Ok(Merged::Kept);
+        }
+        Some(_) => {}
+        // New here: it must not be a record of another kind already.
+        None => {
+            if let Some(other) = kind_of(tx, id)? {
+                return Ok(Merged::KindConflict(other));
+            }
+        }
     }
     write(tx, id, fields.as_ref(), &incoming)?;
     Ok(Merged::Applied)

@@ -158,19 +158,23 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The next `limit` outbox entries, sealing (and saving the bytes of) any
-    /// not sealed yet, so a retry after a lost response re-sends them exactly.
+    /// The next `limit` outbox entries after counter `after`, sealing (and
+    /// saving the bytes of) any not sealed yet, so a retry after a lost
+    /// response re-sends them exactly.
     pub(crate) fn outgoing(
         &mut self,
         limit: usize,
+        after: u64,
         sealer: &RecordSealer,
         device_id: DeviceId,
     ) -> Result<Vec<Outgoing>, ClientError> {
         self.transaction(|tx| {
-            let mut statement =
-                tx.prepare("SELECT record_id, kind, device_seq, envelope FROM outbox ORDER BY device_seq LIMIT ?1")?;
+            let mut statement = tx.prepare_cached(
+                "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?2 \
+                 ORDER BY device_seq LIMIT ?1",
+            )?;
             let rows = statement
-                .query_map([limit as i64], |r| {
+                .query_map([limit as i64, after as i64], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -208,12 +212,22 @@ impl Store {
         })
     }
 
-    /// Drops acknowledged entries (unless edited again since they were sealed).
-    pub(crate) fn acknowledge(&mut self, done: &[(Uuid, u64)]) -> Result<(), ClientError> {
+    /// Drops acknowledged entries (unless edited again since they were
+    /// sealed) and, if the push's own envelopes were all the server added
+    /// after `skip_to.0`, moves the cursor to `skip_to.1` so they are not
+    /// downloaded again.
+    pub(crate) fn acknowledge(&mut self, done: &[(Uuid, u64)], skip: Option<Cursor>) -> Result<(), ClientError> {
         self.transaction(|tx| {
-            for (id, seq) in done {
-                tx.prepare_cached("DELETE FROM outbox WHERE record_id = ?1 AND device_seq = ?2")?
-                    .execute(params![id.to_string(), *seq as i64])?;
+            // One statement per batch: (record_id, device_seq) pairs as a VALUES list.
+            for chunk in done.chunks(500) {
+                let pairs = (0..chunk.len()).map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2)).collect::<Vec<_>>();
+                let sql = format!("DELETE FROM outbox WHERE (record_id, device_seq) IN (VALUES {})", pairs.join(", "));
+                let values: Vec<rusqlite::types::Value> =
+                    chunk.iter().flat_map(|(id, seq)| [id.to_string().into(), (*seq as i64).into()]).collect();
+                tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+            }
+            if let Some(cursor) = skip {
+                advance(tx, cursor)?;
             }
             Ok(())
         })
