@@ -80,6 +80,15 @@ fn write<T: RecordType>(tx: &Transaction<'_>, id: Uuid, fields: Option<&T>, meta
     Ok(())
 }
 
+/// `SELECT` of whole records (the shape [`record_from_row`] reads), then `rest`.
+fn select<T: RecordType>(rest: &str) -> String {
+    format!(
+        "SELECT id, {}, created_at, updated_hlc, updated_by, deleted_at FROM {} {rest}",
+        content_columns::<T>(),
+        T::TABLE
+    )
+}
+
 fn record_from_row<T: RecordType>(row: &rusqlite::Row<'_>) -> rusqlite::Result<Record<T>> {
     let n = T::COLUMNS.len();
     let id: String = row.get(0)?;
@@ -130,23 +139,13 @@ impl Store {
 
     /// One record, deleted or not.
     pub fn get<T: RecordType>(&self, id: Uuid) -> Result<Option<Record<T>>, ClientError> {
-        let sql = format!(
-            "SELECT id, {}, created_at, updated_hlc, updated_by, deleted_at FROM {} WHERE id = ?1",
-            content_columns::<T>(),
-            T::TABLE
-        );
-        Ok(self.conn().query_row(&sql, [id.to_string()], record_from_row::<T>).optional()?)
+        Ok(self.conn().query_row(&select::<T>("WHERE id = ?1"), [id.to_string()], record_from_row::<T>).optional()?)
     }
 
     /// Every record of a kind, oldest first; deleted ones only if asked.
     pub fn list<T: RecordType>(&self, include_deleted: bool) -> Result<Vec<Record<T>>, ClientError> {
         let filter = if include_deleted { "" } else { "WHERE deleted_at IS NULL" };
-        let sql = format!(
-            "SELECT id, {}, created_at, updated_hlc, updated_by, deleted_at FROM {} {filter} ORDER BY created_at, id",
-            content_columns::<T>(),
-            T::TABLE
-        );
-        let mut statement = self.conn().prepare(&sql)?;
+        let mut statement = self.conn().prepare(&select::<T>(&format!("{filter} ORDER BY created_at, id")))?;
         let rows = statement.query_map([], record_from_row::<T>)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -162,22 +161,18 @@ fn live<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<Meta, ClientErr
 
 /// The sealed form of a stored record's current version, for the outbox.
 pub(crate) fn payload<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<Option<RecordPayload>, ClientError> {
-    let Some(meta) = meta::<T>(tx, id)? else { return Ok(None) };
-    let body = if meta.deleted_at.is_some() {
-        Vec::new()
-    } else {
-        let sql = format!("SELECT {} FROM {} WHERE id = ?1", content_columns::<T>(), T::TABLE);
-        let values = tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| {
-            (0..T::COLUMNS.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        let fields = T::from_columns(&values).ok_or(ClientError::Migration(format!("unreadable {} {id}", T::KIND)))?;
-        encode_body(&fields)
+    let row = tx.prepare_cached(&select::<T>("WHERE id = ?1"))?.query_row([id.to_string()], record_from_row::<T>);
+    let Some(record) = row.optional()? else { return Ok(None) };
+    let body = match (&record.fields, record.deleted_at) {
+        (_, Some(_)) => Vec::new(),
+        (Some(fields), None) => encode_body(fields),
+        (None, None) => return Err(ClientError::Migration(format!("unreadable {} {id}", T::KIND))),
     };
     Ok(Some(RecordPayload {
         kind: RecordKind::new(T::KIND).expect("record kinds are valid kind names"),
-        hlc: meta.hlc,
-        created_at: UnixMillis(meta.created_at),
-        deleted_at: meta.deleted_at.map(UnixMillis),
+        hlc: Hlc::from_u64(record.updated_at),
+        created_at: UnixMillis(record.created_at),
+        deleted_at: record.deleted_at.map(UnixMillis),
         body,
     }))
 }
