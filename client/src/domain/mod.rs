@@ -71,8 +71,11 @@ pub struct Record<T> {
     pub fields: Option<T>,
     /// Unix ms of creation.
     pub created_at: u64,
-    /// The hybrid logical clock stamp of the last change (PROTOCOL.md §5).
+    /// Unix ms of the last change (the wall-clock part of `hlc`).
     pub updated_at: u64,
+    /// The hybrid logical clock stamp of the last change (PROTOCOL.md §5):
+    /// orders changes exactly, even between devices whose clocks disagree.
+    pub hlc: u64,
     /// Unix ms of deletion, if deleted.
     pub deleted_at: Option<u64>,
 }

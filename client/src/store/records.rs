@@ -98,7 +98,8 @@ fn record_from_row<T: RecordType>(row: &rusqlite::Row<'_>) -> rusqlite::Result<R
         id: id.parse().unwrap_or_default(),
         fields: if deleted_at.is_some() { None } else { T::from_columns(&values) },
         created_at: row.get::<_, i64>(n + 1)? as u64,
-        updated_at: row.get::<_, i64>(n + 2)? as u64,
+        updated_at: Hlc::from_u64(row.get::<_, i64>(n + 2)? as u64).wall_ms(),
+        hlc: row.get::<_, i64>(n + 2)? as u64,
         deleted_at: deleted_at.map(|d| d as u64),
     })
 }
@@ -170,7 +171,7 @@ pub(crate) fn payload<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<O
     };
     Ok(Some(RecordPayload {
         kind: RecordKind::new(T::KIND).expect("record kinds are valid kind names"),
-        hlc: Hlc::from_u64(record.updated_at),
+        hlc: Hlc::from_u64(record.hlc),
         created_at: UnixMillis(record.created_at),
         deleted_at: record.deleted_at.map(UnixMillis),
         body,
@@ -282,7 +283,8 @@ mod tests {
         store.update(id, &mood(4), UnixMillis(2_000)).unwrap();
         let record = store.get::<Mood>(id).unwrap().unwrap();
         assert_eq!((record.fields, record.created_at), (Some(mood(4)), 1_000));
-        assert!(Hlc::from_u64(record.updated_at).wall_ms() >= 2_000);
+        assert!(record.updated_at >= 2_000);
+        assert_eq!(Hlc::from_u64(record.hlc).wall_ms(), record.updated_at);
 
         store.delete::<Mood>(id, UnixMillis(3_000)).unwrap();
         let deleted = store.get::<Mood>(id).unwrap().unwrap();
@@ -333,7 +335,7 @@ mod tests {
         let me = DeviceId::random();
         let other = DeviceId::random();
         let id = store.create(&mood(3), UnixMillis(5_000)).unwrap();
-        let local = Hlc::from_u64(store.get::<Mood>(id).unwrap().unwrap().updated_at);
+        let local = Hlc::from_u64(store.get::<Mood>(id).unwrap().unwrap().hlc);
 
         let merge_one = |store: &mut Store, payload: RecordPayload| {
             store.transaction(|tx| merge::<Mood>(tx, id, other, me, &payload)).unwrap()
