@@ -235,6 +235,9 @@ pub(crate) async fn sync_now(
 
     let total = store.outbox_len()?;
     let mut cursor = state.cursor;
+    // The account's position after our last push, when everything up to it
+    // is known to be ours: then there is nothing to pull.
+    let mut caught_up = false;
     let mut batch = store.outgoing(PUSH_BATCH, 0, &sealer, keys.device_id)?;
     while !batch.is_empty() {
         // Send this batch from its own task while the next one is sealed here,
@@ -285,6 +288,7 @@ pub(crate) async fn sync_now(
         if let Some(next) = skip {
             cursor = next;
         }
+        caught_up = cursor == response.cursor;
         summary.pushed += done.len() as u64;
         summary.rejected += rejected;
         progress(Progress::Pushing { done: summary.pushed, total });
@@ -305,7 +309,10 @@ pub(crate) async fn sync_now(
         }
         save_clock(tx, &clock)
     })?;
-    loop {
+    // Pull, unless the push just proved the account holds nothing we lack:
+    // whatever lands after it is picked up by the next sync, as it would be
+    // had it landed just after a pull.
+    while !caught_up {
         let page = api.pull(&keys.token, cursor, PULL_PAGE).await?;
         store.transaction(|tx| {
             let mut clock = load_clock(tx)?;
@@ -318,9 +325,7 @@ pub(crate) async fn sync_now(
         })?;
         cursor = page.next_cursor;
         progress(Progress::Pulling { pulled: summary.pulled });
-        if !page.more {
-            break;
-        }
+        caught_up = !page.more;
     }
     store.transaction(|tx| sync_state::finished(tx, now().0))?;
     summary.cursor = cursor.0;
