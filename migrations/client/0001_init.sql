@@ -1,4 +1,6 @@
 -- sealsync client store. The four record tables are what the app queries;
+-- `seen`, whose rows are small keys, is WITHOUT ROWID (one B-tree write per
+-- row); the record and outbox tables keep rowids, as their rows are large.
 -- content columns are NULL once a record is deleted (a delete erases the
 -- content on every device). updated_by is NULL for a change made on this
 -- device, else the id of the device whose change won the merge.
@@ -99,7 +101,7 @@ CREATE TABLE seen (
     device_id  TEXT NOT NULL,
     device_seq INTEGER NOT NULL,
     PRIMARY KEY (record_id, device_id)
-);
+) WITHOUT ROWID;
 
 -- Envelopes that could not be applied, kept with the reason. Deferred ones
 -- (stamped too far ahead of this clock) are retried at every sync.
