@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
-use sqlx::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,10 +107,11 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
 
-/// A scratch database for the server, removed afterwards.
+/// The server's database: a SQLite file in a scratch directory, or a scratch
+/// Postgres database (dropped afterwards).
 struct Database {
     url: String,
-    admin: Option<(String, String)>,
+    _postgres: Option<sealsync_testkit::ScratchPostgres>,
     _dir: tempfile::TempDir,
 }
 
@@ -119,28 +119,17 @@ impl Database {
     async fn create(backend: Backend, postgres: &str) -> Database {
         let dir = tempfile::tempdir().unwrap();
         match backend {
-            Backend::Sqlite => {
-                Database { url: format!("sqlite://{}", dir.path().join("server.db").display()), admin: None, _dir: dir }
-            }
+            Backend::Sqlite => Database {
+                url: format!("sqlite://{}", dir.path().join("server.db").display()),
+                _postgres: None,
+                _dir: dir,
+            },
             Backend::Postgres => {
-                let name = format!("sealsync_bench_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(postgres).await.expect("Postgres is reachable");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut conn)
+                let scratch = sealsync_testkit::ScratchPostgres::create_on(postgres, "sealsync_bench")
                     .await
-                    .unwrap();
-                let base = postgres.rsplit_once('/').map_or(postgres, |(base, _)| base);
-                Database { url: format!("{base}/{name}"), admin: Some((postgres.to_owned(), name)), _dir: dir }
+                    .unwrap_or_else(|e| panic!("Postgres is unreachable: {e}"));
+                Database { url: scratch.url.clone(), _postgres: Some(scratch), _dir: dir }
             }
-        }
-    }
-
-    async fn drop_database(&self) {
-        if let Some((admin, name)) = &self.admin
-            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
-        {
-            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
         }
     }
 }
@@ -225,10 +214,11 @@ async fn run(args: &Args) -> Results {
 
     eprintln!("limits: raw AEAD and raw insert");
     results.raw_aead_records_per_s = rate(args.records, limits::aead(args.records, 512));
-    results.raw_insert_records_per_s = rate(args.records, limits::insert(&database.url, args.records, 620).await);
+    results.raw_insert_records_per_s =
+        rate(args.records, sealsync_testkit::raw_insert(&database.url, args.records, 620).await);
 
     drop(server);
-    database.drop_database().await;
+    drop(database);
     results
 }
 

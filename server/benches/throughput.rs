@@ -1,6 +1,7 @@
 //! Server throughput, alone: push and pull of ~1 KiB envelopes in batches of
 //! 500 through real HTTP on loopback, on SQLite and on Postgres, beside a raw
-//! sqlx bulk insert of the same rows into the same Postgres, in one run.
+//! sqlx bulk insert of rows of the same shape and size into the same Postgres
+//! (`sealsync_testkit::raw_insert`), in one run.
 //!
 //! `cargo bench -p sealsync-server --bench throughput` (Postgres from
 //! `DATABASE_URL`, default the local server; skipped if unreachable).
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use common::{Account, Device, TestServer};
 use sealsync_envelope::RecordId;
-use sqlx::Connection;
 
 const BATCH: usize = 500;
 
@@ -54,49 +54,6 @@ async fn run_server(server: &TestServer, count: usize) -> Timing {
     }
     assert_eq!(pulled, count);
     Timing { push, pull: started.elapsed() }
-}
-
-/// The same rows and bytes into the same Postgres, with no server in between:
-/// one UNNEST insert per batch of 500, one transaction each.
-async fn raw_postgres_insert(url: &str, count: usize) -> Duration {
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS raw_envelopes (account_id UUID NOT NULL, record_id UUID NOT NULL, \
-         device_id UUID NOT NULL, device_seq BIGINT NOT NULL, server_seq BIGINT NOT NULL, envelope BYTEA NOT NULL, \
-         PRIMARY KEY (account_id, record_id, device_id))",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    sqlx::query("CREATE UNIQUE INDEX IF NOT EXISTS raw_by_cursor ON raw_envelopes (account_id, server_seq)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let account = Account::new();
-    let device = Device { id: sealsync_envelope::DeviceId::random(), token: String::new() };
-    let all = envelopes(&account, &device, count);
-    let started = Instant::now();
-    for (b, batch) in all.chunks(BATCH).enumerate() {
-        let records: Vec<uuid::Uuid> = batch.iter().map(|_| uuid::Uuid::new_v4()).collect();
-        let devices = vec![device.id.0; batch.len()];
-        let seqs: Vec<i64> = (0..batch.len()).map(|i| (b * BATCH + i) as i64 + 1).collect();
-        let mut tx = conn.begin().await.unwrap();
-        sqlx::query(
-            "INSERT INTO raw_envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
-             SELECT $1, * FROM UNNEST($2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::bytea[])",
-        )
-        .bind(account.id.0)
-        .bind(&records)
-        .bind(&devices)
-        .bind(&seqs)
-        .bind(&seqs)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
-    started.elapsed()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -143,7 +100,7 @@ async fn main() {
         let t = run_server(&server, count).await;
         postgres.0.push(rate(count, t.push));
         postgres.1.push(rate(count, t.pull));
-        raw.push(rate(count, raw_postgres_insert(server.db.url(), count).await));
+        raw.push(rate(count, sealsync_testkit::raw_insert(server.db.url(), count, sample).await));
         server.stop().await;
     }
     let (push, pull, raw) = (median(postgres.0), median(postgres.1), median(raw));

@@ -14,9 +14,10 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use sealsync_testkit::ScratchPostgres;
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -83,79 +84,9 @@ pub enum Backend {
     Postgres,
 }
 
-/// A throwaway Postgres database, dropped (forcibly) when the test ends.
-pub struct PgDatabase {
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let admin_url = self.admin_url.clone();
-        block_on(async move {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
-            }
-        });
-    }
-}
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-/// Creates a fresh database, or returns `None` (skip) when Postgres is not
-/// reachable and this is not CI.
-pub fn postgres_database() -> Option<PgDatabase> {
-    let admin_url = admin_url();
-    let name = format!("sealsync_e2e_{}", uuid::Uuid::new_v4().simple());
-    let created = block_on({
-        let (admin_url, name) = (admin_url.clone(), name.clone());
-        async move {
-            let connect = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url));
-            let mut conn = match connect.await {
-                Ok(Ok(conn)) => conn,
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(_) => return Err("timed out".to_owned()),
-            };
-            let create = format!("CREATE DATABASE \"{name}\"");
-            sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut conn).await.map_err(|e| e.to_string())?;
-            Ok(())
-        }
-    });
-    match created {
-        Ok(()) => Some(PgDatabase { url: with_database(&admin_url, &name), admin_url, name }),
-        Err(reason) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("Postgres is required under CI=true but is unreachable: {reason}");
-            }
-            static NOTICE: Once = Once::new();
-            NOTICE.call_once(|| {
-                // Written past the test harness's capture, so it is always seen.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\nNOTICE: Postgres is unreachable ({reason}); the Postgres half of the client end-to-end \
-                     suite is SKIPPED. Set DATABASE_URL or start Postgres to run it.\n"
-                );
-            });
-            None
-        }
-    }
+/// A scratch Postgres database for one test, or `None` to skip (see sealsync-testkit).
+pub fn postgres_database() -> Option<ScratchPostgres> {
+    block_on(ScratchPostgres::for_test("client end-to-end suite"))
 }
 
 /// Runs a future to completion on a runtime of its own (tests are synchronous).
@@ -174,7 +105,7 @@ where
 /// The server's database, as a test inspects (and tampers with) it.
 pub enum ServerDb {
     Sqlite { path: PathBuf, url: String },
-    Postgres(PgDatabase),
+    Postgres(ScratchPostgres),
 }
 
 /// Runs `$body` with `$conn` a fresh connection to the server's database,

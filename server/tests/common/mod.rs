@@ -7,9 +7,6 @@
 //! stderr, except under `CI=true`, where that is a failure.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::io::Write as _;
-use std::sync::Once;
-
 use reqwest::{Method, StatusCode};
 use sealsync_crypto::{DataKey, ProtocolVersion, RootKey, WrapContext, wrap_data_key};
 use sealsync_envelope::dto::{
@@ -23,6 +20,7 @@ use sealsync_server::store::Store;
 use sealsync_server::store::postgres::PgStore;
 use sealsync_server::store::sqlite::SqliteStore;
 use sealsync_server::{Settings, router, serve};
+use sealsync_testkit::ScratchPostgres;
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
@@ -39,7 +37,7 @@ pub struct TestServer {
 /// The database behind a test server; kept alive (and cleaned up) with it.
 pub enum TestDb {
     Sqlite { _dir: std::sync::Arc<tempfile::TempDir>, url: String },
-    Postgres(std::sync::Arc<PgDatabase>),
+    Postgres(std::sync::Arc<ScratchPostgres>),
 }
 
 impl TestDb {
@@ -76,77 +74,9 @@ impl TestDb {
     }
 }
 
-/// A throwaway Postgres database, dropped when the last user goes away.
-pub struct PgDatabase {
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs outside any runtime we may block on: use a thread of our own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-/// Creates a fresh database, or returns `None` (skip) when Postgres is not
-/// reachable and this is not CI.
-pub async fn postgres_database() -> Option<PgDatabase> {
-    let admin_url = admin_url();
-    let connect = tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url));
-    let mut conn = match connect.await {
-        Ok(Ok(conn)) => conn,
-        failure => {
-            let reason = match failure {
-                Ok(Err(e)) => e.to_string(),
-                _ => "timed out".to_owned(),
-            };
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("Postgres is required under CI=true but is unreachable: {reason}");
-            }
-            static NOTICE: Once = Once::new();
-            NOTICE.call_once(|| {
-                // Written past the test harness's capture, so it is always seen.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\nNOTICE: Postgres is unreachable ({reason}); the Postgres half of the server suite is SKIPPED. \
-                     Set DATABASE_URL or start Postgres to run it.\n"
-                );
-            });
-            return None;
-        }
-    };
-    let name = format!("sealsync_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.unwrap();
-    Some(PgDatabase { url: with_database(&admin_url, &name), admin_url, name })
+/// A scratch Postgres database for one test, or `None` to skip (see sealsync-testkit).
+pub async fn postgres_database() -> Option<ScratchPostgres> {
+    ScratchPostgres::for_test("server suite").await
 }
 
 impl TestServer {
