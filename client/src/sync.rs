@@ -12,7 +12,7 @@ use sealsync_crypto::{
     AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version, derive_root_key,
     unwrap_data_key, wrap_data_key,
 };
-use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, PushResult, RegisterRequest, RejectCode};
+use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, PushResponse, PushResult, RegisterRequest, RejectCode};
 use sealsync_envelope::hlc::ClockError;
 use sealsync_envelope::{AccountId, Cursor, DeviceId, Envelope, RecordPayload, RecordSealer, UnixMillis};
 use serde::Serialize;
@@ -257,33 +257,16 @@ pub(crate) async fn sync_now(
                     done.push((item.record_id, item.device_seq));
                 }
                 PushResult::Rejected { code } => match code {
+                    // The server says this device's identity or key is wrong:
+                    // pushing on would lose edits, so stop and say so.
                     RejectCode::DeviceSeqReused | RejectCode::DeviceMismatch | RejectCode::UnknownKeyId => {
-                        return Err(ClientError::ReenrolRequired(
-                            serde_json::to_value(code)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default(),
-                        ));
+                        return Err(ClientError::ReenrolRequired(code.as_str().to_owned()));
                     }
                     _ => rejected += 1,
                 },
             }
         }
-        // When this push's stored envelopes are exactly the positions right
-        // after our cursor, nobody else wrote in between: skip downloading our
-        // own envelopes back.
-        let mut stored: Vec<u64> = response
-            .results
-            .iter()
-            .filter_map(|r| match r {
-                PushResult::Stored { seq } => Some(seq.0),
-                _ => None,
-            })
-            .collect();
-        stored.sort_unstable();
-        let contiguous = stored.iter().enumerate().all(|(i, &seq)| seq == cursor.0 + 1 + i as u64);
-        let skip = (contiguous && !stored.is_empty() && response.cursor.0 == cursor.0 + stored.len() as u64)
-            .then_some(response.cursor);
+        let skip = past_own_envelopes(&response, cursor);
         store.acknowledge(&done, skip)?;
         if let Some(next) = skip {
             cursor = next;
@@ -330,6 +313,24 @@ pub(crate) async fn sync_now(
     store.transaction(|tx| sync_state::finished(tx, now().0))?;
     summary.cursor = cursor.0;
     Ok(summary)
+}
+
+/// Where the pull cursor may jump after a push: to the account's cursor, if
+/// the envelopes this push stored are exactly the positions right after
+/// `cursor` (PROTOCOL.md §8.2), so nobody else wrote in between and there is
+/// nothing there but our own envelopes.
+fn past_own_envelopes(response: &PushResponse, cursor: Cursor) -> Option<Cursor> {
+    let mut stored: Vec<u64> = response
+        .results
+        .iter()
+        .filter_map(|r| match r {
+            PushResult::Stored { seq } => Some(seq.0),
+            _ => None,
+        })
+        .collect();
+    stored.sort_unstable();
+    let contiguous = stored.iter().enumerate().all(|(i, &seq)| seq == cursor.0 + 1 + i as u64);
+    (contiguous && !stored.is_empty() && response.cursor.0 == cursor.0 + stored.len() as u64).then_some(response.cursor)
 }
 
 /// Opens, checks and merges one envelope, or quarantines it with the reason.
@@ -432,4 +433,34 @@ pub(crate) async fn devices(store: &Store, dir: &std::path::Path) -> Result<Vec<
 pub(crate) async fn revoke(store: &Store, dir: &std::path::Path, device: DeviceId) -> Result<(), ClientError> {
     let (_, keys, api) = session(store, dir)?;
     api.revoke(&keys.token, device).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(results: Vec<PushResult>, cursor: u64) -> PushResponse {
+        PushResponse { results, cursor: Cursor(cursor) }
+    }
+
+    fn stored(seq: u64) -> PushResult {
+        PushResult::Stored { seq: Cursor(seq) }
+    }
+
+    #[test]
+    fn the_cursor_skips_only_a_run_of_our_own_positions() {
+        // Ours were 11..=13 right after cursor 10: skip to 13.
+        assert_eq!(
+            past_own_envelopes(&response(vec![stored(11), stored(12), stored(13)], 13), Cursor(10)),
+            Some(Cursor(13))
+        );
+        // Someone wrote 11 before us: pull.
+        assert_eq!(past_own_envelopes(&response(vec![stored(12), stored(13)], 13), Cursor(10)), None);
+        // A gap from an envelope superseded within the batch: pull (safe, not needed).
+        assert_eq!(past_own_envelopes(&response(vec![stored(11), stored(13)], 13), Cursor(10)), None);
+        // Someone wrote after us but before the answer: the account is ahead: pull.
+        assert_eq!(past_own_envelopes(&response(vec![stored(11)], 12), Cursor(10)), None);
+        // Nothing stored: nothing proven.
+        assert_eq!(past_own_envelopes(&response(vec![PushResult::Duplicate], 10), Cursor(10)), None);
+    }
 }

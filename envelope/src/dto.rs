@@ -100,6 +100,22 @@ pub enum RejectCode {
     QuotaExceeded,
 }
 
+impl RejectCode {
+    /// The stable wire name (the same string serde writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedEnvelope => "malformed_envelope",
+            Self::UnsupportedVersion => "unsupported_version",
+            Self::UnsupportedSuite => "unsupported_suite",
+            Self::UnknownKeyId => "unknown_key_id",
+            Self::EnvelopeTooLarge => "envelope_too_large",
+            Self::DeviceMismatch => "device_mismatch",
+            Self::DeviceSeqReused => "device_seq_reused",
+            Self::QuotaExceeded => "quota_exceeded",
+        }
+    }
+}
+
 /// `GET /v1/sync/pull?after=CURSOR&limit=N`: one page in cursor order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullResponse {
@@ -320,6 +336,23 @@ mod tests {
         assert_eq!(from_cbor::<PushResponse>(&bytes, 1024).unwrap(), response);
         let as_json = serde_json::to_string(&response.results[3]).unwrap();
         assert_eq!(as_json, r#"{"outcome":"rejected","code":"unknown_key_id"}"#);
+    }
+
+    #[test]
+    fn reject_code_names_match_their_wire_form() {
+        use RejectCode::*;
+        for code in [
+            MalformedEnvelope,
+            UnsupportedVersion,
+            UnsupportedSuite,
+            UnknownKeyId,
+            EnvelopeTooLarge,
+            DeviceMismatch,
+            DeviceSeqReused,
+            QuotaExceeded,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
     }
 
     #[test]
