@@ -70,15 +70,29 @@ pub struct SyncStatus {
 }
 
 impl Journal {
-    /// Opens the journal in `dir` (created, private to the user, if missing).
+    /// Opens the journal in `dir`. A directory it creates is private to the
+    /// user (0700); an existing one (which might be shared, like /tmp) is left
+    /// as it is; `journal.db` and `keys.json` are 0600 either way.
     pub fn open(dir: &Path) -> Result<Self, ClientError> {
-        std::fs::create_dir_all(dir).map_err(error::ClientError::io(format!("cannot create {}", dir.display())))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(error::ClientError::io(format!("cannot create {}", dir.display())))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+        }
+        let path = dir.join("journal.db");
+        let store = Store::open(&path)?;
+        // Clinical data: readable by the user alone (SQLite gives its -wal and
+        // -shm files the database file's mode).
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(error::ClientError::io(format!("cannot restrict {}", path.display())))?;
         }
-        Ok(Self { store: Store::open(&dir.join("journal.db"))?, dir: dir.to_owned() })
+        Ok(Self { store, dir: dir.to_owned() })
     }
 
     /// Creates a record; returns its id.
@@ -141,5 +155,26 @@ impl Journal {
     /// Revokes a device of the account.
     pub async fn revoke_device(&self, device: DeviceId) -> Result<(), ClientError> {
         sync::revoke(&self.store, &self.dir, device).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_is_private_without_touching_an_existing_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let shared = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Journal::open(shared.path()).unwrap();
+        assert_eq!(mode(shared.path()), 0o755, "an existing directory keeps its mode");
+        assert_eq!(mode(&shared.path().join("journal.db")), 0o600);
+
+        let created = shared.path().join("new");
+        Journal::open(&created).unwrap();
+        assert_eq!(mode(&created), 0o700);
     }
 }
