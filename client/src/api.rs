@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
     DeviceListEntry, EnvelopeBytes, LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, PullResponse,
-    PushRequest, PushResponse, RegisterRequest, SessionResponse, from_cbor, to_cbor,
+    PushRequest, PushResponse, RegisterRequest, RenameDeviceRequest, SessionResponse, from_cbor, to_cbor,
 };
 use sealsync_envelope::{Cursor, DeviceId};
 use serde::de::DeserializeOwned;
@@ -207,6 +207,17 @@ impl Api {
 
     pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {
         json(&self.repeatable(Method::GET, "/v1/devices", Some(token), None).await?)
+    }
+
+    /// Replaces a device's sealed name.
+    pub(crate) async fn rename_device(
+        &self,
+        token: &str,
+        device: DeviceId,
+        sealed: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let body = json_body(&RenameDeviceRequest { encrypted_name: sealed });
+        self.repeatable(Method::PUT, &format!("/v1/devices/{device}/name"), Some(token), Some(body)).await.map(drop)
     }
 
     /// Revokes a device with a single attempt (for `sync disable`, which must not hang offline).

@@ -167,7 +167,7 @@ pub(crate) async fn enable(
         let version = accept_version(params.protocol_version, pinned)?;
         let root = derive_root_key(version, &options.passphrase, &SaltSeed(params.salt_seed), &name)?;
         // The device name is sealed under the data key, which only login
-        // returns: register the device with an empty name.
+        // returns: register with an empty name, and name the device after.
         let request = LoginRequest {
             account_name: name.as_str().to_owned(),
             auth_key: *root.auth_key().expose_secret(),
@@ -178,6 +178,9 @@ pub(crate) async fn enable(
         let ctx = WrapContext::new(version, *session.account_id.as_bytes(), sealsync_crypto::KeyId(key.key_id));
         let wrapped = WrappedDataKey::from_bytes(&key.wrapped_data_key)?;
         let data_key = unwrap_data_key(&root.wrap_key(), &wrapped, &ctx)?;
+        let name = seal_device_name(&data_key, session.device_id, &options.device_name)?;
+        // Best effort: a device without a name still syncs.
+        let _ = api.rename_device(&session.token, session.device_id, name).await;
         (session, data_key)
     };
 

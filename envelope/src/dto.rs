@@ -279,6 +279,14 @@ pub struct DeleteAccountRequest {
     pub auth_key: [u8; 32],
 }
 
+/// `PUT /v1/devices/{id}/name`: a device's new name, sealed by the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameDeviceRequest {
+    /// The name sealed under the account's keys; opaque to the server.
+    #[serde(with = "hex::serde")]
+    pub encrypted_name: Vec<u8>,
+}
+
 /// `GET /v1/devices`, one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceListEntry {

@@ -11,7 +11,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sealsync_envelope::dto::ServerLimits;
 use tower_governor::GovernorLayer;
@@ -106,6 +106,7 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/meta", get(routes::meta::meta::<S>))
         .route("/v1/devices", get(routes::devices::list::<S>))
         .route("/v1/devices/{id}", delete(routes::devices::revoke::<S>))
+        .route("/v1/devices/{id}/name", put(routes::devices::rename::<S>))
         .route("/v1/sync/push", post(routes::sync::push::<S>))
         .route("/v1/sync/pull", get(routes::sync::pull::<S>))
         .route("/v1/account", delete(routes::accounts::delete::<S>));

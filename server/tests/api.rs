@@ -18,6 +18,7 @@ on_both_backends!(
     registration_refuses_bad_input,
     login_params_do_not_reveal_accounts,
     devices_are_listed_and_revoked,
+    devices_are_renamed_within_their_account,
     push_then_pull_in_pages,
     repush_after_a_lost_response_changes_nothing,
     the_newest_envelope_per_record_and_device_survives,
@@ -227,6 +228,31 @@ async fn devices_are_listed_and_revoked(server: TestServer) {
     assert_eq!(status, StatusCode::OK);
     let (status, body) = server.json(Method::DELETE, "/v1/devices/not-a-uuid", Some(&first.token), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_id")));
+    server.stop().await;
+}
+
+async fn devices_are_renamed_within_their_account(server: TestServer) {
+    let (account, first) = server.register().await;
+    let joined = server.login(&account).await;
+    let path = format!("/v1/devices/{}/name", joined.id);
+    let rename = |name: String| json!({ "encrypted_name": name });
+    let (status, _) = server.json(Method::PUT, &path, Some(&joined.token), Some(rename("ab".repeat(30)))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = server.json(Method::GET, "/v1/devices", Some(&first.token), None).await;
+    let renamed = list.as_array().unwrap().iter().find(|d| d["id"] == json!(joined.id)).unwrap();
+    assert_eq!(renamed["encrypted_name"], json!("ab".repeat(30)));
+
+    let (status, body) = server.json(Method::PUT, &path, Some(&joined.token), Some(rename("ab".repeat(513)))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_name")));
+    let (_, stranger) = server.register().await;
+    let (status, _) = server.json(Method::PUT, &path, Some(&stranger.token), Some(rename("00".into()))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another account's device cannot be renamed");
+    let (status, body) =
+        server.json(Method::PUT, "/v1/devices/nope/name", Some(&first.token), Some(rename("00".into()))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_id")));
+    let (_, _) = server.json(Method::DELETE, &format!("/v1/devices/{}", joined.id), Some(&first.token), None).await;
+    let (status, _) = server.json(Method::PUT, &path, Some(&first.token), Some(rename("00".into()))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a revoked device keeps its last name");
     server.stop().await;
 }
 

@@ -29,7 +29,12 @@ fn canonical_name(name: &str) -> Result<AccountName, ApiError> {
 }
 
 fn check_device(device: &DeviceRegistration) -> Result<(), ApiError> {
-    if device.encrypted_name.len() > MAX_DEVICE_NAME_BYTES {
+    check_name(&device.encrypted_name)
+}
+
+/// A sealed device name must fit [`MAX_DEVICE_NAME_BYTES`].
+pub(crate) fn check_name(encrypted_name: &[u8]) -> Result<(), ApiError> {
+    if encrypted_name.len() > MAX_DEVICE_NAME_BYTES {
         return Err(ApiError::bad_request(
             "invalid_device_name",
             format!("the sealed device name exceeds {MAX_DEVICE_NAME_BYTES} bytes"),

@@ -1,13 +1,14 @@
-//! Devices of the caller's account: list and revoke.
+//! Devices of the caller's account: list, rename and revoke.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sealsync_envelope::DeviceId;
-use sealsync_envelope::dto::DeviceListEntry;
+use sealsync_envelope::dto::{DeviceListEntry, RenameDeviceRequest};
 
 use crate::app::{App, now_ms};
 use crate::auth::AuthDevice;
+use crate::body::Json as JsonBody;
 use crate::error::ApiError;
 use crate::store::{Store, to_u64};
 
@@ -32,18 +33,42 @@ pub async fn list<S: Store>(
     ))
 }
 
+fn device_id(id: &str) -> Result<DeviceId, ApiError> {
+    id.parse().map_err(|_| ApiError::bad_request("invalid_device_id", "the device id is not a UUID"))
+}
+
+fn no_such_device() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "device_not_found", "the account has no such active device")
+}
+
+/// `PUT /v1/devices/{id}/name`: replaces a device's sealed name (a device that
+/// joins an account can seal its name only once login gave it the data key).
+pub async fn rename<S: Store>(
+    State(app): State<App<S>>,
+    AuthDevice(me): AuthDevice,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<RenameDeviceRequest>,
+) -> Result<StatusCode, ApiError> {
+    let id = device_id(&id)?;
+    crate::routes::accounts::check_name(&request.encrypted_name)?;
+    if app.store.rename_device(me.account_id, id, &request.encrypted_name).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_such_device())
+    }
+}
+
 /// `DELETE /v1/devices/{id}`: the device's token stops working at once.
 pub async fn revoke<S: Store>(
     State(app): State<App<S>>,
     AuthDevice(me): AuthDevice,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: DeviceId =
-        id.parse().map_err(|_| ApiError::bad_request("invalid_device_id", "the device id is not a UUID"))?;
+    let id = device_id(&id)?;
     if app.store.revoke_device(me.account_id, id, now_ms()).await? {
         tracing::info!(account = %me.account_id, device = %id, by = %me.device_id, "device revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "device_not_found", "the account has no such active device"))
+        Err(no_such_device())
     }
 }

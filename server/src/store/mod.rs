@@ -185,6 +185,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Every device of the account, revoked ones included.
     fn list_devices(&self, account_id: AccountId) -> impl Future<Output = Result<Vec<DeviceInfo>, StoreError>> + Send;
 
+    /// Replaces a live device's sealed name; `false` if the account has no such live device.
+    fn rename_device(
+        &self,
+        account_id: AccountId,
+        device_id: DeviceId,
+        encrypted_name: &[u8],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Revokes a device; `false` if the account has no such live device.
     fn revoke_device(
         &self,

@@ -84,6 +84,23 @@ macro_rules! shared_queries {
             Ok(rows.into_iter().map(DeviceInfo::from).collect())
         }
 
+        async fn rename_device(
+            &self,
+            account_id: AccountId,
+            device_id: DeviceId,
+            encrypted_name: &[u8],
+        ) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE devices SET encrypted_name = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL",
+            )
+            .bind(account_id.0)
+            .bind(device_id.0)
+            .bind(encrypted_name)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
         async fn revoke_device(
             &self,
             account_id: AccountId,
