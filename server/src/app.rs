@@ -79,8 +79,7 @@ pub struct App<S> {
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(sealsync_envelope::UnixMillis::now().0).unwrap_or(i64::MAX)
 }
 
 /// The process-wide Prometheus recorder (the `metrics` facade has one global

@@ -17,9 +17,7 @@ const LABEL_AUTH_KEY_HASH: &[u8] = b"sealsync/v1/auth-key-hash";
 /// Bytes from the OS CSPRNG. The server cannot work without one, so a failing
 /// RNG aborts the request's task rather than issuing a predictable token.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    bytes
+    sealsync_crypto::primitives::random().expect("the operating system's random number generator failed")
 }
 
 /// A device's bearer token: 256 random bits, shown to the device once, as 64

@@ -58,7 +58,7 @@ impl RecordArgs<Activity> for ActivityArgs {
             minutes: None,
             enjoyment: None,
             mastery: None,
-            when: sealsync_envelope_now(),
+            when: sealsync_envelope::UnixMillis::now().0,
             note: String::new(),
         };
         self.apply(base)
@@ -85,11 +85,6 @@ impl RecordArgs<Activity> for ActivityArgs {
         }
         Ok(activity)
     }
-}
-
-fn sealsync_envelope_now() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// This machine's IANA time zone, if it can tell: `TZ`, then `/etc/timezone`.

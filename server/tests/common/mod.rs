@@ -301,9 +301,7 @@ pub struct Device {
 }
 
 pub fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).unwrap();
-    bytes
+    sealsync_crypto::primitives::random().unwrap()
 }
 
 /// Runs a test body against SQLite and, when reachable, Postgres:
