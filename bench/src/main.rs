@@ -163,11 +163,13 @@ async fn run(args: &Args) -> Results {
             workloads::filled_device(&scratch.path().join(format!("up{run}")), &server.url, &account, args.records)
                 .await;
         unlock_new.push(unlock.as_secs_f64());
+        eprintln!("run {}: uploading", run + 1);
         let upload = workloads::sync(&mut first).await;
         uploads.push(rate(args.records, upload));
         let (mut second, unlock) =
             workloads::device(&scratch.path().join(format!("boot{run}")), &server.url, &account, false).await;
         unlock_join.push(unlock.as_secs_f64());
+        eprintln!("run {}: bootstrapping a new device", run + 1);
         let bootstrap = workloads::sync(&mut second).await;
         bootstraps.push(rate(args.records, bootstrap));
         let received = second.list::<sealsync_client::Mood>(false).unwrap().len()

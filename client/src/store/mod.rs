@@ -19,7 +19,10 @@ pub mod sync_state;
 
 /// The client schema's migrations (`migrations/client/`).
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../../migrations/client/0001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../../migrations/client/0001_init.sql")),
+        M::up(include_str!("../../../migrations/client/0002_outbox_by_counter.sql")),
+    ])
 }
 
 /// An open journal database.
@@ -40,6 +43,9 @@ impl Store {
         // a pread per page, and checkpoint the WAL less often.
         conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        // `rarray(?)`: a page's ids bound as one parameter.
+        rusqlite::vtab::array::load_module(&conn)?;
         migrations().to_latest(&mut conn).map_err(|e| ClientError::Migration(e.to_string()))?;
         Ok(Self { conn })
     }

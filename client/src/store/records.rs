@@ -1,7 +1,11 @@
 //! The record tables: local create/edit/delete, queries, and the merge of a
 //! remote version by the last-write-wins rule (PROTOCOL.md §7).
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use rusqlite::types::Value;
+use rusqlite::vtab::array::Array;
 use rusqlite::{OptionalExtension, Transaction, params_from_iter};
 use sealsync_envelope::merge::supersedes;
 use sealsync_envelope::{DeviceId, Hlc, LwwKey, RecordKind, RecordPayload, UnixMillis};
@@ -37,18 +41,17 @@ impl Meta {
 
 fn meta<T: RecordType>(tx: &rusqlite::Connection, id: Uuid) -> Result<Option<Meta>, ClientError> {
     let sql = format!("SELECT created_at, updated_hlc, updated_by, deleted_at FROM {} WHERE id = ?1", T::TABLE);
-    let row = tx
-        .prepare_cached(&sql)?
-        .query_row([id.to_string()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<i64>>(3)?))
-        })
-        .optional()?;
-    Ok(row.map(|(created_at, hlc, by, deleted_at)| Meta {
-        created_at: created_at as u64,
-        hlc: Hlc::from_u64(hlc as u64),
-        updated_by: by.and_then(|d| d.parse().ok()),
-        deleted_at: deleted_at.map(|d| d as u64),
-    }))
+    Ok(tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| meta_from_row(r, 0)).optional()?)
+}
+
+/// Reads `created_at, updated_hlc, updated_by, deleted_at` from column `at` on.
+fn meta_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Meta> {
+    Ok(Meta {
+        created_at: row.get::<_, i64>(at)? as u64,
+        hlc: Hlc::from_u64(row.get::<_, i64>(at + 1)? as u64),
+        updated_by: row.get::<_, Option<String>>(at + 2)?.and_then(|d| d.parse().ok()),
+        deleted_at: row.get::<_, Option<i64>>(at + 3)?.map(|d| d as u64),
+    })
 }
 
 /// Writes a version of a record: its content (or NULLs for a tombstone) and metadata.
@@ -178,24 +181,34 @@ pub(crate) fn payload<T: RecordType>(tx: &Transaction<'_>, id: Uuid) -> Result<O
     }))
 }
 
+/// What the store holds of a record, as far as merging needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Current {
+    /// Which table it is in.
+    pub kind: &'static str,
+    /// Its version's place in the last-write-wins order.
+    pub key: LwwKey,
+}
+
 /// What merging a remote version did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Merged {
     /// It won and is now the record's state.
-    Applied,
+    Applied(Current),
     /// The stored version wins; nothing changed.
     Kept,
     /// The id belongs to a record of another kind here; nothing changed.
     KindConflict(&'static str),
 }
 
-/// Merges a remote version of a record by the last-write-wins rule.
+/// Merges a remote version of a record by the last-write-wins rule, given
+/// what the store holds of it ([`current_many`]).
 pub(crate) fn merge<T: RecordType>(
     tx: &Transaction<'_>,
     id: Uuid,
     from: DeviceId,
-    this_device: DeviceId,
     payload: &RecordPayload,
+    existing: Option<&Current>,
 ) -> Result<Merged, ClientError> {
     let fields = match payload.deleted_at {
         Some(_) => None,
@@ -207,35 +220,47 @@ pub(crate) fn merge<T: RecordType>(
         updated_by: Some(from),
         deleted_at: payload.deleted_at.map(|d| d.0),
     };
-    match meta::<T>(tx, id)? {
-        Some(current) if !supersedes(&incoming.lww_key(this_device), &current.lww_key(this_device)) => {
-            return Ok(Merged::Kept);
-        }
-        Some(_) => {}
-        // New here: it must not be a record of another kind already.
-        None => {
-            if let Some(other) = kind_of(tx, id)? {
-                return Ok(Merged::KindConflict(other));
-            }
-        }
+    let key = incoming.lww_key(from);
+    match existing {
+        // A remote envelope cannot turn a mood into a schedule.
+        Some(current) if current.kind != T::KIND => return Ok(Merged::KindConflict(current.kind)),
+        Some(current) if !supersedes(&key, &current.key) => return Ok(Merged::Kept),
+        _ => {}
     }
     write(tx, id, fields.as_ref(), &incoming)?;
-    Ok(Merged::Applied)
+    Ok(Merged::Applied(Current { kind: T::KIND, key }))
 }
 
-/// Which kind of record (if any) already uses a record id: one statement over
-/// the four tables, so a remote envelope cannot turn a mood into a schedule.
-pub(crate) fn kind_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<&'static str>, ClientError> {
+/// What the store holds of each of `ids` that it has, in any of the four
+/// tables: one statement per table, however many ids.
+pub(crate) fn current_many(
+    tx: &Transaction<'_>,
+    ids: &[Uuid],
+    this_device: DeviceId,
+) -> Result<HashMap<Uuid, Current>, ClientError> {
     use crate::domain::{Activity, Assessment, Mood, Schedule};
-    const KINDS: [&str; 4] = [Mood::KIND, Assessment::KIND, Activity::KIND, Schedule::KIND];
-    let sql = [Mood::TABLE, Assessment::TABLE, Activity::TABLE, Schedule::TABLE]
-        .iter()
-        .enumerate()
-        .map(|(i, table)| format!("SELECT {i} FROM {table} WHERE id = ?1"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let found: Option<i64> = tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| r.get(0)).optional()?;
-    Ok(found.and_then(|i| KINDS.get(i as usize).copied()))
+    let mut found = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let ids: Array = Rc::new(ids.iter().map(|id| Value::Text(id.to_string())).collect());
+    for (kind, table) in [
+        (Mood::KIND, Mood::TABLE),
+        (Assessment::KIND, Assessment::TABLE),
+        (Activity::KIND, Activity::TABLE),
+        (Schedule::KIND, Schedule::TABLE),
+    ] {
+        let sql =
+            format!("SELECT id, created_at, updated_hlc, updated_by, deleted_at FROM {table} WHERE id IN rarray(?1)");
+        let mut statement = tx.prepare_cached(&sql)?;
+        let mut rows = statement.query([&ids])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let meta = meta_from_row(row, 1)?;
+            found.insert(id.parse().unwrap_or_default(), Current { kind, key: meta.lww_key(this_device) });
+        }
+    }
+    Ok(found)
 }
 
 /// Marks every record as this device's and returns (id, kind) for each, so
@@ -338,16 +363,21 @@ mod tests {
         let local = Hlc::from_u64(store.get::<Mood>(id).unwrap().unwrap().hlc);
 
         let merge_one = |store: &mut Store, payload: RecordPayload| {
-            store.transaction(|tx| merge::<Mood>(tx, id, other, me, &payload)).unwrap()
+            store
+                .transaction(|tx| {
+                    let current = current_many(tx, &[id], me)?;
+                    merge::<Mood>(tx, id, other, &payload, current.get(&id))
+                })
+                .unwrap()
         };
         // Older remote edit: kept local.
         assert_eq!(merge_one(&mut store, remote(Some(1), Hlc::new(4_000, 0).unwrap())), Merged::Kept);
         // Newer remote edit: applied.
         let newer = Hlc::new(local.wall_ms() + 10, 0).unwrap();
-        assert_eq!(merge_one(&mut store, remote(Some(9), newer)), Merged::Applied);
+        assert!(matches!(merge_one(&mut store, remote(Some(9), newer)), Merged::Applied(_)));
         assert_eq!(store.get::<Mood>(id).unwrap().unwrap().fields, Some(mood(9)));
         // An older tombstone still beats the newer edit, and nothing brings it back.
-        assert_eq!(merge_one(&mut store, remote(None, Hlc::new(4_500, 0).unwrap())), Merged::Applied);
+        assert!(matches!(merge_one(&mut store, remote(None, Hlc::new(4_500, 0).unwrap())), Merged::Applied(_)));
         assert_eq!(merge_one(&mut store, remote(Some(7), Hlc::new(u64::from(u32::MAX), 0).unwrap())), Merged::Kept);
         let record = store.get::<Mood>(id).unwrap().unwrap();
         assert_eq!((record.fields, record.deleted_at), (None, Some(4_500)));
@@ -359,7 +389,7 @@ mod tests {
         let id = Uuid::new_v4();
         let mut payload = remote(Some(5), Hlc::new(9_000, 0).unwrap());
         payload.body = encode_body(&Mood { score: 42, note: String::new(), tags: vec![] });
-        let result = store.transaction(|tx| merge::<Mood>(tx, id, DeviceId::random(), DeviceId::random(), &payload));
+        let result = store.transaction(|tx| merge::<Mood>(tx, id, DeviceId::random(), &payload, None));
         assert!(matches!(result, Err(ClientError::Invalid(_))));
         assert!(store.get::<Mood>(id).unwrap().is_none());
     }

@@ -2,8 +2,13 @@
 //! quarantine, and pinned protocol versions. With sync off, none of these
 //! tables is written except by `enable`/`disable`.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use rusqlite::types::Value;
+use rusqlite::vtab::array::Array;
 use rusqlite::{OptionalExtension, Transaction, params};
-use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordSealer};
+use sealsync_envelope::{AccountId, Cursor, DeviceId, DeviceSeq, RecordId, RecordSealer};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -45,7 +50,6 @@ pub struct QuarantineEntry {
 /// One outbox entry, sealed.
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
-    pub record_id: Uuid,
     pub device_seq: u64,
     pub envelope: Vec<u8>,
 }
@@ -58,11 +62,8 @@ pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str) -> Result<(), 
         .optional()?;
     let Some(seq) = seq else { return Ok(()) };
     tx.prepare_cached("UPDATE sync_state SET next_device_seq = ?1 WHERE id = 1")?.execute([seq + 1])?;
-    tx.prepare_cached(
-        "INSERT INTO outbox (record_id, kind, device_seq, envelope) VALUES (?1, ?2, ?3, NULL) \
-         ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, device_seq = excluded.device_seq, envelope = NULL",
-    )?
-    .execute(params![id.to_string(), kind, seq])?;
+    tx.prepare_cached("INSERT INTO outbox (record_id, kind, device_seq, envelope) VALUES (?1, ?2, ?3, NULL)")?
+        .execute(params![id.to_string(), kind, seq])?;
     Ok(())
 }
 
@@ -157,90 +158,80 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
-
-    /// The next `limit` outbox entries after counter `after`, sealing (and
-    /// saving the bytes of) any not sealed yet, so a retry after a lost
-    /// response re-sends them exactly.
-    pub(crate) fn outgoing(
-        &mut self,
-        limit: usize,
-        after: u64,
-        sealer: &RecordSealer,
-        device_id: DeviceId,
-    ) -> Result<Vec<Outgoing>, ClientError> {
-        self.transaction(|tx| {
-            let mut statement = tx.prepare_cached(
-                "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?2 \
-                 ORDER BY device_seq LIMIT ?1",
-            )?;
-            let rows = statement
-                .query_map([limit as i64, after as i64], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<Vec<u8>>>(3)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut out = Vec::with_capacity(rows.len());
-            for (id, kind, seq, envelope) in rows {
-                let record_id: Uuid = id.parse().unwrap_or_default();
-                let envelope = match envelope {
-                    Some(bytes) => bytes,
-                    None => {
-                        let Some(payload) = crate::sync::payload_of(tx, &kind, record_id)? else {
-                            tx.execute("DELETE FROM outbox WHERE record_id = ?1", [&id])?;
-                            continue;
-                        };
-                        let bytes = sealer
-                            .seal(
-                                sealsync_envelope::RecordId(record_id),
-                                device_id,
-                                sealsync_envelope::DeviceSeq(seq as u64),
-                                &payload,
-                            )?
-                            .encode();
-                        tx.prepare_cached("UPDATE outbox SET envelope = ?1 WHERE record_id = ?2")?
-                            .execute(params![bytes, id])?;
-                        bytes
-                    }
-                };
-                out.push(Outgoing { record_id, device_seq: seq as u64, envelope });
-            }
-            Ok(out)
-        })
-    }
-
-    /// Drops acknowledged entries (unless edited again since they were
-    /// sealed) and, if the push's own envelopes were all the server added
-    /// after `skip_to.0`, moves the cursor to `skip_to.1` so they are not
-    /// downloaded again.
-    pub(crate) fn acknowledge(&mut self, done: &[(Uuid, u64)], skip: Option<Cursor>) -> Result<(), ClientError> {
-        self.transaction(|tx| {
-            // One statement per batch: (record_id, device_seq) pairs as a VALUES list.
-            for chunk in done.chunks(500) {
-                let pairs = (0..chunk.len()).map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2)).collect::<Vec<_>>();
-                let sql = format!("DELETE FROM outbox WHERE (record_id, device_seq) IN (VALUES {})", pairs.join(", "));
-                let values: Vec<rusqlite::types::Value> =
-                    chunk.iter().flat_map(|(id, seq)| [id.to_string().into(), (*seq as i64).into()]).collect();
-                tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
-            }
-            if let Some(cursor) = skip {
-                advance(tx, cursor)?;
-            }
-            Ok(())
-        })
-    }
 }
 
-/// The highest device_seq merged for (record, device), if any.
-pub(crate) fn seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId) -> Result<Option<u64>, ClientError> {
-    Ok(tx
-        .prepare_cached("SELECT device_seq FROM seen WHERE record_id = ?1 AND device_id = ?2")?
-        .query_row(params![record.to_string(), device.to_string()], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map(|s| s as u64))
+/// The next `limit` outbox entries after counter `after`, sealing (and saving
+/// the bytes of) any not sealed yet, so a retry after a lost response re-sends
+/// them exactly.
+pub(crate) fn outgoing(
+    tx: &Transaction<'_>,
+    limit: usize,
+    after: u64,
+    sealer: &RecordSealer,
+    device_id: DeviceId,
+) -> Result<Vec<Outgoing>, ClientError> {
+    let mut statement = tx.prepare_cached(
+        "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?2 ORDER BY device_seq LIMIT ?1",
+    )?;
+    let rows = statement
+        .query_map([limit as i64, after as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, kind, seq, envelope) in rows {
+        let envelope = match envelope {
+            Some(bytes) => bytes,
+            None => {
+                let record_id: Uuid = id.parse().unwrap_or_default();
+                let Some(payload) = crate::sync::payload_of(tx, &kind, record_id)? else {
+                    tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [seq])?;
+                    continue;
+                };
+                let bytes = sealer.seal(RecordId(record_id), device_id, DeviceSeq(seq as u64), &payload)?.encode();
+                tx.prepare_cached("UPDATE outbox SET envelope = ?1 WHERE device_seq = ?2")?
+                    .execute(params![bytes, seq])?;
+                bytes
+            }
+        };
+        out.push(Outgoing { device_seq: seq as u64, envelope });
+    }
+    Ok(out)
+}
+
+/// Drops acknowledged entries by counter (an entry edited again since it was
+/// sealed has a new counter, so it stays) and, if the push's own envelopes
+/// were all the server added after the cursor, moves the cursor to `skip` so
+/// they are not downloaded again.
+pub(crate) fn acknowledge(tx: &Transaction<'_>, counters: &[u64], skip: Option<Cursor>) -> Result<(), ClientError> {
+    let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE device_seq = ?1")?;
+    for &seq in counters {
+        delete.execute([seq as i64])?;
+    }
+    if let Some(cursor) = skip {
+        advance(tx, cursor)?;
+    }
+    Ok(())
+}
+
+/// The highest device_seq merged for every (record, device) pair of `records`:
+/// one statement, however many records.
+pub(crate) fn seen_many(tx: &Transaction<'_>, records: &[Uuid]) -> Result<HashMap<(Uuid, DeviceId), u64>, ClientError> {
+    let mut seen = HashMap::with_capacity(records.len());
+    if records.is_empty() {
+        return Ok(seen);
+    }
+    let ids: Array = Rc::new(records.iter().map(|id| Value::Text(id.to_string())).collect());
+    let mut statement =
+        tx.prepare_cached("SELECT record_id, device_id, device_seq FROM seen WHERE record_id IN rarray(?1)")?;
+    let mut rows = statement.query([&ids])?;
+    while let Some(row) = rows.next()? {
+        let (record, device): (String, String) = (row.get(0)?, row.get(1)?);
+        if let (Ok(record), Ok(device)) = (record.parse(), device.parse()) {
+            seen.insert((record, device), row.get::<_, i64>(2)? as u64);
+        }
+    }
+    Ok(seen)
 }
 
 pub(crate) fn mark_seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId, seq: u64) -> Result<(), ClientError> {

@@ -12,9 +12,10 @@ use sealsync_crypto::{
     AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version, derive_root_key,
     unwrap_data_key, wrap_data_key,
 };
-use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, PushResponse, PushResult, RegisterRequest, RejectCode};
-use sealsync_envelope::hlc::ClockError;
-use sealsync_envelope::{AccountId, Cursor, DeviceId, Envelope, RecordPayload, RecordSealer, UnixMillis};
+use std::sync::Arc;
+
+use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, RegisterRequest};
+use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordPayload, RecordSealer, UnixMillis};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -22,14 +23,12 @@ use crate::api::{Api, ServerUrl};
 use crate::domain::{Activity, Assessment, Mood, RecordType, Schedule};
 use crate::error::ClientError;
 use crate::keyfile::{self, Keys};
-use crate::store::records::{self, Merged};
+use crate::store::Store;
+use crate::store::records;
 use crate::store::sync_state::{self, SyncState};
-use crate::store::{Store, load_clock, save_clock};
 
-/// Envelopes per push (the server's default limit).
-const PUSH_BATCH: usize = 500;
-/// Envelopes per pull page.
-const PULL_PAGE: u32 = 1000;
+mod pull;
+mod push;
 
 /// How to turn sync on.
 #[derive(Debug)]
@@ -233,171 +232,20 @@ pub(crate) async fn sync_now(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
     let (state, keys, api) = session(store, dir)?;
-    let sealer = RecordSealer::new(keys.account_id, &keys.data_key);
+    let sealer = Arc::new(RecordSealer::new(keys.account_id, &keys.data_key));
     let mut summary = SyncSummary::default();
-
-    let total = store.outbox_len()?;
-    let mut cursor = state.cursor;
-    // The account's position after our last push, when everything up to it
-    // is known to be ours: then there is nothing to pull.
-    let mut caught_up = false;
-    let mut batch = store.outgoing(PUSH_BATCH, 0, &sealer, keys.device_id)?;
-    while !batch.is_empty() {
-        // Send this batch from its own task while the next one is sealed here,
-        // so the server's work and ours overlap (on a multi-threaded runtime).
-        let envelopes = batch.iter().map(|o| o.envelope.clone()).collect();
-        let (push_api, token) = (api.clone(), zeroize::Zeroizing::new(keys.token.to_string()));
-        let in_flight = tokio::spawn(async move { push_api.push(&token, envelopes).await });
-        let last = batch.last().map_or(0, |o| o.device_seq);
-        let next = store.outgoing(PUSH_BATCH, last, &sealer, keys.device_id);
-        let response = in_flight.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
-        let next = next?;
-        let mut done = Vec::with_capacity(batch.len());
-        let mut rejected = 0;
-        for (item, result) in batch.iter().zip(&response.results) {
-            match result {
-                PushResult::Stored { .. } | PushResult::Duplicate | PushResult::Superseded => {
-                    done.push((item.record_id, item.device_seq));
-                }
-                PushResult::Rejected { code } => match code {
-                    // The server says this device's identity or key is wrong:
-                    // pushing on would lose edits, so stop and say so.
-                    RejectCode::DeviceSeqReused | RejectCode::DeviceMismatch | RejectCode::UnknownKeyId => {
-                        return Err(ClientError::ReenrolRequired(code.as_str().to_owned()));
-                    }
-                    _ => rejected += 1,
-                },
-            }
-        }
-        let skip = past_own_envelopes(&response, cursor);
-        store.acknowledge(&done, skip)?;
-        if let Some(next) = skip {
-            cursor = next;
-        }
-        caught_up = cursor == response.cursor;
-        summary.pushed += done.len() as u64;
-        summary.rejected += rejected;
-        progress(Progress::Pushing { done: summary.pushed, total });
-        if rejected > 0 || response.results.len() != batch.len() {
-            break; // What the server refuses stays queued; do not loop on it.
-        }
-        batch = next;
-    }
-
-    let me = keys.device_id;
-    let now = || UnixMillis::now();
-    // Envelopes deferred last time (clock ahead) get another chance first.
-    store.transaction(|tx| {
-        let deferred = sync_state::take_deferred(tx)?;
-        let mut clock = load_clock(tx)?;
-        for (seq, bytes) in deferred {
-            apply(tx, &sealer, me, &mut clock, seq, &bytes, now().0, &mut summary)?;
-        }
-        save_clock(tx, &clock)
-    })?;
+    let pushed = push::push_outbox(store, &api, &keys, &sealer, state.cursor, &mut summary, progress).await?;
+    pull::retry_deferred(store, &sealer, keys.device_id, &mut summary)?;
     // Pull, unless the push just proved the account holds nothing we lack:
     // whatever lands after it is picked up by the next sync, as it would be
     // had it landed just after a pull.
-    while !caught_up {
-        let page = api.pull(&keys.token, cursor, PULL_PAGE).await?;
-        store.transaction(|tx| {
-            let mut clock = load_clock(tx)?;
-            for pulled in &page.envelopes {
-                summary.pulled += 1;
-                apply(tx, &sealer, me, &mut clock, pulled.seq, &pulled.envelope.0, now().0, &mut summary)?;
-            }
-            save_clock(tx, &clock)?;
-            sync_state::advance(tx, page.next_cursor)
-        })?;
-        cursor = page.next_cursor;
-        progress(Progress::Pulling { pulled: summary.pulled });
-        caught_up = !page.more;
-    }
-    store.transaction(|tx| sync_state::finished(tx, now().0))?;
+    let cursor = match pushed.caught_up {
+        true => pushed.cursor,
+        false => pull::pull(store, &api, &keys, &sealer, pushed.cursor, &mut summary, progress).await?,
+    };
+    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0))?;
     summary.cursor = cursor.0;
     Ok(summary)
-}
-
-/// Where the pull cursor may jump after a push: to the account's cursor, if
-/// the envelopes this push stored are exactly the positions right after
-/// `cursor` (PROTOCOL.md §8.2), so nobody else wrote in between and there is
-/// nothing there but our own envelopes.
-fn past_own_envelopes(response: &PushResponse, cursor: Cursor) -> Option<Cursor> {
-    let mut stored: Vec<u64> = response
-        .results
-        .iter()
-        .filter_map(|r| match r {
-            PushResult::Stored { seq } => Some(seq.0),
-            _ => None,
-        })
-        .collect();
-    stored.sort_unstable();
-    let contiguous = stored.iter().enumerate().all(|(i, &seq)| seq == cursor.0 + 1 + i as u64);
-    (contiguous && !stored.is_empty() && response.cursor.0 == cursor.0 + stored.len() as u64).then_some(response.cursor)
-}
-
-/// Opens, checks and merges one envelope, or quarantines it with the reason.
-#[allow(clippy::too_many_arguments)]
-fn apply(
-    tx: &Transaction<'_>,
-    sealer: &RecordSealer,
-    me: DeviceId,
-    clock: &mut sealsync_envelope::Clock,
-    seq: Cursor,
-    bytes: &[u8],
-    now: u64,
-    summary: &mut SyncSummary,
-) -> Result<(), ClientError> {
-    let mut quarantine = |reason: String, deferred: bool| {
-        if deferred {
-            summary.deferred += 1;
-        } else {
-            summary.quarantined += 1;
-        }
-        sync_state::quarantine(tx, seq, bytes, &reason, deferred, now)
-    };
-    let envelope = match Envelope::decode(bytes) {
-        Ok(envelope) => envelope,
-        Err(e) => return quarantine(format!("malformed envelope: {e}"), false),
-    };
-    let header = envelope.header;
-    if header.device_id == me {
-        return Ok(()); // This device's own change, echoed back.
-    }
-    let record = header.record_id.0;
-    if let Some(seen) = sync_state::seen(tx, record, header.device_id)?
-        && header.device_seq.0 <= seen
-    {
-        return quarantine(
-            format!("replayed or rolled back: device counter {} after {seen}", header.device_seq.0),
-            false,
-        );
-    }
-    let payload = match sealer.open(envelope) {
-        Ok(payload) => payload,
-        Err(e) => return quarantine(format!("cannot open: {e}"), false),
-    };
-    if let Err(e @ ClockError::RemoteTooFarAhead { .. }) = clock.observe(payload.hlc, UnixMillis(now)) {
-        return quarantine(e.to_string(), true);
-    }
-    let kind = payload.kind.as_str();
-    let merged = match kind {
-        Mood::KIND => records::merge::<Mood>(tx, record, header.device_id, me, &payload),
-        Assessment::KIND => records::merge::<Assessment>(tx, record, header.device_id, me, &payload),
-        Activity::KIND => records::merge::<Activity>(tx, record, header.device_id, me, &payload),
-        Schedule::KIND => records::merge::<Schedule>(tx, record, header.device_id, me, &payload),
-        other => return quarantine(format!("unknown record kind {other:?}"), false),
-    };
-    match merged {
-        Ok(Merged::Applied) => summary.applied += 1,
-        Ok(Merged::Kept) => {}
-        Ok(Merged::KindConflict(existing)) => {
-            return quarantine(format!("record {record} is a {existing} here but a {kind} in the envelope"), false);
-        }
-        Err(ClientError::Invalid(e)) => return quarantine(format!("invalid record: {e}"), false),
-        Err(e) => return Err(e),
-    }
-    sync_state::mark_seen(tx, record, header.device_id, header.device_seq.0)
 }
 
 /// A device of the account, with its name opened.
@@ -436,34 +284,4 @@ pub(crate) async fn devices(store: &Store, dir: &std::path::Path) -> Result<Vec<
 pub(crate) async fn revoke(store: &Store, dir: &std::path::Path, device: DeviceId) -> Result<(), ClientError> {
     let (_, keys, api) = session(store, dir)?;
     api.revoke(&keys.token, device).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn response(results: Vec<PushResult>, cursor: u64) -> PushResponse {
-        PushResponse { results, cursor: Cursor(cursor) }
-    }
-
-    fn stored(seq: u64) -> PushResult {
-        PushResult::Stored { seq: Cursor(seq) }
-    }
-
-    #[test]
-    fn the_cursor_skips_only_a_run_of_our_own_positions() {
-        // Ours were 11..=13 right after cursor 10: skip to 13.
-        assert_eq!(
-            past_own_envelopes(&response(vec![stored(11), stored(12), stored(13)], 13), Cursor(10)),
-            Some(Cursor(13))
-        );
-        // Someone wrote 11 before us: pull.
-        assert_eq!(past_own_envelopes(&response(vec![stored(12), stored(13)], 13), Cursor(10)), None);
-        // A gap from an envelope superseded within the batch: pull (safe, not needed).
-        assert_eq!(past_own_envelopes(&response(vec![stored(11), stored(13)], 13), Cursor(10)), None);
-        // Someone wrote after us but before the answer: the account is ahead: pull.
-        assert_eq!(past_own_envelopes(&response(vec![stored(11)], 12), Cursor(10)), None);
-        // Nothing stored: nothing proven.
-        assert_eq!(past_own_envelopes(&response(vec![PushResult::Duplicate], 10), Cursor(10)), None);
-    }
 }

@@ -1,0 +1,288 @@
+//! Pulling: each page is fetched, decoded and opened on a worker while the
+//! page before it is merged, so the network, the AEAD and the local database
+//! work at once. A page is merged and the cursor advanced in one
+//! transaction, so an interrupted sync resumes where it stopped. An envelope
+//! that cannot be applied (malformed, replayed, fails to open, invalid) is
+//! quarantined with the reason, and the rest of the page still applies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::Transaction;
+use sealsync_envelope::hlc::ClockError;
+use sealsync_envelope::{Clock, Cursor, DeviceId, Envelope, EnvelopeHeader, RecordPayload, RecordSealer, UnixMillis};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::{Progress, SyncSummary};
+use crate::api::Api;
+use crate::domain::{Activity, Assessment, Mood, RecordType, Schedule};
+use crate::error::ClientError;
+use crate::keyfile::Keys;
+use crate::store::records::{self, Current, Merged};
+use crate::store::sync_state;
+use crate::store::{Store, load_clock, save_clock};
+
+/// Envelopes per pull page.
+const PULL_PAGE: u32 = 1000;
+
+/// An envelope as received, after the work that needs no database.
+struct Received {
+    /// Its position in the account's log.
+    seq: Cursor,
+    /// Its bytes, kept for the quarantine.
+    bytes: Vec<u8>,
+    state: Unsealed,
+}
+
+enum Unsealed {
+    /// Not a valid envelope.
+    Malformed(String),
+    /// This device's own change, echoed back.
+    Own,
+    /// Its header, and its payload if it opened.
+    Decoded { header: EnvelopeHeader, opened: Result<RecordPayload, String> },
+}
+
+/// Decodes and opens one envelope; nothing here touches the store.
+fn receive(sealer: &RecordSealer, me: DeviceId, seq: Cursor, bytes: Vec<u8>) -> Received {
+    let state = match Envelope::decode(&bytes) {
+        Err(e) => Unsealed::Malformed(format!("malformed envelope: {e}")),
+        Ok(envelope) if envelope.header.device_id == me => Unsealed::Own,
+        Ok(envelope) => {
+            let header = envelope.header;
+            Unsealed::Decoded { header, opened: sealer.open(envelope).map_err(|e| format!("cannot open: {e}")) }
+        }
+    };
+    Received { seq, bytes, state }
+}
+
+/// A page, received.
+struct Page {
+    items: Vec<Received>,
+    next_cursor: Cursor,
+}
+
+/// Pages waiting to be merged, at most: enough to keep the merge busy while
+/// the network is slow, and to merge several pages in one transaction when
+/// the merge is the slower side.
+const PAGES_AHEAD: usize = 8;
+
+/// Fetches pages from `after` on and opens them, on the runtime's workers,
+/// until the account has no more or the receiver is gone.
+fn spawn_fetcher(
+    api: &Api,
+    keys: &Keys,
+    sealer: &Arc<RecordSealer>,
+    mut after: Cursor,
+) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
+    let (api, token, sealer, me) =
+        (api.clone(), Zeroizing::new(keys.token.to_string()), sealer.clone(), keys.device_id);
+    let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
+    let task = tokio::spawn(async move {
+        loop {
+            let page = match api.pull(&token, after, PULL_PAGE).await {
+                Ok(page) => page,
+                Err(e) => return drop(sender.send(Err(e)).await),
+            };
+            let (next_cursor, more) = (page.next_cursor, page.more);
+            let sealer = sealer.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                page.envelopes.into_iter().map(|p| receive(&sealer, me, p.seq, p.envelope.0)).collect()
+            })
+            .await
+            .map(|items| Page { items, next_cursor })
+            .map_err(|e| ClientError::Network(format!("opening task failed: {e}")));
+            if sender.send(opened).await.is_err() || !more {
+                return;
+            }
+            after = next_cursor;
+        }
+    });
+    (receiver, AbortOnDrop(task))
+}
+
+/// Stops the fetcher when the pull ends early (an error, a dropped future).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Pulls and merges everything after `cursor`; returns the new cursor. The
+/// pages waiting when a merge starts are merged together, with the cursor,
+/// in one transaction.
+pub(super) async fn pull(
+    store: &mut Store,
+    api: &Api,
+    keys: &Keys,
+    sealer: &Arc<RecordSealer>,
+    mut cursor: Cursor,
+    summary: &mut SyncSummary,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Cursor, ClientError> {
+    let (mut pages, _fetcher) = spawn_fetcher(api, keys, sealer, cursor);
+    while let Some(first) = pages.recv().await {
+        let mut ready = vec![first?];
+        // A failure after good pages: merge those first, then report it.
+        let mut failed = None;
+        while failed.is_none()
+            && ready.len() < PAGES_AHEAD
+            && let Ok(next) = pages.try_recv()
+        {
+            match next {
+                Ok(page) => ready.push(page),
+                Err(e) => failed = Some(e),
+            }
+        }
+        let last = ready.last().map_or(cursor, |page| page.next_cursor);
+        store.transaction(|tx| {
+            let mut clock = load_clock(tx)?;
+            for page in &ready {
+                merge_page(tx, &page.items, keys.device_id, &mut clock, UnixMillis::now(), summary)?;
+            }
+            save_clock(tx, &clock)?;
+            sync_state::advance(tx, last)
+        })?;
+        summary.pulled += ready.iter().map(|page| page.items.len() as u64).sum::<u64>();
+        cursor = last;
+        progress(Progress::Pulling { pulled: summary.pulled });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+    Ok(cursor)
+}
+
+/// Gives the envelopes deferred last time (stamped ahead of this clock)
+/// another chance.
+pub(super) fn retry_deferred(
+    store: &mut Store,
+    sealer: &RecordSealer,
+    me: DeviceId,
+    summary: &mut SyncSummary,
+) -> Result<(), ClientError> {
+    store.transaction(|tx| {
+        let deferred = sync_state::take_deferred(tx)?;
+        if deferred.is_empty() {
+            return Ok(());
+        }
+        let items: Vec<Received> = deferred.into_iter().map(|(seq, bytes)| receive(sealer, me, seq, bytes)).collect();
+        let mut clock = load_clock(tx)?;
+        merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;
+        save_clock(tx, &clock)
+    })
+}
+
+/// What the store holds of a page's records, read in one statement per table.
+struct Known {
+    /// The highest counter merged per (record, device).
+    seen: HashMap<(Uuid, DeviceId), u64>,
+    /// Each record's kind and metadata.
+    current: HashMap<Uuid, Current>,
+}
+
+/// Merges a page in order, in the caller's transaction.
+fn merge_page(
+    tx: &Transaction<'_>,
+    items: &[Received],
+    me: DeviceId,
+    clock: &mut Clock,
+    now: UnixMillis,
+    summary: &mut SyncSummary,
+) -> Result<(), ClientError> {
+    let ids: Vec<Uuid> = items
+        .iter()
+        .filter_map(|item| match &item.state {
+            Unsealed::Decoded { header, .. } => Some(header.record_id.0),
+            _ => None,
+        })
+        .collect();
+    let mut known = Known { seen: sync_state::seen_many(tx, &ids)?, current: records::current_many(tx, &ids, me)? };
+    for item in items {
+        if let Err(reason) = merge_one(tx, item, &mut known, clock, now, summary)? {
+            let deferred = matches!(reason, Rejected::Deferred(_));
+            match deferred {
+                true => summary.deferred += 1,
+                false => summary.quarantined += 1,
+            }
+            sync_state::quarantine(tx, item.seq, &item.bytes, reason.as_str(), deferred, now.0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Why an envelope was not applied.
+enum Rejected {
+    /// Quarantined for good.
+    Quarantined(String),
+    /// Stamped too far ahead of this clock: retried at the next sync.
+    Deferred(String),
+}
+
+impl Rejected {
+    fn as_str(&self) -> &str {
+        match self {
+            Rejected::Quarantined(reason) | Rejected::Deferred(reason) => reason,
+        }
+    }
+}
+
+/// Checks and merges one envelope. The outer error is the store's; the inner
+/// one says why the envelope goes to the quarantine.
+fn merge_one(
+    tx: &Transaction<'_>,
+    item: &Received,
+    known: &mut Known,
+    clock: &mut Clock,
+    now: UnixMillis,
+    summary: &mut SyncSummary,
+) -> Result<Result<(), Rejected>, ClientError> {
+    let quarantine = |reason: String| Ok(Err(Rejected::Quarantined(reason)));
+    let (header, opened) = match &item.state {
+        Unsealed::Malformed(reason) => return quarantine(reason.clone()),
+        Unsealed::Own => return Ok(Ok(())),
+        Unsealed::Decoded { header, opened } => (header, opened),
+    };
+    let (record, from, seq) = (header.record_id.0, header.device_id, header.device_seq.0);
+    if let Some(&seen) = known.seen.get(&(record, from))
+        && seq <= seen
+    {
+        return quarantine(format!("replayed or rolled back: device counter {seq} after {seen}"));
+    }
+    let payload = match opened {
+        Ok(payload) => payload,
+        Err(reason) => return quarantine(reason.clone()),
+    };
+    if let Err(e @ ClockError::RemoteTooFarAhead { .. }) = clock.observe(payload.hlc, now) {
+        return Ok(Err(Rejected::Deferred(e.to_string())));
+    }
+    let existing = known.current.get(&record);
+    let merged = match payload.kind.as_str() {
+        Mood::KIND => records::merge::<Mood>(tx, record, from, payload, existing),
+        Assessment::KIND => records::merge::<Assessment>(tx, record, from, payload, existing),
+        Activity::KIND => records::merge::<Activity>(tx, record, from, payload, existing),
+        Schedule::KIND => records::merge::<Schedule>(tx, record, from, payload, existing),
+        other => return quarantine(format!("unknown record kind {other:?}")),
+    };
+    match merged {
+        Ok(Merged::Applied(now_current)) => {
+            summary.applied += 1;
+            known.current.insert(record, now_current);
+        }
+        Ok(Merged::Kept) => {}
+        Ok(Merged::KindConflict(existing)) => {
+            let kind = payload.kind.as_str();
+            return quarantine(format!("record {record} is a {existing} here but a {kind} in the envelope"));
+        }
+        Err(ClientError::Invalid(e)) => return quarantine(format!("invalid record: {e}")),
+        Err(e) => return Err(e),
+    }
+    sync_state::mark_seen(tx, record, from, seq)?;
+    known.seen.insert((record, from), seq);
+    Ok(Ok(()))
+}

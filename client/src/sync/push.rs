@@ -1,0 +1,165 @@
+//! Pushing the outbox: batches sealed in counter order and sent with two in
+//! the pipeline, so the server stores one batch while this device
+//! acknowledges the batch before it and seals the batch after it, in one
+//! local transaction. Sealed bytes are saved before the first send, so a
+//! retry after a lost answer re-sends them exactly and is acknowledged as a
+//! duplicate.
+
+use std::sync::Arc;
+
+use rusqlite::Transaction;
+use sealsync_envelope::dto::{PushResponse, PushResult, RejectCode};
+use sealsync_envelope::{Cursor, RecordSealer};
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+use super::{Progress, SyncSummary};
+use crate::api::Api;
+use crate::error::ClientError;
+use crate::keyfile::Keys;
+use crate::store::Store;
+use crate::store::sync_state::{self, Outgoing};
+
+/// Envelopes per push (the server's default limit).
+const PUSH_BATCH: usize = 500;
+
+/// Where a push left the pull cursor.
+pub(super) struct Pushed {
+    /// The cursor, moved past this device's own envelopes where that is proven.
+    pub cursor: Cursor,
+    /// The last push proved the account holds nothing after `cursor` but ours:
+    /// there is nothing to pull.
+    pub caught_up: bool,
+}
+
+/// Pushes everything in the outbox (stopping at the first batch the server
+/// refuses part of: refused entries stay queued).
+pub(super) async fn push_outbox(
+    store: &mut Store,
+    api: &Api,
+    keys: &Keys,
+    sealer: &Arc<RecordSealer>,
+    mut cursor: Cursor,
+    summary: &mut SyncSummary,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Pushed, ClientError> {
+    let total = store.outbox_len()?;
+    let mut caught_up = false;
+    let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, PUSH_BATCH, after, sealer, keys.device_id);
+    let mut batch = store.transaction(|tx| seal(tx, 0))?;
+    let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch));
+    let mut next = match batch.last() {
+        Some(last) => store.transaction(|tx| seal(tx, last.device_seq))?,
+        None => Vec::new(),
+    };
+    while let Some(pushing) = in_flight.take() {
+        let response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
+        let answer = read_answer(&batch, &response, cursor)?;
+        // What the server refuses stays queued; do not loop on it.
+        let stop = answer.rejected > 0 || response.results.len() != batch.len();
+        if !stop && !next.is_empty() {
+            in_flight = Some(spawn_push(api, &keys.token, &next));
+        }
+        let after = next.last().map(|o| o.device_seq);
+        let following = store.transaction(|tx| {
+            sync_state::acknowledge(tx, &answer.acknowledged, answer.skip)?;
+            match after {
+                Some(after) if in_flight.is_some() => seal(tx, after),
+                _ => Ok(Vec::new()),
+            }
+        })?;
+        if let Some(skip) = answer.skip {
+            cursor = skip;
+        }
+        caught_up = cursor == response.cursor;
+        summary.pushed += answer.acknowledged.len() as u64;
+        summary.rejected += answer.rejected;
+        progress(Progress::Pushing { done: summary.pushed, total });
+        batch = std::mem::replace(&mut next, following);
+    }
+    Ok(Pushed { cursor, caught_up })
+}
+
+/// Sends a batch from its own task, so the caller works on while it travels.
+fn spawn_push(api: &Api, token: &str, batch: &[Outgoing]) -> JoinHandle<Result<PushResponse, ClientError>> {
+    let envelopes = batch.iter().map(|o| o.envelope.clone()).collect();
+    let (api, token) = (api.clone(), Zeroizing::new(token.to_owned()));
+    tokio::spawn(async move { api.push(&token, envelopes).await })
+}
+
+/// What a push's answer means for the outbox and the cursor.
+struct Answer {
+    /// Counters of the entries the server holds (stored, duplicate, superseded).
+    acknowledged: Vec<u64>,
+    /// Entries refused in this batch (they stay queued).
+    rejected: u64,
+    /// Where the cursor may jump (see [`past_own_envelopes`]).
+    skip: Option<Cursor>,
+}
+
+fn read_answer(batch: &[Outgoing], response: &PushResponse, cursor: Cursor) -> Result<Answer, ClientError> {
+    let mut answer = Answer { acknowledged: Vec::with_capacity(batch.len()), rejected: 0, skip: None };
+    for (item, result) in batch.iter().zip(&response.results) {
+        match result {
+            PushResult::Stored { .. } | PushResult::Duplicate | PushResult::Superseded => {
+                answer.acknowledged.push(item.device_seq);
+            }
+            // The server says this device's identity or key is wrong: pushing
+            // on would lose edits, so stop and say so.
+            PushResult::Rejected {
+                code: code @ (RejectCode::DeviceSeqReused | RejectCode::DeviceMismatch | RejectCode::UnknownKeyId),
+            } => return Err(ClientError::ReenrolRequired(code.as_str().to_owned())),
+            PushResult::Rejected { .. } => answer.rejected += 1,
+        }
+    }
+    answer.skip = past_own_envelopes(response, cursor);
+    Ok(answer)
+}
+
+/// Where the pull cursor may jump after a push: to the account's cursor, if
+/// the envelopes this push stored are exactly the positions right after
+/// `cursor` (PROTOCOL.md §8.2), so nobody else wrote in between and there is
+/// nothing there but our own envelopes.
+fn past_own_envelopes(response: &PushResponse, cursor: Cursor) -> Option<Cursor> {
+    let mut stored: Vec<u64> = response
+        .results
+        .iter()
+        .filter_map(|r| match r {
+            PushResult::Stored { seq } => Some(seq.0),
+            _ => None,
+        })
+        .collect();
+    stored.sort_unstable();
+    let contiguous = stored.iter().enumerate().all(|(i, &seq)| seq == cursor.0 + 1 + i as u64);
+    (contiguous && !stored.is_empty() && response.cursor.0 == cursor.0 + stored.len() as u64).then_some(response.cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(results: Vec<PushResult>, cursor: u64) -> PushResponse {
+        PushResponse { results, cursor: Cursor(cursor) }
+    }
+
+    fn stored(seq: u64) -> PushResult {
+        PushResult::Stored { seq: Cursor(seq) }
+    }
+
+    #[test]
+    fn the_cursor_skips_only_a_run_of_our_own_positions() {
+        // Ours were 11..=13 right after cursor 10: skip to 13.
+        assert_eq!(
+            past_own_envelopes(&response(vec![stored(11), stored(12), stored(13)], 13), Cursor(10)),
+            Some(Cursor(13))
+        );
+        // Someone wrote 11 before us: pull.
+        assert_eq!(past_own_envelopes(&response(vec![stored(12), stored(13)], 13), Cursor(10)), None);
+        // A gap from an envelope superseded within the batch: pull (safe, not needed).
+        assert_eq!(past_own_envelopes(&response(vec![stored(11), stored(13)], 13), Cursor(10)), None);
+        // Someone wrote after us but before the answer: the account is ahead: pull.
+        assert_eq!(past_own_envelopes(&response(vec![stored(11)], 12), Cursor(10)), None);
+        // Nothing stored: nothing proven.
+        assert_eq!(past_own_envelopes(&response(vec![PushResult::Duplicate], 10), Cursor(10)), None);
+    }
+}
