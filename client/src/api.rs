@@ -67,6 +67,25 @@ impl ServerUrl {
     }
 }
 
+/// The HTTP client a journal keeps, so that one sync after another reuses
+/// its connections instead of opening (and setting up TLS for) new ones.
+#[derive(Debug, Clone)]
+pub(crate) struct Http(reqwest::Client);
+
+impl Http {
+    pub(crate) fn new() -> Result<Self, ClientError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead to plain http:// elsewhere; the API never redirects.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok(Self(client))
+    }
+}
+
 /// A client of one server.
 #[derive(Debug, Clone)]
 pub(crate) struct Api {
@@ -81,16 +100,8 @@ enum Failure {
 }
 
 impl Api {
-    pub(crate) fn new(base: ServerUrl) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
-            // A redirect could lead to plain http:// elsewhere; the API never redirects.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ClientError::Network(e.to_string()))?;
-        Ok(Self { base, http })
+    pub(crate) fn new(base: ServerUrl, http: &Http) -> Self {
+        Self { base, http: http.0.clone() }
     }
 
     /// One request, no retry.

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub mod api;
 pub mod domain;
@@ -44,6 +45,7 @@ pub use store::Store;
 pub use store::sync_state::{QuarantineEntry, SyncState};
 pub use sync::{DeviceInfo, EnableOptions, Progress, SyncSummary};
 
+use api::Http;
 use sealsync_envelope::{DeviceId, UnixMillis};
 use serde::Serialize;
 use uuid::Uuid;
@@ -53,6 +55,8 @@ use uuid::Uuid;
 pub struct Journal {
     store: Store,
     dir: PathBuf,
+    /// Made at the first call that needs it, then kept: syncs reuse its connections.
+    http: OnceLock<Http>,
 }
 
 /// `sealsync sync status`.
@@ -92,7 +96,15 @@ impl Journal {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                 .map_err(error::ClientError::io(format!("cannot restrict {}", path.display())))?;
         }
-        Ok(Self { store, dir: dir.to_owned() })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
+    }
+
+    fn http(&self) -> Result<Http, ClientError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http.clone());
+        }
+        let http = Http::new()?;
+        Ok(self.http.get_or_init(|| http).clone())
     }
 
     /// Creates a record; returns its id.
@@ -122,12 +134,14 @@ impl Journal {
 
     /// Turns sync on (creating or joining the account); queues every record.
     pub async fn enable_sync(&mut self, options: EnableOptions) -> Result<SyncState, ClientError> {
-        sync::enable(&mut self.store, &self.dir, options).await
+        let http = self.http()?;
+        sync::enable(&mut self.store, &self.dir, &http, options).await
     }
 
     /// Pushes local changes and pulls remote ones.
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
-        sync::sync_now(&mut self.store, &self.dir, progress).await
+        let http = self.http()?;
+        sync::sync_now(&mut self.store, &self.dir, &http, progress).await
     }
 
     /// Sync settings, pending changes and quarantine.
@@ -144,17 +158,18 @@ impl Journal {
     /// Turns sync off: revokes this device on the server when reachable; keeps
     /// every record, forgets keys and token.
     pub async fn disable_sync(&mut self) -> Result<(), ClientError> {
-        sync::disable(&mut self.store, &self.dir).await
+        let http = self.http()?;
+        sync::disable(&mut self.store, &self.dir, &http).await
     }
 
     /// The account's devices.
     pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ClientError> {
-        sync::devices(&self.store, &self.dir).await
+        sync::devices(&self.store, &self.dir, &self.http()?).await
     }
 
     /// Revokes a device of the account.
     pub async fn revoke_device(&self, device: DeviceId) -> Result<(), ClientError> {
-        sync::revoke(&self.store, &self.dir, device).await
+        sync::revoke(&self.store, &self.dir, &self.http()?, device).await
     }
 }
 

@@ -19,7 +19,7 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordPayload, RecordSealer
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::api::{Api, ServerUrl};
+use crate::api::{Api, Http, ServerUrl};
 use crate::domain::{Activity, Assessment, Mood, RecordType, Schedule};
 use crate::error::ClientError;
 use crate::keyfile::{self, Keys};
@@ -117,6 +117,7 @@ pub(crate) fn open_device_name(data_key: &DataKey, device: DeviceId, sealed: &[u
 pub(crate) async fn enable(
     store: &mut Store,
     dir: &std::path::Path,
+    http: &Http,
     options: EnableOptions,
 ) -> Result<SyncState, ClientError> {
     if let Some(state) = store.sync_state()? {
@@ -124,7 +125,7 @@ pub(crate) async fn enable(
     }
     let url = ServerUrl::parse(&options.server_url, options.allow_insecure_http)?;
     let name = AccountName::parse(&options.account_name)?;
-    let api = Api::new(url.clone())?;
+    let api = Api::new(url.clone(), http);
     let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
     let device_id = DeviceId::random();
 
@@ -209,8 +210,8 @@ pub(crate) async fn enable(
 /// Turns sync off: revokes this device's token on the server if it can be
 /// reached (best effort: sync must be possible to turn off offline), then
 /// forgets keys, token, cursor and outbox; keeps every record.
-pub(crate) async fn disable(store: &mut Store, dir: &std::path::Path) -> Result<(), ClientError> {
-    if let Ok((_, keys, api)) = session(store, dir) {
+pub(crate) async fn disable(store: &mut Store, dir: &std::path::Path, http: &Http) -> Result<(), ClientError> {
+    if let Ok((_, keys, api)) = session(store, dir, http) {
         let revoke = api.revoke_once(&keys.token, keys.device_id);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), revoke).await;
     }
@@ -218,10 +219,10 @@ pub(crate) async fn disable(store: &mut Store, dir: &std::path::Path) -> Result<
     keyfile::remove(dir)
 }
 
-fn session(store: &Store, dir: &std::path::Path) -> Result<(SyncState, Keys, Api), ClientError> {
+fn session(store: &Store, dir: &std::path::Path, http: &Http) -> Result<(SyncState, Keys, Api), ClientError> {
     let state = store.sync_state()?.ok_or(ClientError::SyncDisabled)?;
     let keys = keyfile::load(dir)?.ok_or(ClientError::SyncDisabled)?;
-    let api = Api::new(ServerUrl::parse(&state.server_url, true)?)?;
+    let api = Api::new(ServerUrl::parse(&state.server_url, true)?, http);
     Ok((state, keys, api))
 }
 
@@ -229,9 +230,10 @@ fn session(store: &Store, dir: &std::path::Path) -> Result<(SyncState, Keys, Api
 pub(crate) async fn sync_now(
     store: &mut Store,
     dir: &std::path::Path,
+    http: &Http,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
-    let (state, keys, api) = session(store, dir)?;
+    let (state, keys, api) = session(store, dir, http)?;
     let sealer = Arc::new(RecordSealer::new(keys.account_id, &keys.data_key));
     let mut summary = SyncSummary::default();
     let pushed = push::push_outbox(store, &api, &keys, &sealer, state.cursor, &mut summary, progress).await?;
@@ -265,8 +267,8 @@ pub struct DeviceInfo {
     pub current: bool,
 }
 
-pub(crate) async fn devices(store: &Store, dir: &std::path::Path) -> Result<Vec<DeviceInfo>, ClientError> {
-    let (_, keys, api) = session(store, dir)?;
+pub(crate) async fn devices(store: &Store, dir: &std::path::Path, http: &Http) -> Result<Vec<DeviceInfo>, ClientError> {
+    let (_, keys, api) = session(store, dir, http)?;
     let list = api.devices(&keys.token).await?;
     Ok(list
         .into_iter()
@@ -281,7 +283,12 @@ pub(crate) async fn devices(store: &Store, dir: &std::path::Path) -> Result<Vec<
         .collect())
 }
 
-pub(crate) async fn revoke(store: &Store, dir: &std::path::Path, device: DeviceId) -> Result<(), ClientError> {
-    let (_, keys, api) = session(store, dir)?;
+pub(crate) async fn revoke(
+    store: &Store,
+    dir: &std::path::Path,
+    http: &Http,
+    device: DeviceId,
+) -> Result<(), ClientError> {
+    let (_, keys, api) = session(store, dir, http)?;
     api.revoke(&keys.token, device).await
 }
