@@ -159,6 +159,7 @@ pub async fn concurrency(root: &Path, server: &str, accounts: usize, seconds: u6
         devices.extend(setup.await.unwrap());
     }
 
+    eprintln!("concurrency: {} devices ready, syncing for {seconds} s", devices.len());
     let syncs = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -75,12 +75,14 @@ pub(crate) fn tick(tx: &Transaction<'_>, now: UnixMillis) -> Result<Hlc, ClientE
 }
 
 pub(crate) fn load_clock(tx: &Transaction<'_>) -> Result<Clock, ClientError> {
-    let last: i64 = tx.query_row("SELECT clock_last FROM local_state WHERE id = 1", [], |r| r.get(0))?;
+    let last: i64 =
+        tx.prepare_cached("SELECT clock_last FROM local_state WHERE id = 1")?.query_row([], |r| r.get(0))?;
     Ok(Clock::new(Hlc::from_u64(last as u64)))
 }
 
 pub(crate) fn save_clock(tx: &Transaction<'_>, clock: &Clock) -> Result<(), ClientError> {
-    tx.execute("UPDATE local_state SET clock_last = ?1 WHERE id = 1", [clock.last().as_u64() as i64])?;
+    tx.prepare_cached("UPDATE local_state SET clock_last = ?1 WHERE id = 1")?
+        .execute([clock.last().as_u64() as i64])?;
     Ok(())
 }
 

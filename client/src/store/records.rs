@@ -12,8 +12,16 @@ use sealsync_envelope::{DeviceId, Hlc, LwwKey, RecordKind, RecordPayload, UnixMi
 use uuid::Uuid;
 
 use super::{Store, sync_state, tick};
-use crate::domain::{Record, RecordType, decode_body, encode_body};
+use crate::domain::{Activity, Assessment, Mood, Record, RecordType, Schedule, decode_body, encode_body};
 use crate::error::ClientError;
+
+/// Every kind of record and its table.
+const KINDS: [(&str, &str); 4] = [
+    (Mood::KIND, Mood::TABLE),
+    (Assessment::KIND, Assessment::TABLE),
+    (Activity::KIND, Activity::TABLE),
+    (Schedule::KIND, Schedule::TABLE),
+];
 
 fn content_columns<T: RecordType>() -> String {
     T::COLUMNS.join(", ")
@@ -115,7 +123,7 @@ impl Store {
         self.transaction(|tx| {
             let hlc = tick(tx, now)?;
             write(tx, id, Some(fields), &Meta { created_at: now.0, hlc, updated_by: None, deleted_at: None })?;
-            sync_state::enqueue(tx, id, T::KIND)
+            sync_state::enqueue(tx, id, T::KIND, T::TABLE)
         })?;
         Ok(id)
     }
@@ -127,7 +135,7 @@ impl Store {
             let current = live::<T>(tx, id)?;
             let hlc = tick(tx, now)?;
             write(tx, id, Some(fields), &Meta { hlc, updated_by: None, ..current })?;
-            sync_state::enqueue(tx, id, T::KIND)
+            sync_state::enqueue(tx, id, T::KIND, T::TABLE)
         })
     }
 
@@ -137,7 +145,7 @@ impl Store {
             let current = live::<T>(tx, id)?;
             let hlc = tick(tx, now)?;
             write::<T>(tx, id, None, &Meta { hlc, updated_by: None, deleted_at: Some(now.0), ..current })?;
-            sync_state::enqueue(tx, id, T::KIND)
+            sync_state::enqueue(tx, id, T::KIND, T::TABLE)
         })
     }
 
@@ -238,7 +246,6 @@ pub(crate) fn current_many(
     ids: &[Uuid],
     this_device: DeviceId,
 ) -> Result<HashMap<Uuid, Current>, ClientError> {
-    use crate::domain::{Activity, Assessment, Mood, Schedule};
     let mut found = HashMap::with_capacity(ids.len());
     if ids.is_empty() {
         return Ok(found);
@@ -263,22 +270,17 @@ pub(crate) fn current_many(
     Ok(found)
 }
 
-/// Marks every record as this device's and returns (id, kind) for each, so
-/// enabling sync can enqueue them all under the new device.
-pub(crate) fn adopt_all(tx: &Transaction<'_>) -> Result<Vec<(Uuid, &'static str)>, ClientError> {
-    use crate::domain::{Activity, Assessment, Mood, Schedule};
+/// Marks every record as this device's, with nothing queued, and returns
+/// (id, kind, table) for each, so enabling sync can queue them all under the
+/// new device (whose counters start again at 1: no old `outbox_seq` may stay).
+pub(crate) fn adopt_all(tx: &Transaction<'_>) -> Result<Vec<(Uuid, &'static str, &'static str)>, ClientError> {
     let mut all = Vec::new();
-    for (kind, table) in [
-        (Mood::KIND, Mood::TABLE),
-        (Assessment::KIND, Assessment::TABLE),
-        (Activity::KIND, Activity::TABLE),
-        (Schedule::KIND, Schedule::TABLE),
-    ] {
-        tx.execute(&format!("UPDATE {table} SET updated_by = NULL"), [])?;
+    for (kind, table) in KINDS {
+        tx.execute(&format!("UPDATE {table} SET updated_by = NULL, outbox_seq = NULL"), [])?;
         let mut statement = tx.prepare(&format!("SELECT id FROM {table} ORDER BY created_at, id"))?;
         let ids = statement.query_map([], |r| r.get::<_, String>(0))?;
         for id in ids {
-            all.push((id?.parse().unwrap_or_default(), kind));
+            all.push((id?.parse().unwrap_or_default(), kind, table));
         }
     }
     Ok(all)

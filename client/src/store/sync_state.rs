@@ -54,16 +54,27 @@ pub(crate) struct Outgoing {
     pub envelope: Vec<u8>,
 }
 
-/// Queues a local change for upload, if sync is on; with sync off it does nothing.
-pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str) -> Result<(), ClientError> {
+/// Queues a local change for upload, replacing the record's queued one if
+/// any; with sync off it does nothing.
+pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str, table: &str) -> Result<(), ClientError> {
     let seq: Option<i64> = tx
         .prepare_cached("SELECT next_device_seq FROM sync_state WHERE id = 1")?
         .query_row([], |r| r.get(0))
         .optional()?;
     let Some(seq) = seq else { return Ok(()) };
     tx.prepare_cached("UPDATE sync_state SET next_device_seq = ?1 WHERE id = 1")?.execute([seq + 1])?;
-    tx.prepare_cached("INSERT INTO outbox (record_id, kind, device_seq, envelope) VALUES (?1, ?2, ?3, NULL)")?
-        .execute(params![id.to_string(), kind, seq])?;
+    let id = id.to_string();
+    let queued: Option<i64> = tx
+        .prepare_cached(&format!("SELECT outbox_seq FROM {table} WHERE id = ?1"))?
+        .query_row([&id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if let Some(queued) = queued {
+        tx.prepare_cached("DELETE FROM outbox WHERE device_seq = ?1")?.execute([queued])?;
+    }
+    tx.prepare_cached("INSERT INTO outbox (device_seq, record_id, kind, envelope) VALUES (?1, ?2, ?3, NULL)")?
+        .execute(params![seq, id, kind])?;
+    tx.prepare_cached(&format!("UPDATE {table} SET outbox_seq = ?1 WHERE id = ?2"))?.execute(params![seq, id])?;
     Ok(())
 }
 
@@ -114,8 +125,8 @@ impl Store {
             )?;
             pin(tx, &state.server_url, &state.account_name, state.protocol_version)?;
             let all = records::adopt_all(tx)?;
-            for (id, kind) in &all {
-                enqueue(tx, *id, kind)?;
+            for &(id, kind, table) in &all {
+                enqueue(tx, id, kind, table)?;
             }
             Ok(all.len())
         })
@@ -141,7 +152,13 @@ impl Store {
 
     /// Number of changes waiting for upload.
     pub fn outbox_len(&self) -> Result<u64, ClientError> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.conn().prepare_cached("SELECT COUNT(*) FROM outbox")?.query_row([], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Whether envelopes wait to be tried again (see [`take_deferred`]).
+    pub(crate) fn has_deferred(&self) -> Result<bool, ClientError> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM quarantine WHERE deferred = 1)";
+        Ok(self.conn().prepare_cached(sql)?.query_row([], |r| r.get(0))?)
     }
 
     /// Quarantined envelopes, oldest first.
@@ -162,14 +179,14 @@ impl Store {
 
 /// The next `limit` outbox entries after counter `after`, sealing (and saving
 /// the bytes of) any not sealed yet, so a retry after a lost response re-sends
-/// them exactly.
+/// them exactly; and whether entries may remain after them.
 pub(crate) fn outgoing(
     tx: &Transaction<'_>,
     limit: usize,
     after: u64,
     sealer: &RecordSealer,
     device_id: DeviceId,
-) -> Result<Vec<Outgoing>, ClientError> {
+) -> Result<(Vec<Outgoing>, bool), ClientError> {
     let mut statement = tx.prepare_cached(
         "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?2 ORDER BY device_seq LIMIT ?1",
     )?;
@@ -178,6 +195,7 @@ pub(crate) fn outgoing(
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let more = rows.len() == limit;
     let mut out = Vec::with_capacity(rows.len());
     for (id, kind, seq, envelope) in rows {
         let envelope = match envelope {
@@ -196,7 +214,7 @@ pub(crate) fn outgoing(
         };
         out.push(Outgoing { device_seq: seq as u64, envelope });
     }
-    Ok(out)
+    Ok((out, more))
 }
 
 /// Drops acknowledged entries by counter (an entry edited again since it was
@@ -269,12 +287,12 @@ pub(crate) fn take_deferred(tx: &Transaction<'_>) -> Result<Vec<(Cursor, Vec<u8>
 }
 
 pub(crate) fn advance(tx: &Transaction<'_>, cursor: Cursor) -> Result<(), ClientError> {
-    tx.execute("UPDATE sync_state SET cursor = ?1 WHERE id = 1 AND cursor < ?1", [cursor.0 as i64])?;
+    tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1 AND cursor < ?1")?.execute([cursor.0 as i64])?;
     Ok(())
 }
 
 pub(crate) fn finished(tx: &Transaction<'_>, now: u64) -> Result<(), ClientError> {
-    tx.execute("UPDATE sync_state SET last_sync_at = ?1 WHERE id = 1", [now as i64])?;
+    tx.prepare_cached("UPDATE sync_state SET last_sync_at = ?1 WHERE id = 1")?.execute([now as i64])?;
     Ok(())
 }
 
@@ -292,4 +310,85 @@ fn clear(tx: &Transaction<'_>) -> Result<(), ClientError> {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sealsync_envelope::UnixMillis;
+
+    use super::*;
+    use crate::domain::Mood;
+
+    fn mood(score: u8) -> Mood {
+        Mood { score, note: format!("note {score}"), tags: vec![] }
+    }
+
+    fn state() -> SyncState {
+        SyncState {
+            server_url: "https://sync.example".into(),
+            account_name: "someone@example.org".into(),
+            account_id: AccountId::random(),
+            device_id: DeviceId::random(),
+            protocol_version: 1,
+            cursor: Cursor::START,
+            last_sync_at: None,
+        }
+    }
+
+    /// (counter, record id) of every queued change, in counter order.
+    fn queued(store: &Store) -> Vec<(u64, Uuid)> {
+        let mut statement =
+            store.conn().prepare("SELECT device_seq, record_id FROM outbox ORDER BY device_seq").unwrap();
+        let rows = statement.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))).unwrap();
+        rows.map(|row| row.map(|(seq, id)| (seq, id.parse().unwrap()))).collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn a_record_has_one_queued_change_and_an_old_acknowledgement_keeps_the_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("journal.db")).unwrap();
+        let first = store.create(&mood(1), UnixMillis(1_000)).unwrap();
+        store.enable_sync(&state()).unwrap();
+        assert_eq!(queued(&store), [(1, first)], "a record made before sync is queued when it is turned on");
+
+        store.update(first, &mood(2), UnixMillis(2_000)).unwrap();
+        store.update(first, &mood(3), UnixMillis(3_000)).unwrap();
+        let second = store.create(&mood(4), UnixMillis(4_000)).unwrap();
+        store.delete::<Mood>(second, UnixMillis(5_000)).unwrap();
+        assert_eq!(queued(&store), [(3, first), (5, second)]);
+        assert_eq!(store.outbox_len().unwrap(), 2);
+
+        // The server acknowledges the first version, sealed before the edits.
+        store.transaction(|tx| acknowledge(tx, &[1], None)).unwrap();
+        assert_eq!(queued(&store), [(3, first), (5, second)], "the edits since are still queued");
+        store.transaction(|tx| acknowledge(tx, &[3, 5], None)).unwrap();
+        assert!(queued(&store).is_empty());
+    }
+
+    #[test]
+    fn turning_sync_on_again_queues_every_record_once_under_new_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("journal.db")).unwrap();
+        let ids: Vec<Uuid> =
+            (1..=3).map(|i| store.create(&mood(i), UnixMillis(u64::from(i) * 1_000)).unwrap()).collect();
+        store.enable_sync(&state()).unwrap();
+        for _ in 0..3 {
+            store.update(ids[2], &mood(9), UnixMillis(9_000)).unwrap();
+        }
+        store.disable_sync().unwrap();
+        store.update(ids[0], &mood(8), UnixMillis(10_000)).unwrap();
+
+        // The new device's counters start at 1 again: the records' old queued
+        // counters (up to 6) must not take the new entries out of the queue.
+        store.enable_sync(&state()).unwrap();
+        for _ in 0..3 {
+            store.update(ids[0], &mood(7), UnixMillis(11_000)).unwrap();
+        }
+        let fourth = store.create(&mood(5), UnixMillis(12_000)).unwrap();
+        let mut records: Vec<Uuid> = queued(&store).into_iter().map(|(_, id)| id).collect();
+        records.sort();
+        let mut expected = [ids.clone(), vec![fourth]].concat();
+        expected.sort();
+        assert_eq!(records, expected, "every record queued exactly once");
+    }
 }

@@ -166,11 +166,11 @@ pub(super) fn retry_deferred(
     me: DeviceId,
     summary: &mut SyncSummary,
 ) -> Result<(), ClientError> {
+    if !store.has_deferred()? {
+        return Ok(()); // The usual case: no write transaction for nothing.
+    }
     store.transaction(|tx| {
         let deferred = sync_state::take_deferred(tx)?;
-        if deferred.is_empty() {
-            return Ok(());
-        }
         let items: Vec<Received> = deferred.into_iter().map(|(seq, bytes)| receive(sealer, me, seq, bytes)).collect();
         let mut clock = load_clock(tx)?;
         merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;

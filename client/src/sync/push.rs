@@ -46,11 +46,11 @@ pub(super) async fn push_outbox(
     let total = store.outbox_len()?;
     let mut caught_up = false;
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, PUSH_BATCH, after, sealer, keys.device_id);
-    let mut batch = store.transaction(|tx| seal(tx, 0))?;
+    let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
     let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch));
-    let mut next = match batch.last() {
-        Some(last) => store.transaction(|tx| seal(tx, last.device_seq))?,
-        None => Vec::new(),
+    let (mut next, mut more) = match batch.last() {
+        Some(last) if more => store.transaction(|tx| seal(tx, last.device_seq))?,
+        _ => (Vec::new(), false),
     };
     while let Some(pushing) = in_flight.take() {
         let response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
@@ -60,13 +60,10 @@ pub(super) async fn push_outbox(
         if !stop && !next.is_empty() {
             in_flight = Some(spawn_push(api, &keys.token, &next));
         }
-        let after = next.last().map(|o| o.device_seq);
-        let following = store.transaction(|tx| {
+        let after = next.last().map(|o| o.device_seq).filter(|_| more && in_flight.is_some());
+        let (following, more_after) = store.transaction(|tx| {
             sync_state::acknowledge(tx, &answer.acknowledged, answer.skip)?;
-            match after {
-                Some(after) if in_flight.is_some() => seal(tx, after),
-                _ => Ok(Vec::new()),
-            }
+            after.map_or(Ok((Vec::new(), false)), |after| seal(tx, after))
         })?;
         if let Some(skip) = answer.skip {
             cursor = skip;
@@ -76,6 +73,7 @@ pub(super) async fn push_outbox(
         summary.rejected += answer.rejected;
         progress(Progress::Pushing { done: summary.pushed, total });
         batch = std::mem::replace(&mut next, following);
+        more = more_after;
     }
     Ok(Pushed { cursor, caught_up })
 }
