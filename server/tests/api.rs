@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use common::{Account, TestServer};
 use reqwest::{Method, StatusCode};
-use sealsync_envelope::dto::{PushResult, RejectCode, ServerLimits, to_cbor};
+use sealsync_envelope::dto::{EnvelopeBytes, PushRequest, PushResult, RejectCode, ServerLimits, to_cbor};
 use sealsync_envelope::{Cursor, RecordId};
 use sealsync_server::Settings;
 use serde_json::json;
@@ -27,6 +27,7 @@ on_both_backends!(
     tokens_are_required_and_scoped_to_their_account,
     pull_query_is_validated,
     account_deletion_removes_every_row,
+    pushes_racing_account_deletion_leave_no_rows,
     concurrent_pushes_through_two_instances_are_never_skipped,
 );
 
@@ -423,6 +424,50 @@ async fn account_deletion_removes_every_row(server: TestServer) {
     }
     assert_eq!(server.pull(&survivor_device, 0, 10).await.envelopes.len(), 1);
     server.stop().await;
+}
+
+/// Pushes racing the deletion of their account leave nothing behind: the
+/// deletion waits for a push in progress, and every later push finds no
+/// account (on Postgres no foreign key does this: the deletion's order does).
+async fn pushes_racing_account_deletion_leave_no_rows(server: TestServer) {
+    let (account, device) = server.register().await;
+    let (second, third) = (server.login(&account).await, server.login(&account).await);
+    let pushes = async {
+        let (a, b, c) = tokio::join!(
+            push_until_gone(&server, &account, &device),
+            push_until_gone(&server, &account, &second),
+            push_until_gone(&server, &account, &third)
+        );
+        a + b + c
+    };
+    let delete = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let right = json!({ "auth_key": hex::encode(account.auth_key) });
+        server.json(Method::DELETE, "/v1/account", Some(&device.token), Some(right)).await.0
+    };
+    let (stored, deleted) = tokio::join!(pushes, delete);
+    assert_eq!(deleted, StatusCode::NO_CONTENT);
+    assert!(stored > 0, "some pushes landed before the deletion");
+    assert_eq!(server.db.rows_of_account(account.id).await, 0, "no row of the account is left");
+    server.stop().await;
+}
+
+/// Pushes batches of new records until the account is gone; how many landed.
+async fn push_until_gone(server: &TestServer, account: &Account, device: &common::Device) -> u32 {
+    let mut stored = 0;
+    for batch in 0..40u64 {
+        let envelopes: Vec<Vec<u8>> =
+            (1..=100).map(|i| account.envelope(device, RecordId::random(), batch * 100 + i, "racing")).collect();
+        let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
+        let (status, _, _) =
+            server.raw(Method::POST, "/v1/sync/push", Some(&device.token), "application/cbor", body).await;
+        match status {
+            StatusCode::OK => stored += 1,
+            StatusCode::UNAUTHORIZED => break, // The account is gone.
+            other => panic!("push answered {other}"),
+        }
+    }
+    stored
 }
 
 /// The gap test: pushers on two server instances (two pools) for one account,
