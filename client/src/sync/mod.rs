@@ -226,6 +226,14 @@ fn session(store: &Store, dir: &std::path::Path, http: &Http) -> Result<(SyncSta
     Ok((state, keys, api))
 }
 
+/// What one sync works with: the server's API, this device's keys, and the
+/// record sealer derived from them (shared with the push and pull tasks).
+struct With {
+    api: Api,
+    keys: Keys,
+    sealer: Arc<RecordSealer>,
+}
+
 /// Pushes the outbox, then pulls and merges everything new.
 pub(crate) async fn sync_now(
     store: &mut Store,
@@ -234,16 +242,16 @@ pub(crate) async fn sync_now(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
-    let sealer = Arc::new(RecordSealer::new(keys.account_id, &keys.data_key));
+    let with = With { sealer: Arc::new(RecordSealer::new(keys.account_id, &keys.data_key)), api, keys };
     let mut summary = SyncSummary::default();
-    let pushed = push::push_outbox(store, &api, &keys, &sealer, state.cursor, &mut summary, progress).await?;
-    pull::retry_deferred(store, &sealer, keys.device_id, &mut summary)?;
+    let pushed = push::push_outbox(store, &with, state.cursor, &mut summary, progress).await?;
+    pull::retry_deferred(store, &with, &mut summary)?;
     // Pull, unless the push just proved the account holds nothing we lack:
     // whatever lands after it is picked up by the next sync, as it would be
     // had it landed just after a pull.
     let cursor = match pushed.caught_up {
         true => pushed.cursor,
-        false => pull::pull(store, &api, &keys, &sealer, pushed.cursor, &mut summary, progress).await?,
+        false => pull::pull(store, &with, pushed.cursor, &mut summary, progress).await?,
     };
     store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0))?;
     summary.cursor = cursor.0;

@@ -6,7 +6,6 @@
 //! quarantined with the reason, and the rest of the page still applies.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use rusqlite::Transaction;
 use sealsync_envelope::hlc::ClockError;
@@ -16,11 +15,9 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{Progress, SyncSummary};
-use crate::api::Api;
+use super::{Progress, SyncSummary, With};
 use crate::domain::{Activity, Assessment, Mood, RecordType, Schedule};
 use crate::error::ClientError;
-use crate::keyfile::Keys;
 use crate::store::records::{self, Current, Merged};
 use crate::store::sync_state;
 use crate::store::{Store, load_clock, save_clock};
@@ -72,14 +69,9 @@ const PAGES_AHEAD: usize = 8;
 
 /// Fetches pages from `after` on and opens them, on the runtime's workers,
 /// until the account has no more or the receiver is gone.
-fn spawn_fetcher(
-    api: &Api,
-    keys: &Keys,
-    sealer: &Arc<RecordSealer>,
-    mut after: Cursor,
-) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
-    let (api, token, sealer, me) =
-        (api.clone(), Zeroizing::new(keys.token.to_string()), sealer.clone(), keys.device_id);
+fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
+    let (api, token) = (with.api.clone(), Zeroizing::new(with.keys.token.to_string()));
+    let (sealer, me) = (with.sealer.clone(), with.keys.device_id);
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
         loop {
@@ -118,14 +110,12 @@ impl Drop for AbortOnDrop {
 /// in one transaction.
 pub(super) async fn pull(
     store: &mut Store,
-    api: &Api,
-    keys: &Keys,
-    sealer: &Arc<RecordSealer>,
+    with: &With,
     mut cursor: Cursor,
     summary: &mut SyncSummary,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Cursor, ClientError> {
-    let (mut pages, _fetcher) = spawn_fetcher(api, keys, sealer, cursor);
+    let (mut pages, _fetcher) = spawn_fetcher(with, cursor);
     while let Some(first) = pages.recv().await {
         let mut ready = vec![first?];
         // A failure after good pages: merge those first, then report it.
@@ -143,7 +133,7 @@ pub(super) async fn pull(
         store.transaction(|tx| {
             let mut clock = load_clock(tx)?;
             for page in &ready {
-                merge_page(tx, &page.items, keys.device_id, &mut clock, UnixMillis::now(), summary)?;
+                merge_page(tx, &page.items, with.keys.device_id, &mut clock, UnixMillis::now(), summary)?;
             }
             save_clock(tx, &clock)?;
             sync_state::advance(tx, last)
@@ -160,12 +150,8 @@ pub(super) async fn pull(
 
 /// Gives the envelopes deferred last time (stamped ahead of this clock)
 /// another chance.
-pub(super) fn retry_deferred(
-    store: &mut Store,
-    sealer: &RecordSealer,
-    me: DeviceId,
-    summary: &mut SyncSummary,
-) -> Result<(), ClientError> {
+pub(super) fn retry_deferred(store: &mut Store, with: &With, summary: &mut SyncSummary) -> Result<(), ClientError> {
+    let (sealer, me) = (&with.sealer, with.keys.device_id);
     if !store.has_deferred()? {
         return Ok(()); // The usual case: no write transaction for nothing.
     }

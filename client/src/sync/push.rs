@@ -5,18 +5,15 @@
 //! retry after a lost answer re-sends them exactly and is acknowledged as a
 //! duplicate.
 
-use std::sync::Arc;
-
 use rusqlite::Transaction;
+use sealsync_envelope::Cursor;
 use sealsync_envelope::dto::{PushResponse, PushResult, RejectCode};
-use sealsync_envelope::{Cursor, RecordSealer};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
-use super::{Progress, SyncSummary};
+use super::{Progress, SyncSummary, With};
 use crate::api::Api;
 use crate::error::ClientError;
-use crate::keyfile::Keys;
 use crate::store::Store;
 use crate::store::sync_state::{self, Outgoing};
 
@@ -36,13 +33,12 @@ pub(super) struct Pushed {
 /// refuses part of: refused entries stay queued).
 pub(super) async fn push_outbox(
     store: &mut Store,
-    api: &Api,
-    keys: &Keys,
-    sealer: &Arc<RecordSealer>,
+    with: &With,
     mut cursor: Cursor,
     summary: &mut SyncSummary,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Pushed, ClientError> {
+    let (api, keys, sealer) = (&with.api, &with.keys, &with.sealer);
     let total = store.outbox_len()?;
     let mut caught_up = false;
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, PUSH_BATCH, after, sealer, keys.device_id);
