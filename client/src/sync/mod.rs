@@ -1,11 +1,12 @@
 //! The sync engine: turning sync on (new account, or joining one), pushing
 //! the outbox, pulling and merging pages, and turning sync off.
 //!
-//! Pull applies each page and advances the cursor in one transaction, so an
-//! interrupted sync resumes where it stopped; push re-sends sealed bytes
-//! exactly, so a repeated push is acknowledged as a duplicate. An envelope
-//! that cannot be applied (fails to open, replayed, malformed) is quarantined
-//! and reported, and the rest of the page still applies.
+//! - [`push`]: the outbox, two batches in flight; sealed bytes are re-sent
+//!   exactly, so a repeated push is acknowledged as a duplicate;
+//! - [`pull`]: pages opened on workers while earlier ones merge; pages and
+//!   the cursor commit together, so an interrupted sync resumes where it
+//!   stopped, and an envelope that cannot be applied is quarantined while the
+//!   rest applies.
 
 use rusqlite::Transaction;
 use sealsync_crypto::{
