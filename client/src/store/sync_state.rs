@@ -87,22 +87,21 @@ impl Store {
     pub fn sync_state(&self) -> Result<Option<SyncState>, ClientError> {
         let row = self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at \
                  FROM sync_state WHERE id = 1",
-                [],
-                |r| {
-                    Ok(SyncState {
-                        server_url: r.get(0)?,
-                        account_name: r.get(1)?,
-                        account_id: AccountId(parse(r.get(2)?)?),
-                        device_id: DeviceId(parse(r.get(3)?)?),
-                        protocol_version: r.get(4)?,
-                        cursor: Cursor(r.get::<_, i64>(5)? as u64),
-                        last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
-                    })
-                },
-            )
+            )?
+            .query_row([], |r| {
+                Ok(SyncState {
+                    server_url: r.get(0)?,
+                    account_name: r.get(1)?,
+                    account_id: AccountId(parse(r.get(2)?)?),
+                    device_id: DeviceId(parse(r.get(3)?)?),
+                    protocol_version: r.get(4)?,
+                    cursor: Cursor(r.get::<_, i64>(5)? as u64),
+                    last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
+                })
+            })
             .optional()?;
         Ok(row)
     }
