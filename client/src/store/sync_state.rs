@@ -186,11 +186,13 @@ pub(crate) fn outgoing(
     sealer: &RecordSealer,
     device_id: DeviceId,
 ) -> Result<(Vec<Outgoing>, bool), ClientError> {
-    let mut statement = tx.prepare_cached(
-        "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?2 ORDER BY device_seq LIMIT ?1",
-    )?;
+    // The limit is part of the SQL, not a parameter: SQLite re-prepares a
+    // statement whenever a bound LIMIT is bound again.
+    let mut statement = tx.prepare_cached(&format!(
+        "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?1 ORDER BY device_seq LIMIT {limit}"
+    ))?;
     let rows = statement
-        .query_map([limit as i64, after as i64], |r| {
+        .query_map([after as i64], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -202,7 +204,7 @@ pub(crate) fn outgoing(
             None => {
                 let record_id: Uuid = id.parse().unwrap_or_default();
                 let Some(payload) = crate::sync::payload_of(tx, &kind, record_id)? else {
-                    tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [seq])?;
+                    tx.prepare_cached("DELETE FROM outbox WHERE device_seq = ?1")?.execute([seq])?;
                     continue;
                 };
                 let bytes = sealer.seal(RecordId(record_id), device_id, DeviceSeq(seq as u64), &payload)?.encode();
