@@ -22,6 +22,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../../migrations/client/0001_init.sql")),
         M::up(include_str!("../../../migrations/client/0002_outbox_by_counter.sql")),
+        M::up(include_str!("../../../migrations/client/0003_sealed_apart.sql")),
     ])
 }
 

@@ -72,7 +72,7 @@ pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str, table: &str) -
     if let Some(queued) = queued {
         tx.prepare_cached("DELETE FROM outbox WHERE device_seq = ?1")?.execute([queued])?;
     }
-    tx.prepare_cached("INSERT INTO outbox (device_seq, record_id, kind, envelope) VALUES (?1, ?2, ?3, NULL)")?
+    tx.prepare_cached("INSERT INTO outbox (device_seq, record_id, kind) VALUES (?1, ?2, ?3)")?
         .execute(params![seq, id, kind])?;
     tx.prepare_cached(&format!("UPDATE {table} SET outbox_seq = ?1 WHERE id = ?2"))?.execute(params![seq, id])?;
     Ok(())
@@ -189,7 +189,8 @@ pub(crate) fn outgoing(
     // The limit is part of the SQL, not a parameter: SQLite re-prepares a
     // statement whenever a bound LIMIT is bound again.
     let mut statement = tx.prepare_cached(&format!(
-        "SELECT record_id, kind, device_seq, envelope FROM outbox WHERE device_seq > ?1 ORDER BY device_seq LIMIT {limit}"
+        "SELECT o.record_id, o.kind, o.device_seq, s.envelope FROM outbox o LEFT JOIN sealed s USING (device_seq) \
+         WHERE o.device_seq > ?1 ORDER BY o.device_seq LIMIT {limit}"
     ))?;
     let rows = statement
         .query_map([after as i64], |r| {
@@ -208,8 +209,8 @@ pub(crate) fn outgoing(
                     continue;
                 };
                 let bytes = sealer.seal(RecordId(record_id), device_id, DeviceSeq(seq as u64), &payload)?.encode();
-                tx.prepare_cached("UPDATE outbox SET envelope = ?1 WHERE device_seq = ?2")?
-                    .execute(params![bytes, seq])?;
+                tx.prepare_cached("INSERT INTO sealed (device_seq, envelope) VALUES (?1, ?2)")?
+                    .execute(params![seq, bytes])?;
                 bytes
             }
         };
@@ -307,7 +308,7 @@ fn pin(tx: &Transaction<'_>, server_url: &str, account_name: &str, version: u16)
 }
 
 fn clear(tx: &Transaction<'_>) -> Result<(), ClientError> {
-    for table in ["sync_state", "outbox", "seen", "quarantine"] {
+    for table in ["sync_state", "sealed", "outbox", "seen", "quarantine"] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     Ok(())
@@ -364,6 +365,39 @@ mod tests {
         assert_eq!(queued(&store), [(3, first), (5, second)], "the edits since are still queued");
         store.transaction(|tx| acknowledge(tx, &[3, 5], None)).unwrap();
         assert!(queued(&store).is_empty());
+    }
+
+    fn sealed_rows(store: &Store) -> i64 {
+        store.conn().query_row("SELECT COUNT(*) FROM sealed", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn sealed_bytes_are_sent_again_exactly_and_leave_with_their_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("journal.db")).unwrap();
+        let first = store.create(&mood(1), UnixMillis(1_000)).unwrap();
+        store.create(&mood(2), UnixMillis(2_000)).unwrap();
+        let state = state();
+        store.enable_sync(&state).unwrap();
+        let key = sealsync_crypto::DataKey::generate().unwrap();
+        let sealer = RecordSealer::new(state.account_id, &key);
+        let seal = |store: &mut Store| {
+            let (batch, _) = store.transaction(|tx| outgoing(tx, 10, 0, &sealer, state.device_id)).unwrap();
+            batch.into_iter().map(|o| (o.device_seq, o.envelope)).collect::<Vec<_>>()
+        };
+
+        let sent = seal(&mut store);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(seal(&mut store), sent, "a retry re-sends the bytes sealed first, not a new sealing");
+        assert_eq!(sealed_rows(&store), 2);
+
+        store.update(first, &mood(3), UnixMillis(3_000)).unwrap();
+        assert_eq!(sealed_rows(&store), 1, "a replaced entry's sealed bytes go with it");
+        store.transaction(|tx| acknowledge(tx, &[2], None)).unwrap();
+        assert_eq!(sealed_rows(&store), 0, "an acknowledged entry's sealed bytes go with it");
+        assert_eq!(seal(&mut store).len(), 1);
+        store.disable_sync().unwrap();
+        assert_eq!(sealed_rows(&store), 0, "turning sync off forgets sealed bytes");
     }
 
     #[test]
