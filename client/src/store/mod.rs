@@ -102,4 +102,30 @@ mod tests {
     fn migrations_are_valid() {
         migrations().validate().unwrap();
     }
+
+    #[test]
+    fn sealed_bytes_queued_before_migration_3_survive_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO outbox (device_seq, record_id, kind, envelope) VALUES \
+                   (7, 'a', 'mood', x'0102'), (8, 'b', 'mood', NULL);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let sealed: Vec<(i64, Vec<u8>)> = store
+            .conn()
+            .prepare("SELECT device_seq, envelope FROM sealed")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sealed, [(7, vec![1, 2])], "a retry must still send the bytes sealed before the upgrade");
+        assert_eq!(store.outbox_len().unwrap(), 2);
+    }
 }

@@ -1,5 +1,5 @@
-//! Sync bookkeeping: settings and cursor, the outbox, replay marks, the
-//! quarantine, and pinned protocol versions. With sync off, none of these
+//! Sync bookkeeping: settings and cursor, the outbox and its sealed bytes,
+//! replay marks, the quarantine, and pinned protocol versions. With sync off, none of these
 //! tables is written except by `enable`/`disable`.
 
 use std::collections::HashMap;
@@ -176,9 +176,9 @@ impl Store {
     }
 }
 
-/// The next `limit` outbox entries after counter `after`, sealing (and saving
-/// the bytes of) any not sealed yet, so a retry after a lost response re-sends
-/// them exactly; and whether entries may remain after them.
+/// The next `limit` outbox entries after counter `after`, sealing any not
+/// sealed yet and saving their bytes (table `sealed`), so a retry after a lost
+/// response re-sends them exactly; and whether entries may remain after them.
 pub(crate) fn outgoing(
     tx: &Transaction<'_>,
     limit: usize,
