@@ -155,7 +155,7 @@ impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_envelope_bytes: crate::MAX_ENVELOPE_LEN as u64,
-            max_envelopes_per_push: 500,
+            max_envelopes_per_push: 2000,
             max_request_bytes: 8 * 1024 * 1024,
             max_page_size: 1000,
             max_account_bytes: 1024 * 1024 * 1024,

@@ -76,6 +76,12 @@ pub struct Config {
     #[arg(long, env = "SEALSYNC_MAX_ACCOUNT_BYTES", default_value_t = ServerLimits::default().max_account_bytes,
           global = true)]
     pub max_account_bytes: u64,
+    /// Most envelopes in one push. Every server accepts at least 500
+    /// (PROTOCOL.md §9), so clients send that many without asking.
+    #[arg(long, env = "SEALSYNC_MAX_ENVELOPES_PER_PUSH",
+          default_value_t = ServerLimits::default().max_envelopes_per_push, global = true,
+          value_parser = clap::value_parser!(u32).range(500..=10_000))]
+    pub max_envelopes_per_push: u32,
     /// Log format.
     #[arg(long, env = "SEALSYNC_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -86,7 +92,11 @@ impl Config {
     pub fn settings(&self) -> Settings {
         Settings {
             registration: self.registration,
-            limits: ServerLimits { max_account_bytes: self.max_account_bytes, ..ServerLimits::default() },
+            limits: ServerLimits {
+                max_account_bytes: self.max_account_bytes,
+                max_envelopes_per_push: self.max_envelopes_per_push,
+                ..ServerLimits::default()
+            },
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             auth_per_minute: self.auth_rate_per_minute,
             auth_burst: self.auth_burst,

@@ -41,7 +41,7 @@ async fn health_meta_and_metrics(server: TestServer) {
     assert_eq!(meta["protocol_versions"], json!([1]));
     assert_eq!(meta["suites"], json!([1]));
     assert_eq!(meta["registration_open"], json!(true));
-    assert_eq!(meta["limits"]["max_envelopes_per_push"], json!(500));
+    assert_eq!(meta["limits"]["max_envelopes_per_push"], json!(2000));
     assert_eq!(meta["limits"]["max_envelope_bytes"], json!(sealsync_envelope::MAX_ENVELOPE_LEN));
 
     let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
@@ -362,7 +362,7 @@ async fn bad_push_requests_store_nothing(server: TestServer) {
         assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{problem}");
         assert_eq!(headers["content-type"], "application/problem+json");
     }
-    let too_many: Vec<Vec<u8>> = (1..=501).map(|i| account.envelope(&device, RecordId::random(), i, "x")).collect();
+    let too_many: Vec<Vec<u8>> = (1..=2001).map(|i| account.envelope(&device, RecordId::random(), i, "x")).collect();
     let body = to_cbor(&sealsync_envelope::dto::PushRequest {
         envelopes: too_many.into_iter().map(sealsync_envelope::dto::EnvelopeBytes).collect(),
     });

@@ -99,8 +99,13 @@ impl Drop for ScratchPostgres {
     }
 }
 
+/// Rows per transaction of [`raw_insert`]: the size of a bulk upload's pushes
+/// (the client's largest batch, and the server's default limit).
+pub const RAW_BATCH: usize = 2_000;
+
 /// Inserts `count` rows shaped like the server's envelopes (same columns,
-/// same bytes per row, same indexes) in batches of 500, one transaction each.
+/// same bytes per row, same indexes) in batches of [`RAW_BATCH`], one
+/// transaction each.
 pub async fn raw_insert(database_url: &str, count: usize, envelope_len: usize) -> Duration {
     let envelope = vec![0xa5u8; envelope_len];
     let account = Uuid::new_v4();
@@ -120,8 +125,8 @@ pub async fn raw_insert(database_url: &str, count: usize, envelope_len: usize) -
             .await
             .unwrap();
         let started = Instant::now();
-        for start in (0..count).step_by(500) {
-            let n = 500.min(count - start);
+        for start in (0..count).step_by(RAW_BATCH) {
+            let n = RAW_BATCH.min(count - start);
             let records: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
             let devices = vec![device; n];
             let seqs: Vec<i64> = (start..start + n).map(|i| i as i64 + 1).collect();
@@ -154,8 +159,8 @@ pub async fn raw_insert(database_url: &str, count: usize, envelope_len: usize) -
         .await
         .unwrap();
         let started = Instant::now();
-        for start in (0..count).step_by(500) {
-            let n = 500.min(count - start);
+        for start in (0..count).step_by(RAW_BATCH) {
+            let n = RAW_BATCH.min(count - start);
             let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO raw_envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) ",
             );

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{Store, records};
 use crate::error::ClientError;
+use crate::sync::BatchLimit;
 
 /// Sync settings of this device, while sync is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,29 +177,32 @@ impl Store {
     }
 }
 
-/// The next `limit` outbox entries after counter `after`, sealing any not
-/// sealed yet and saving their bytes (table `sealed`), so a retry after a lost
-/// response re-sends them exactly; and whether entries may remain after them.
+/// The next outbox entries after counter `after`, as many as `limit` allows
+/// (always at least one), sealing any not sealed yet and saving their bytes
+/// (table `sealed`), so a retry after a lost response re-sends them exactly;
+/// and whether entries may remain after them.
 pub(crate) fn outgoing(
     tx: &Transaction<'_>,
-    limit: usize,
+    limit: BatchLimit,
     after: u64,
     sealer: &RecordSealer,
     device_id: DeviceId,
 ) -> Result<(Vec<Outgoing>, bool), ClientError> {
-    // The limit is part of the SQL, not a parameter: SQLite re-prepares a
+    // The count is part of the SQL, not a parameter: SQLite re-prepares a
     // statement whenever a bound LIMIT is bound again.
     let mut statement = tx.prepare_cached(&format!(
         "SELECT o.record_id, o.kind, o.device_seq, s.envelope FROM outbox o LEFT JOIN sealed s USING (device_seq) \
-         WHERE o.device_seq > ?1 ORDER BY o.device_seq LIMIT {limit}"
+         WHERE o.device_seq > ?1 ORDER BY o.device_seq LIMIT {}",
+        limit.envelopes
     ))?;
     let rows = statement
         .query_map([after as i64], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let more = rows.len() == limit;
+    let mut more = rows.len() == limit.envelopes;
     let mut out = Vec::with_capacity(rows.len());
+    let mut bytes = 0;
     for (id, kind, seq, envelope) in rows {
         let envelope = match envelope {
             Some(bytes) => bytes,
@@ -214,6 +218,12 @@ pub(crate) fn outgoing(
                 bytes
             }
         };
+        bytes += envelope.len();
+        if bytes > limit.bytes && !out.is_empty() {
+            // Sealed and saved: the next batch starts with it.
+            more = true;
+            break;
+        }
         out.push(Outgoing { device_seq: seq as u64, envelope });
     }
     Ok((out, more))
@@ -382,7 +392,11 @@ mod tests {
         let key = sealsync_crypto::DataKey::generate().unwrap();
         let sealer = RecordSealer::new(state.account_id, &key);
         let seal = |store: &mut Store| {
-            let (batch, _) = store.transaction(|tx| outgoing(tx, 10, 0, &sealer, state.device_id)).unwrap();
+            let (batch, _) = store
+                .transaction(|tx| {
+                    outgoing(tx, BatchLimit { envelopes: 10, bytes: 1 << 20 }, 0, &sealer, state.device_id)
+                })
+                .unwrap();
             batch.into_iter().map(|o| (o.device_seq, o.envelope)).collect::<Vec<_>>()
         };
 
@@ -398,6 +412,37 @@ mod tests {
         assert_eq!(seal(&mut store).len(), 1);
         store.disable_sync().unwrap();
         assert_eq!(sealed_rows(&store), 0, "turning sync off forgets sealed bytes");
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_byte_limit_and_the_next_starts_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("journal.db")).unwrap();
+        for score in 1..=5 {
+            store.create(&mood(score), UnixMillis(u64::from(score) * 1_000)).unwrap();
+        }
+        let state = state();
+        store.enable_sync(&state).unwrap();
+        let key = sealsync_crypto::DataKey::generate().unwrap();
+        let sealer = RecordSealer::new(state.account_id, &key);
+        // Every mood seals to the 512-byte minimum plus framing: two fit in 1,500 bytes.
+        let limit = BatchLimit { envelopes: 10, bytes: 1_500 };
+        let mut batches = Vec::new();
+        let mut after = 0;
+        loop {
+            let (batch, more) = store.transaction(|tx| outgoing(tx, limit, after, &sealer, state.device_id)).unwrap();
+            assert!(batch.iter().map(|o| o.envelope.len()).sum::<usize>() <= limit.bytes);
+            batches.push(batch.iter().map(|o| o.device_seq).collect::<Vec<_>>());
+            after = batch.last().map_or(after, |o| o.device_seq);
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(batches, [vec![1, 2], vec![3, 4], vec![5]]);
+
+        let tiny = BatchLimit { envelopes: 10, bytes: 1 };
+        let (batch, more) = store.transaction(|tx| outgoing(tx, tiny, 0, &sealer, state.device_id)).unwrap();
+        assert_eq!((batch.len(), more), (1, true), "an envelope larger than the limit still goes, alone");
     }
 
     #[test]

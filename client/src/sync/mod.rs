@@ -31,6 +31,8 @@ use crate::store::sync_state::{self, SyncState};
 mod pull;
 mod push;
 
+pub(crate) use push::BatchLimit;
+
 /// How to turn sync on.
 #[derive(Debug)]
 pub struct EnableOptions {

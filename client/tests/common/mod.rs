@@ -352,6 +352,10 @@ impl Server {
             // Tests sign in more often than a person would.
             .env("SEALSYNC_AUTH_RATE_PER_MINUTE", "600")
             .env("SEALSYNC_AUTH_BURST", "100")
+            // Clients ask for the push limit before a large upload: the
+            // smallest a server may set keeps the cut-off tests' uploads
+            // several batches long.
+            .env("SEALSYNC_MAX_ENVELOPES_PER_PUSH", "500")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
