@@ -151,6 +151,14 @@ pub struct ServerLimits {
     pub max_account_bytes: u64,
 }
 
+impl ServerLimits {
+    /// The push every server accepts (PROTOCOL.md §9), so a client sends it
+    /// without asking: this many envelopes ...
+    pub const GUARANTEED_ENVELOPES_PER_PUSH: u32 = 500;
+    /// ... whose encodings add up to at most this many bytes.
+    pub const GUARANTEED_PUSH_BYTES: u64 = 4 << 20;
+}
+
 impl Default for ServerLimits {
     fn default() -> Self {
         Self {

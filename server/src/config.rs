@@ -80,7 +80,8 @@ pub struct Config {
     /// (PROTOCOL.md §9), so clients send that many without asking.
     #[arg(long, env = "SEALSYNC_MAX_ENVELOPES_PER_PUSH",
           default_value_t = ServerLimits::default().max_envelopes_per_push, global = true,
-          value_parser = clap::value_parser!(u32).range(500..=10_000))]
+          value_parser = clap::value_parser!(u32)
+              .range(i64::from(ServerLimits::GUARANTEED_ENVELOPES_PER_PUSH)..=10_000))]
     pub max_envelopes_per_push: u32,
     /// Log format.
     #[arg(long, env = "SEALSYNC_LOG_FORMAT", value_enum, default_value = "text", global = true)]

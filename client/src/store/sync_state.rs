@@ -1,6 +1,6 @@
 //! Sync bookkeeping: settings and cursor, the outbox and its sealed bytes,
-//! replay marks, the quarantine, and pinned protocol versions. With sync off, none of these
-//! tables is written except by `enable`/`disable`.
+//! replay marks, the quarantine, and pinned protocol versions. With sync off,
+//! none of these tables is written except by `enable`/`disable`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -202,7 +202,7 @@ pub(crate) fn outgoing(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut more = rows.len() == limit.envelopes;
     let mut out = Vec::with_capacity(rows.len());
-    let mut bytes = 0;
+    let mut batch_bytes = 0;
     for (id, kind, seq, envelope) in rows {
         let envelope = match envelope {
             Some(bytes) => bytes,
@@ -218,8 +218,8 @@ pub(crate) fn outgoing(
                 bytes
             }
         };
-        bytes += envelope.len();
-        if bytes > limit.bytes && !out.is_empty() {
+        batch_bytes += envelope.len();
+        if batch_bytes > limit.bytes && !out.is_empty() {
             // Sealed and saved: the next batch starts with it.
             more = true;
             break;

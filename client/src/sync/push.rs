@@ -7,7 +7,7 @@
 
 use rusqlite::Transaction;
 use sealsync_envelope::Cursor;
-use sealsync_envelope::dto::{PushResponse, PushResult, RejectCode};
+use sealsync_envelope::dto::{PushResponse, PushResult, RejectCode, ServerLimits};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
@@ -28,12 +28,15 @@ pub(crate) struct BatchLimit {
 }
 
 /// What every server accepts in one push (PROTOCOL.md §9): sent without asking.
-const GUARANTEED: BatchLimit = BatchLimit { envelopes: 500, bytes: 4 << 20 };
+const GUARANTEED: BatchLimit = BatchLimit {
+    envelopes: ServerLimits::GUARANTEED_ENVELOPES_PER_PUSH as usize,
+    bytes: ServerLimits::GUARANTEED_PUSH_BYTES as usize,
+};
 
 /// The largest push this client sends, where the server's limits allow it:
 /// each push waits for the server's commit, so a bulk upload of 100,000
 /// records runs 25% (Postgres) to 65% (SQLite) faster in batches of 2,000.
-const LARGEST: BatchLimit = BatchLimit { envelopes: 2_000, bytes: 4 << 20 };
+const LARGEST: BatchLimit = BatchLimit { envelopes: 2_000, bytes: GUARANTEED.bytes };
 
 /// The batch limit for this push: [`GUARANTEED`] when the outbox fits in one
 /// such batch; otherwise the server's advertised limits, capped at [`LARGEST`]
