@@ -42,11 +42,13 @@ pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType,
 pub use error::ClientError;
 pub use sealsync_crypto::Passphrase;
 pub use store::Store;
+pub use sealsync_envelope::DeviceId;
+pub use store::conflicts::{Conflict, Conflicted};
 pub use store::sync_state::{QuarantineEntry, SyncState};
 pub use sync::{DeviceInfo, EnableOptions, Progress, SyncSummary};
 
 use api::Http;
-use sealsync_envelope::{DeviceId, UnixMillis};
+use sealsync_envelope::UnixMillis;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -71,6 +73,8 @@ pub struct SyncStatus {
     pub pending: u64,
     /// Envelopes that were not applied.
     pub quarantined: Vec<QuarantineEntry>,
+    /// Records with entries in the conflict log (concurrent edits that lost a merge).
+    pub conflicts: Vec<Conflicted>,
 }
 
 impl Journal {
@@ -112,9 +116,27 @@ impl Journal {
         self.store.create(fields, UnixMillis::now())
     }
 
-    /// Replaces a record's content.
-    pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<(), ClientError> {
+    /// Replaces a record's content; only the field groups that change are
+    /// stamped. Returns `false`, and changes nothing, when nothing differs.
+    pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<bool, ClientError> {
         self.store.update(id, fields, UnixMillis::now())
+    }
+
+    /// The record's conflict log: values of its field groups that lost to a
+    /// concurrent edit on another device, oldest first.
+    pub fn conflicts<T: RecordType>(&self, id: Uuid) -> Result<Vec<Conflict>, ClientError> {
+        self.store.conflicts::<T>(id)
+    }
+
+    /// Makes a logged value current again, as a new edit that syncs, and
+    /// removes it from the log.
+    pub fn restore_conflict<T: RecordType>(&mut self, id: Uuid, conflict: i64) -> Result<(), ClientError> {
+        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())
+    }
+
+    /// Removes a logged value, keeping the record as it is.
+    pub fn dismiss_conflict<T: RecordType>(&mut self, id: Uuid, conflict: i64) -> Result<(), ClientError> {
+        self.store.dismiss_conflict::<T>(id, conflict)
     }
 
     /// Deletes a record (final; its content is erased on every device).
@@ -152,6 +174,7 @@ impl Journal {
             state,
             pending: self.store.outbox_len()?,
             quarantined: self.store.quarantine()?,
+            conflicts: self.store.conflicted()?,
         })
     }
 

@@ -85,9 +85,24 @@ where
         RecordCommand::Edit { id, fields } => {
             let current = journal.get::<T>(id)?;
             let current = current.fields.ok_or_else(|| ClientError::Deleted { kind: T::KIND, id: id.to_string() })?;
-            journal.update(id, &fields.apply(current)?)?;
+            if !journal.update(id, &fields.apply(current)?)? {
+                eprintln!("nothing changed: {id} already has these values");
+            }
         }
         RecordCommand::Delete { id } => journal.delete::<T>(id)?,
+        RecordCommand::Conflicts { id } => {
+            journal.get::<T>(id)?;
+            let conflicts = journal.conflicts::<T>(id)?;
+            if json {
+                output::json(&conflicts);
+            } else if conflicts.is_empty() {
+                println!("no conflicts");
+            } else {
+                conflicts.iter().for_each(|c| println!("{}", output::conflict_line(c)));
+            }
+        }
+        RecordCommand::Restore { id, conflict } => journal.restore_conflict::<T>(id, conflict)?,
+        RecordCommand::Dismiss { id, conflict } => journal.dismiss_conflict::<T>(id, conflict)?,
     }
     Ok(())
 }
@@ -181,11 +196,12 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                 output::json(&summary);
             } else {
                 println!(
-                    "pushed {}, pulled {}, applied {}, quarantined {}{}",
+                    "pushed {}, pulled {}, applied {}, quarantined {}, conflicts {}{}",
                     summary.pushed,
                     summary.pulled,
                     summary.applied,
                     summary.quarantined,
+                    summary.conflicts,
                     if summary.rejected > 0 {
                         format!(", {} refused by the server", summary.rejected)
                     } else {
@@ -203,6 +219,10 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                 println!("device: {}", state.device_id);
                 println!("last sync: {}", state.last_sync_at.map_or_else(|| "never".to_owned(), output::time));
                 println!("pending changes: {}", status.pending);
+                println!("records with logged conflicts: {}", status.conflicts.len());
+                for c in &status.conflicts {
+                    println!("  {} {}: {} (sealsync {} conflicts {})", c.kind, c.record_id, c.conflicts, c.kind, c.record_id);
+                }
                 println!("quarantined envelopes: {}", status.quarantined.len());
                 for entry in &status.quarantined {
                     println!(

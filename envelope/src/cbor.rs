@@ -100,6 +100,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A definite-length array; returns its number of items.
+    pub(crate) fn array_len(&mut self) -> Result<usize, DecodeError> {
+        match self.header()? {
+            (_, Header::Array(Some(n))) => Ok(n),
+            (offset, Header::Array(None)) => Err(DecodeError::NotCanonical { offset }),
+            (offset, other) => Err(Self::unexpected(offset, "array", &other)),
+        }
+    }
+
     /// The integer map key `key`, which the schema says comes next.
     pub(crate) fn key(&mut self, key: u64) -> Result<(), DecodeError> {
         match self.header()? {
@@ -188,6 +197,10 @@ impl<'v> Writer<'v> {
 
     pub(crate) fn map(&mut self, len: usize) {
         self.push(Header::Map(Some(len)));
+    }
+
+    pub(crate) fn array(&mut self, len: usize) {
+        self.push(Header::Array(Some(len)));
     }
 
     pub(crate) fn uint(&mut self, n: u64) {

@@ -1,5 +1,6 @@
 //! The sealsync wire format: envelopes, the record payload inside them, the
-//! hybrid logical clock, the last-write-wins rule and the sync DTOs.
+//! record body of field groups, the hybrid logical clock, the merge rule and
+//! the sync DTOs.
 //!
 //! The server depends on this crate to read envelope headers; it never sees a
 //! [`RecordPayload`], which exists only inside the client after [`RecordSealer::open`].
@@ -7,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod body;
 mod cbor;
 pub mod dto;
 mod envelope;
@@ -18,11 +20,12 @@ pub mod padding;
 mod payload;
 mod seal;
 
+pub use body::{Dot, Group, GroupId, RecordBody, Stamps};
 pub use envelope::{AAD_LEN, Envelope, EnvelopeHeader, MAX_ENVELOPE_LEN, SUITE, VERSION};
 pub use error::{DecodeError, Error};
 pub use hlc::{Clock, Hlc};
 pub use ids::{AccountId, Cursor, DeviceId, DeviceSeq, RecordId, UnixMillis};
-pub use merge::LwwKey;
+pub use merge::{Content, Lost, Merged, Version};
 pub use payload::{RecordKind, RecordPayload};
 pub use seal::RecordSealer;
 pub use sealsync_crypto::KeyId;

@@ -43,8 +43,8 @@ pub struct RecordPayload {
     pub created_at: UnixMillis,
     /// Set on a tombstone: when the record was deleted.
     pub deleted_at: Option<UnixMillis>,
-    /// The application's encoding of the record's fields; opaque here. A
-    /// tombstone's body is empty, so a delete also erases the content.
+    /// A live record's [`crate::RecordBody`] (its field groups and their
+    /// stamps), encoded; empty on a tombstone, so a delete erases the content.
     pub body: Vec<u8>,
 }
 

@@ -5,11 +5,11 @@ use proptest::prelude::*;
 use sealsync_crypto::DataKey;
 use sealsync_envelope::dto::{PullResponse, PushRequest, from_cbor};
 use sealsync_envelope::hlc::MAX_AHEAD_MS;
-use sealsync_envelope::merge::{merge, supersedes};
+use sealsync_envelope::merge::merge;
 use sealsync_envelope::padding::{MAX_PAYLOAD_LEN, unpad};
 use sealsync_envelope::{
-    AccountId, Clock, DeviceId, DeviceSeq, Envelope, Hlc, LwwKey, RecordId, RecordKind, RecordPayload, RecordSealer,
-    UnixMillis,
+    AccountId, Clock, Content, DeviceId, DeviceSeq, Dot, Envelope, Group, Hlc, RecordBody, RecordId, RecordKind,
+    RecordPayload, RecordSealer, Stamps, UnixMillis, Version,
 };
 use uuid::Uuid;
 
@@ -151,51 +151,76 @@ proptest! {
     }
 }
 
-/// A change to one record: its LWW key and a content that, as in the protocol,
-/// is determined by the key (a device never issues one stamp twice).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Change {
-    key: LwwKey,
-    content: u64,
+/// A version of one record drawn from a few devices, stamps and groups, so
+/// ties, shared pasts and concurrent edits all occur. As in the protocol, a
+/// group's value is determined by the change that wrote it.
+fn version() -> impl Strategy<Value = Version> {
+    let dot = (0u64..4, 0u16..2, 0u128..3).prop_map(|(wall, counter, device)| Dot {
+        hlc: Hlc::new(wall, counter).unwrap(),
+        device: DeviceId(Uuid::from_u128(device)),
+    });
+    let stamps = proptest::collection::vec(dot.clone(), 1..4).prop_map(|dots| {
+        let mut stamps = Stamps::default();
+        dots.into_iter().for_each(|d| stamps.join(&Stamps::single(d)));
+        stamps
+    });
+    let group = stamps.prop_map(|stamps| {
+        let d = stamps.dot().unwrap();
+        Group { value: [d.hlc.as_u64().to_be_bytes().as_slice(), d.device.as_bytes()].concat(), stamps }
+    });
+    let live =
+        proptest::collection::btree_map(1u64..4, group, 1..4).prop_map(|groups| Content::Live(RecordBody { groups }));
+    let deleted = dot.prop_map(|dot| Content::Deleted { dot, at: UnixMillis(dot.hlc.wall_ms()) });
+    (prop_oneof![3 => live, 1 => deleted], 0u64..3)
+        .prop_map(|(content, created)| Version { created_at: UnixMillis(created), content })
 }
 
-fn change() -> impl Strategy<Value = Change> {
-    // Small ranges force ties on the stamp, broken by device id.
-    (any::<bool>(), 0u64..4, 0u16..2, 0u128..3).prop_map(|(tombstone, wall, counter, device)| {
-        let key =
-            LwwKey { tombstone, hlc: Hlc::new(wall, counter).unwrap(), device_id: DeviceId(Uuid::from_u128(device)) };
-        Change { key, content: wall * 1000 + u64::from(counter) * 10 + device as u64 + u64::from(tombstone) * 7 }
-    })
-}
-
-fn join(a: &Change, b: &Change) -> Change {
-    *merge(a, b, |c| c.key)
-}
-
-fn fold(changes: &[Change]) -> Option<Change> {
-    changes.iter().copied().reduce(|a, b| join(&a, &b))
+fn join(a: &Version, b: &Version) -> Version {
+    merge(a, b).version
 }
 
 proptest! {
     #[test]
-    fn merge_is_commutative_associative_and_idempotent(a in change(), b in change(), c in change()) {
+    fn merge_is_commutative_associative_and_idempotent(a in version(), b in version(), c in version()) {
         prop_assert_eq!(join(&a, &b), join(&b, &a));
         prop_assert_eq!(join(&join(&a, &b), &c), join(&a, &join(&b, &c)));
-        prop_assert_eq!(join(&a, &a), a);
+        prop_assert_eq!(join(&a, &a), a.clone());
         prop_assert_eq!(join(&join(&a, &b), &b), join(&a, &b));
+        prop_assert!(merge(&a, &a).lost.is_empty() && !merge(&a, &a).changed);
     }
 
     #[test]
-    fn any_order_of_applying_a_set_of_changes_gives_one_state(
-        (changes, reordered) in proptest::collection::vec(change(), 1..40)
-            .prop_flat_map(|changes| (Just(changes.clone()), Just(changes).prop_shuffle())),
+    fn any_order_of_applying_a_set_of_versions_gives_one_state(
+        (versions, reordered) in proptest::collection::vec(version(), 1..20)
+            .prop_flat_map(|versions| (Just(versions.clone()), Just(versions).prop_shuffle())),
     ) {
-        let expected = fold(&changes).unwrap();
-        // Another order, then every change delivered a second time.
-        let replayed: Vec<Change> = reordered.iter().chain(&changes).copied().collect();
-        prop_assert_eq!(fold(&replayed).unwrap(), expected);
-        // The winner is the maximum, and a tombstone wins whenever one exists.
-        prop_assert!(changes.iter().all(|c| !supersedes(&c.key, &expected.key)));
-        prop_assert_eq!(expected.key.tombstone, changes.iter().any(|c| c.key.tombstone));
+        let fold = |vs: &[Version]| vs.iter().cloned().reduce(|a, b| join(&a, &b)).unwrap();
+        let expected = fold(&versions);
+        // Another order, then every version delivered a second time.
+        let replayed: Vec<Version> = reordered.iter().chain(&versions).cloned().collect();
+        prop_assert_eq!(fold(&replayed), expected.clone());
+        // A delete wins whenever one exists, and the merged state is the greatest change seen.
+        let deleted = versions.iter().any(|v| matches!(v.content, Content::Deleted { .. }));
+        prop_assert_eq!(matches!(expected.content, Content::Deleted { .. }), deleted);
+        if !deleted {
+            prop_assert_eq!(expected.dot(), versions.iter().filter_map(Version::dot).max());
+        }
+    }
+
+    #[test]
+    fn a_group_value_that_loses_is_either_the_winners_past_or_reported(a in version(), b in version()) {
+        let merged = merge(&a, &b);
+        let (Content::Live(x), Content::Live(y), Content::Live(m)) = (&a.content, &b.content, &merged.version.content) else {
+            return Ok(());
+        };
+        for (id, group) in x.groups.iter().chain(&y.groups) {
+            let kept = &m.groups[id];
+            if kept.value != group.value {
+                let dot = group.stamps.dot().unwrap();
+                let reported = merged.lost.iter().any(|l| l.group == *id && l.dot == dot && l.value == group.value);
+                let winner = if x.groups.get(id) == Some(kept) { x.groups.get(id) } else { y.groups.get(id) };
+                prop_assert!(reported || winner.is_some_and(|w| w.stamps.covers(dot)), "group {} lost silently", id);
+            }
+        }
     }
 }

@@ -71,6 +71,26 @@ pub enum RecordCommand<A: Args> {
         /// Record id.
         id: Uuid,
     },
+    /// List the record's conflict log: edits made concurrently on two
+    /// devices to the same fields, and the values that lost.
+    Conflicts {
+        /// Record id.
+        id: Uuid,
+    },
+    /// Make a logged value current again, as a new edit that syncs.
+    Restore {
+        /// Record id.
+        id: Uuid,
+        /// The conflict's number, from `conflicts`.
+        conflict: i64,
+    },
+    /// Remove a logged value, keeping the record as it is.
+    Dismiss {
+        /// Record id.
+        id: Uuid,
+        /// The conflict's number, from `conflicts`.
+        conflict: i64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -162,7 +182,7 @@ pub enum SyncCommand {
     },
     /// Push local changes and pull remote ones.
     Now,
-    /// Show sync settings, pending changes and quarantined envelopes.
+    /// Show sync settings, pending changes, quarantined envelopes and logged conflicts.
     Status,
     /// Turn sync off (keeps every record; forgets keys and token).
     Disable,

@@ -18,6 +18,23 @@ pub fn time(ms: u64) -> String {
 }
 
 /// One line per record: id, when, and its fields as `name=value`.
+/// One conflict log entry: its number, the group, the value that lost, and when.
+pub fn conflict_line(conflict: &sealsync_client::Conflict) -> String {
+    let fields = match &conflict.fields {
+        serde_json::Value::Object(map) => map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  "),
+        other => other.to_string(),
+    };
+    let on = |d: &Option<sealsync_client::DeviceId>| d.map_or_else(|| "this device".to_owned(), |d| format!("device {d}"));
+    format!(
+        "#{}  {}: {fields}  (edited {} on {}, lost to an edit on {})",
+        conflict.id,
+        conflict.group,
+        time(conflict.lost_at),
+        on(&conflict.lost_on),
+        on(&conflict.won_on)
+    )
+}
+
 pub fn record_line<T: RecordType>(record: &Record<T>) -> String {
     let fields = match &record.fields {
         None => "(deleted)".to_owned(),

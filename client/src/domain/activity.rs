@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-use super::{RecordType, ValidationError, column, rating, text};
+use super::{Cbor, FieldGroup, Groups, RecordType, ValidationError, cbor, column, rating, text};
 
 /// An activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,44 @@ impl RecordType for Activity {
             mastery: column::opt_int(&values[4])?.map(u8::try_from).transpose().ok()?,
             when: u64::try_from(column::int(&values[5])?).ok()?,
             note: column::text(&values[6])?,
+        })
+    }
+}
+
+/// One group per field (`1: name` … `7: note`): each is meaningful alone.
+impl Groups for Activity {
+    const GROUPS: &'static [FieldGroup] = &[
+        FieldGroup { id: 1, name: "name", fields: &["name"] },
+        FieldGroup { id: 2, name: "category", fields: &["category"] },
+        FieldGroup { id: 3, name: "minutes", fields: &["minutes"] },
+        FieldGroup { id: 4, name: "enjoyment", fields: &["enjoyment"] },
+        FieldGroup { id: 5, name: "mastery", fields: &["mastery"] },
+        FieldGroup { id: 6, name: "when", fields: &["when"] },
+        FieldGroup { id: 7, name: "note", fields: &["note"] },
+    ];
+
+    fn to_groups(&self) -> Vec<Cbor> {
+        vec![
+            self.name.clone().into(),
+            cbor::opt(self.category.clone()),
+            cbor::opt(self.minutes.map(u64::from)),
+            cbor::opt(self.enjoyment.map(u64::from)),
+            cbor::opt(self.mastery.map(u64::from)),
+            self.when.into(),
+            self.note.clone().into(),
+        ]
+    }
+
+    fn from_groups(values: Vec<Cbor>) -> Option<Self> {
+        let [name, category, minutes, enjoyment, mastery, when, note] = <[Cbor; 7]>::try_from(values).ok()?;
+        Some(Self {
+            name: cbor::text(name)?,
+            category: cbor::opt_text(category)?,
+            minutes: cbor::opt_uint(&minutes)?.map(u32::try_from).transpose().ok()?,
+            enjoyment: cbor::opt_uint(&enjoyment)?.map(u8::try_from).transpose().ok()?,
+            mastery: cbor::opt_uint(&mastery)?.map(u8::try_from).transpose().ok()?,
+            when: cbor::uint(&when)?,
+            note: cbor::text(note)?,
         })
     }
 }

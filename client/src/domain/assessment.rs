@@ -9,7 +9,7 @@
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-use super::{RecordType, ValidationError, column};
+use super::{Cbor, FieldGroup, Groups, RecordType, ValidationError, cbor, column};
 
 /// Which questionnaire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -155,6 +155,31 @@ impl RecordType for Assessment {
     fn normalized(mut self) -> Self {
         self.derive();
         self
+    }
+}
+
+/// One group, `1: [instrument, [* answer]]`: answers from two sittings must
+/// never mix, so a questionnaire changes as a whole. Total, band and flag are
+/// not sent: every device derives them.
+impl Groups for Assessment {
+    const GROUPS: &'static [FieldGroup] =
+        &[FieldGroup { id: 1, name: "answers", fields: &["kind", "answers", "total", "severity", "item9_flag"] }];
+
+    fn to_groups(&self) -> Vec<Cbor> {
+        let answers = self.answers.iter().map(|&a| u64::from(a).into()).collect();
+        vec![Cbor::Array(vec![self.kind.as_str().into(), Cbor::Array(answers)])]
+    }
+
+    fn from_groups(values: Vec<Cbor>) -> Option<Self> {
+        let [group] = <[Cbor; 1]>::try_from(values).ok()?;
+        let [kind, answers] = <[Cbor; 2]>::try_from(group.into_array().ok()?).ok()?;
+        let kind = match cbor::text(kind)?.as_str() {
+            "phq9" => AssessmentKind::Phq9,
+            "gad7" => AssessmentKind::Gad7,
+            _ => return None,
+        };
+        let answers = answers.into_array().ok()?.iter().map(|a| u8::try_from(cbor::uint(a)?).ok()).collect::<Option<_>>()?;
+        Some(Self { kind, answers, total: 0, severity: Severity::Minimal, item9_flag: false })
     }
 }
 

@@ -1,10 +1,15 @@
 //! The journal's record types, with their validation. The server never sees
-//! them: each one travels as the CBOR body of a sealed record payload.
+//! them: each one travels as the field groups of a sealed record body
+//! (PROTOCOL.md §4.4).
 //!
 //! A type says how it is stored ([`RecordType::TABLE`], [`RecordType::COLUMNS`])
 //! so the store handles all four generically.
 
+use std::collections::BTreeMap;
+
+pub use ciborium::Value as Cbor;
 use rusqlite::types::Value;
+pub use sealsync_envelope::GroupId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -37,7 +42,9 @@ impl ValidationError {
 }
 
 /// One of the four record types.
-pub trait RecordType: Serialize + DeserializeOwned + Clone + PartialEq + std::fmt::Debug + Send + Sync {
+pub trait RecordType:
+    Serialize + DeserializeOwned + Clone + PartialEq + std::fmt::Debug + Send + Sync + Groups
+{
     /// The kind name in the sealed payload and on the command line.
     const KIND: &'static str;
     /// The local table.
@@ -55,7 +62,7 @@ pub trait RecordType: Serialize + DeserializeOwned + Clone + PartialEq + std::fm
     fn from_columns(values: &[Value]) -> Option<Self>;
 
     /// Recomputes derived fields after decoding a body (derived values are
-    /// never taken from another device).
+    /// never sent, so never taken from another device).
     fn normalized(self) -> Self {
         self
     }
@@ -80,18 +87,95 @@ pub struct Record<T> {
     pub deleted_at: Option<u64>,
 }
 
-/// Encodes a record's content for the sealed payload body.
-pub fn encode_body<T: RecordType>(fields: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::into_writer(fields, &mut out).expect("record bodies serialize into a Vec");
-    out
+/// A field group of a kind (PROTOCOL.md §4.4): what must change together
+/// to make sense, merged as one by last writer wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldGroup {
+    /// Its number in the record body.
+    pub id: GroupId,
+    /// Its name, for people (conflict lists).
+    pub name: &'static str,
+    /// The record's JSON fields it holds, derived ones included.
+    pub fields: &'static [&'static str],
 }
 
-/// Decodes and validates a record's content from a payload body.
-pub fn decode_body<T: RecordType>(body: &[u8]) -> Result<T, ValidationError> {
-    let fields: T = ciborium::from_reader(body).map_err(|e| ValidationError::new("body", e.to_string()))?;
+/// A record type's field groups and their values (PROTOCOL.md §4.4).
+pub trait Groups: Sized {
+    /// Every group, ascending by id. A live record carries all of them.
+    const GROUPS: &'static [FieldGroup];
+
+    /// Each group's value, in [`Groups::GROUPS`] order.
+    fn to_groups(&self) -> Vec<Cbor>;
+
+    /// Rebuilds the fields from each group's value, in [`Groups::GROUPS`]
+    /// order; `None` if a value does not have its group's shape.
+    fn from_groups(values: Vec<Cbor>) -> Option<Self>;
+}
+
+/// The canonical CBOR of each group of `fields`, by group id.
+pub fn group_values<T: RecordType>(fields: &T) -> Vec<(GroupId, Vec<u8>)> {
+    T::GROUPS
+        .iter()
+        .zip(fields.to_groups())
+        .map(|(group, value)| {
+            let mut out = Vec::new();
+            ciborium::into_writer(&value, &mut out).expect("group values serialize into a Vec");
+            (group.id, out)
+        })
+        .collect()
+}
+
+/// Decodes, checks and validates a live record from its group values: every
+/// group of the kind and no other, each in its one canonical encoding.
+pub fn from_group_values<T: RecordType>(values: &BTreeMap<GroupId, Vec<u8>>) -> Result<T, ValidationError> {
+    let ids: Vec<GroupId> = values.keys().copied().collect();
+    if ids != T::GROUPS.iter().map(|g| g.id).collect::<Vec<_>>() {
+        return Err(ValidationError::new("body", format!("a {} has groups {:?}, not {ids:?}", T::KIND, group_ids::<T>())));
+    }
+    let mut decoded = Vec::with_capacity(values.len());
+    for (group, bytes) in T::GROUPS.iter().zip(values.values()) {
+        let value: Cbor = ciborium::from_reader(bytes.as_slice())
+            .map_err(|e| ValidationError::new("body", format!("group {}: {e}", group.name)))?;
+        let mut again = Vec::with_capacity(bytes.len());
+        ciborium::into_writer(&value, &mut again).expect("group values serialize into a Vec");
+        if again != *bytes {
+            return Err(ValidationError::new("body", format!("group {} is not canonical CBOR", group.name)));
+        }
+        decoded.push(value);
+    }
+    let fields = T::from_groups(decoded)
+        .ok_or_else(|| ValidationError::new("body", format!("a group of this {} has the wrong shape", T::KIND)))?;
     fields.validate()?;
     Ok(fields.normalized())
+}
+
+fn group_ids<T: RecordType>() -> Vec<GroupId> {
+    T::GROUPS.iter().map(|g| g.id).collect()
+}
+
+/// Helpers to read group values of the shapes PROTOCOL.md §4.4 uses.
+pub(crate) mod cbor {
+    use ciborium::Value;
+
+    pub fn uint(value: &Value) -> Option<u64> {
+        value.as_integer().and_then(|i| u64::try_from(i).ok())
+    }
+
+    pub fn opt_uint(value: &Value) -> Option<Option<u64>> {
+        if value.is_null() { Some(None) } else { uint(value).map(Some) }
+    }
+
+    pub fn text(value: Value) -> Option<String> {
+        value.into_text().ok()
+    }
+
+    pub fn opt_text(value: Value) -> Option<Option<String>> {
+        if value.is_null() { Some(None) } else { text(value).map(Some) }
+    }
+
+    pub fn opt<T: Into<Value>>(value: Option<T>) -> Value {
+        value.map_or(Value::Null, Into::into)
+    }
 }
 
 /// Helpers for column conversion.

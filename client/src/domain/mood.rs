@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-use super::{RecordType, ValidationError, column, text};
+use super::{Cbor, FieldGroup, Groups, RecordType, ValidationError, cbor, column, text};
 
 /// A mood entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +49,30 @@ impl RecordType for Mood {
             score: u8::try_from(column::int(&values[0])?).ok()?,
             note: column::text(&values[1])?,
             tags: serde_json::from_str(&column::text(&values[2])?).ok()?,
+        })
+    }
+}
+
+/// `1: score` (uint), `2: note` (text), `3: tags` ([* text]): a score and a
+/// note written on two devices both survive.
+impl Groups for Mood {
+    const GROUPS: &'static [FieldGroup] = &[
+        FieldGroup { id: 1, name: "score", fields: &["score"] },
+        FieldGroup { id: 2, name: "note", fields: &["note"] },
+        FieldGroup { id: 3, name: "tags", fields: &["tags"] },
+    ];
+
+    fn to_groups(&self) -> Vec<Cbor> {
+        let tags = self.tags.iter().map(|t| Cbor::Text(t.clone())).collect();
+        vec![u64::from(self.score).into(), self.note.clone().into(), Cbor::Array(tags)]
+    }
+
+    fn from_groups(values: Vec<Cbor>) -> Option<Self> {
+        let [score, note, tags] = <[Cbor; 3]>::try_from(values).ok()?;
+        Some(Self {
+            score: u8::try_from(cbor::uint(&score)?).ok()?,
+            note: cbor::text(note)?,
+            tags: tags.into_array().ok()?.into_iter().map(cbor::text).collect::<Option<_>>()?,
         })
     }
 }

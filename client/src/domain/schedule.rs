@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{RecordType, ValidationError, column};
+use super::{Cbor, FieldGroup, Groups, RecordType, ValidationError, cbor, column};
 
 /// How often.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +128,47 @@ impl RecordType for Schedule {
             at: column::text(&values[2])?,
             tz: column::text(&values[3])?,
             active: column::int(&values[4])? != 0,
+        })
+    }
+}
+
+/// `1: activity_id` (bstr 16), `2: [every, at, tz]` (a recurrence means
+/// nothing without its time and zone), `3: active` (bool).
+impl Groups for Schedule {
+    const GROUPS: &'static [FieldGroup] = &[
+        FieldGroup { id: 1, name: "activity", fields: &["activity_id"] },
+        FieldGroup { id: 2, name: "timing", fields: &["every", "days", "at", "tz"] },
+        FieldGroup { id: 3, name: "active", fields: &["active"] },
+    ];
+
+    fn to_groups(&self) -> Vec<Cbor> {
+        let every = match &self.recurrence {
+            Recurrence::Once => "once".into(),
+            Recurrence::Daily => "daily".into(),
+            Recurrence::Weekly(days) => Cbor::Array(days.iter().map(|d| Cbor::Text(d.clone())).collect()),
+        };
+        vec![
+            Cbor::Bytes(self.activity_id.as_bytes().to_vec()),
+            Cbor::Array(vec![every, self.at.clone().into(), self.tz.clone().into()]),
+            self.active.into(),
+        ]
+    }
+
+    fn from_groups(values: Vec<Cbor>) -> Option<Self> {
+        let [activity, timing, active] = <[Cbor; 3]>::try_from(values).ok()?;
+        let [every, at, tz] = <[Cbor; 3]>::try_from(timing.into_array().ok()?).ok()?;
+        let recurrence = match every {
+            Cbor::Text(t) if t == "once" => Recurrence::Once,
+            Cbor::Text(t) if t == "daily" => Recurrence::Daily,
+            Cbor::Array(days) => Recurrence::Weekly(days.into_iter().map(cbor::text).collect::<Option<_>>()?),
+            _ => return None,
+        };
+        Some(Self {
+            activity_id: Uuid::from_slice(&activity.into_bytes().ok()?).ok()?,
+            recurrence,
+            at: cbor::text(at)?,
+            tz: cbor::text(tz)?,
+            active: active.as_bool()?,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! clock and (only while sync is on) the outbox entry commit together.
 //!
 //! - [`records`]: the four typed tables, local edits and the merge of remote ones;
+//! - [`conflicts`]: the log of concurrent edits that lost a merge;
 //! - [`sync_state`]: sync settings, cursor, outbox, replay marks, quarantine.
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use sealsync_envelope::{Clock, Hlc, UnixMillis};
 
 use crate::error::ClientError;
 
+pub mod conflicts;
 pub mod records;
 pub mod sync_state;
 
@@ -23,6 +25,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../migrations/client/0001_init.sql")),
         M::up(include_str!("../../../migrations/client/0002_outbox_by_counter.sql")),
         M::up(include_str!("../../../migrations/client/0003_sealed_apart.sql")),
+        M::up(include_str!("../../../migrations/client/0004_field_groups.sql")),
     ])
 }
 

@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::{Store, records};
 use crate::error::ClientError;
-use crate::sync::BatchLimit;
 
 /// Sync settings of this device, while sync is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,6 +45,16 @@ pub struct QuarantineEntry {
     pub deferred: bool,
     /// Unix ms.
     pub received_at: u64,
+}
+
+/// How much one push may carry: how many outbox entries [`outgoing`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchLimit {
+    /// Envelopes.
+    pub envelopes: usize,
+    /// Sum of the envelopes' encoded sizes (the CBOR framing around them is
+    /// a few bytes each, well inside the rest of the request limit).
+    pub bytes: usize,
 }
 
 /// One outbox entry, sealed.
@@ -208,7 +217,7 @@ pub(crate) fn outgoing(
             Some(bytes) => bytes,
             None => {
                 let record_id: Uuid = id.parse().unwrap_or_default();
-                let Some(payload) = crate::sync::payload_of(tx, &kind, record_id)? else {
+                let Some(payload) = records::payload_of(tx, &kind, record_id, device_id)? else {
                     tx.prepare_cached("DELETE FROM outbox WHERE device_seq = ?1")?.execute([seq])?;
                     continue;
                 };

@@ -8,7 +8,6 @@
 //!   stopped, and an envelope that cannot be applied is quarantined while the
 //!   rest applies.
 
-use rusqlite::Transaction;
 use sealsync_crypto::{
     AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version, derive_root_key,
     unwrap_data_key, wrap_data_key,
@@ -16,22 +15,18 @@ use sealsync_crypto::{
 use std::sync::Arc;
 
 use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, RegisterRequest};
-use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordPayload, RecordSealer, UnixMillis};
+use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordSealer, UnixMillis};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::api::{Api, Http, ServerUrl};
-use crate::domain::{Activity, Assessment, Mood, RecordType, Schedule};
 use crate::error::ClientError;
 use crate::keyfile::{self, Keys};
 use crate::store::Store;
-use crate::store::records;
 use crate::store::sync_state::{self, SyncState};
 
 mod pull;
 mod push;
 
-pub(crate) use push::BatchLimit;
 
 /// How to turn sync on.
 #[derive(Debug)]
@@ -83,19 +78,11 @@ pub struct SyncSummary {
     pub quarantined: u64,
     /// Received envelopes deferred (stamped ahead of this clock; retried later).
     pub deferred: u64,
+    /// Concurrent edits of one field group that lost a merge and went to the
+    /// conflict log (`Journal::conflicts`).
+    pub conflicts: u64,
     /// The cursor after the sync.
     pub cursor: u64,
-}
-
-/// The sealed form of a record's current version, by kind name.
-pub(crate) fn payload_of(tx: &Transaction<'_>, kind: &str, id: Uuid) -> Result<Option<RecordPayload>, ClientError> {
-    match kind {
-        Mood::KIND => records::payload::<Mood>(tx, id),
-        Assessment::KIND => records::payload::<Assessment>(tx, id),
-        Activity::KIND => records::payload::<Activity>(tx, id),
-        Schedule::KIND => records::payload::<Schedule>(tx, id),
-        _ => Ok(None),
-    }
 }
 
 /// `nonce || XChaCha20-Poly1305[record_key](nonce, "sealsync/v1/device-name" || device_id, name)`.

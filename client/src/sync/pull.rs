@@ -188,9 +188,9 @@ fn merge_page(
             _ => None,
         })
         .collect();
-    let mut known = Known { seen: sync_state::seen_many(tx, &ids)?, current: records::current_many(tx, &ids, me)? };
+    let mut known = Known { seen: sync_state::seen_many(tx, &ids)?, current: records::current_many(tx, &ids)? };
     for item in items {
-        if let Err(reason) = merge_one(tx, item, &mut known, clock, now, summary)? {
+        if let Err(reason) = merge_one(tx, item, &mut known, me, clock, now, summary)? {
             let deferred = matches!(reason, Rejected::Deferred(_));
             match deferred {
                 true => summary.deferred += 1,
@@ -224,6 +224,7 @@ fn merge_one(
     tx: &Transaction<'_>,
     item: &Received,
     known: &mut Known,
+    me: DeviceId,
     clock: &mut Clock,
     now: UnixMillis,
     summary: &mut SyncSummary,
@@ -249,18 +250,19 @@ fn merge_one(
     }
     let existing = known.current.get(&record);
     let merged = match payload.kind.as_str() {
-        Mood::KIND => records::merge::<Mood>(tx, record, from, payload, existing),
-        Assessment::KIND => records::merge::<Assessment>(tx, record, from, payload, existing),
-        Activity::KIND => records::merge::<Activity>(tx, record, from, payload, existing),
-        Schedule::KIND => records::merge::<Schedule>(tx, record, from, payload, existing),
+        Mood::KIND => records::merge::<Mood>(tx, record, from, payload, existing, me, now),
+        Assessment::KIND => records::merge::<Assessment>(tx, record, from, payload, existing, me, now),
+        Activity::KIND => records::merge::<Activity>(tx, record, from, payload, existing, me, now),
+        Schedule::KIND => records::merge::<Schedule>(tx, record, from, payload, existing, me, now),
         other => return quarantine(format!("unknown record kind {other:?}")),
     };
     match merged {
-        Ok(Merged::Applied(now_current)) => {
+        Ok(Merged::Applied { current, lost }) => {
             summary.applied += 1;
-            known.current.insert(record, now_current);
+            summary.conflicts += lost as u64;
+            known.current.insert(record, current);
         }
-        Ok(Merged::Kept) => {}
+        Ok(Merged::Kept { lost }) => summary.conflicts += lost as u64,
         Ok(Merged::KindConflict(existing)) => {
             let kind = payload.kind.as_str();
             return quarantine(format!("record {record} is a {existing} here but a {kind} in the envelope"));

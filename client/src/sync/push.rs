@@ -14,18 +14,9 @@ use zeroize::Zeroizing;
 use super::{Progress, SyncSummary, With};
 use crate::api::Api;
 use crate::error::ClientError;
+use crate::store::sync_state::BatchLimit;
 use crate::store::Store;
 use crate::store::sync_state::{self, Outgoing};
-
-/// How much one push may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BatchLimit {
-    /// Envelopes.
-    pub envelopes: usize,
-    /// Sum of the envelopes' encoded sizes (the CBOR framing around them is
-    /// a few bytes each, well inside the rest of the request limit).
-    pub bytes: usize,
-}
 
 /// What every server accepts in one push (PROTOCOL.md §9): sent without asking.
 const GUARANTEED: BatchLimit = BatchLimit {
