@@ -22,15 +22,19 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one item head (RFC 8949 §3: initial byte and argument) and
-    /// refuses any but the shortest encoding of its argument, and indefinite
-    /// lengths. Parsed here rather than by ciborium-ll's decoder, which builds a
-    /// reader per head and was a tenth of the whole open path; the encoder
-    /// stays ciborium-ll's, so encoder and decoder check each other in tests.
+    /// applies PROTOCOL.md §4.6's header rules H1–H6 in that order, so that
+    /// every input gets one error class: well-formedness (`Truncated`,
+    /// `Malformed`) as far as the bytes read so far allow, then the shortest
+    /// form (`NotCanonical`). The caller then checks the major type (T).
+    /// Parsed here rather than by ciborium-ll's decoder, which builds a reader
+    /// per head and was a tenth of the whole open path; the encoder stays
+    /// ciborium-ll's, so encoder and decoder check each other in tests.
     fn header(&mut self) -> Result<(usize, Header), DecodeError> {
         let offset = self.pos;
         let truncated = DecodeError::Truncated { offset: self.input.len() };
         let malformed = DecodeError::Malformed { offset };
         let not_canonical = DecodeError::NotCanonical { offset };
+        // H1: the initial byte.
         let &initial = self.input.get(offset).ok_or(truncated.clone())?;
         let (major, info) = (initial >> 5, initial & 0x1f);
         let arg_len = match info {
@@ -39,34 +43,45 @@ impl<'a> Reader<'a> {
             25 => 2,
             26 => 4,
             27 => 8,
+            // H2: reserved additional information.
             28..=30 => return Err(malformed),
             _ => {
-                // Additional information 31: an indefinite length, or a break.
-                self.pos += 1;
+                // H3: additional information 31: the break byte on major type
+                // 7, an indefinite length on 2-5, not well-formed on 0, 1, 6.
                 return match major {
+                    7 => {
+                        self.pos += 1;
+                        Ok((offset, Header::Break))
+                    }
                     2..=5 => Err(not_canonical),
-                    7 => Ok((offset, Header::Break)),
                     _ => Err(malformed),
                 };
             }
         };
+        // H4: the argument bytes.
         let argument = self.input.get(offset + 1..offset + 1 + arg_len).ok_or(truncated)?;
         let arg = if arg_len == 0 { u64::from(info) } else { argument.iter().fold(0, |a, &b| a << 8 | u64::from(b)) };
+        // H5: two-byte simple values below 32 are not well-formed (RFC 8949 §3.3).
+        if major == 7 && arg_len == 1 && arg < 32 {
+            return Err(malformed);
+        }
+        // H6: the shortest form; floats (0xf9-0xfb) are not checked, as no
+        // float is ever expected and the type rule refuses them.
         let is_float = major == 7 && arg_len >= 2;
         if !is_float && header_len(arg) != 1 + arg_len {
             return Err(not_canonical);
         }
-        let length = |n: u64| usize::try_from(n).map_err(|_| DecodeError::Malformed { offset });
+        // A length beyond the address space is simply a length too large for
+        // any field (rule S), on every platform.
+        let length = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let header = match major {
             0 => Header::Positive(arg),
             1 => Header::Negative(arg),
-            2 => Header::Bytes(Some(length(arg)?)),
-            3 => Header::Text(Some(length(arg)?)),
-            4 => Header::Array(Some(length(arg)?)),
-            5 => Header::Map(Some(length(arg)?)),
+            2 => Header::Bytes(Some(length(arg))),
+            3 => Header::Text(Some(length(arg))),
+            4 => Header::Array(Some(length(arg))),
+            5 => Header::Map(Some(length(arg))),
             6 => Header::Tag(arg),
-            // Two-byte simple values below 32 are not well-formed (RFC 8949 §3.3).
-            _ if arg_len == 1 && arg < 32 => return Err(malformed),
             _ if is_float => Header::Float(0.0),
             _ => Header::Simple(arg as u8),
         };
@@ -95,7 +110,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn map_len(&mut self) -> Result<usize, DecodeError> {
         match self.header()? {
             (_, Header::Map(Some(n))) => Ok(n),
-            (offset, Header::Map(None)) => Err(DecodeError::NotCanonical { offset }),
             (offset, other) => Err(Self::unexpected(offset, "map", &other)),
         }
     }
@@ -138,35 +152,47 @@ impl<'a> Reader<'a> {
 
     /// A definite-length byte string of at most `max` bytes, borrowed.
     pub(crate) fn bytes(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
-        match self.header()? {
-            (_, Header::Bytes(Some(len))) => self.take(field, len, max),
-            (offset, Header::Bytes(None)) => Err(DecodeError::NotCanonical { offset }),
-            (offset, other) => Err(Self::unexpected(offset, "byte string", &other)),
-        }
+        self.bytes_where(field, |len| len <= max, "too long")
     }
 
     /// A byte string of exactly `N` bytes.
     pub(crate) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        let bytes = self.bytes(field, N)?;
-        bytes.try_into().map_err(|_| DecodeError::InvalidField { field, reason: "wrong length" })
+        let bytes = self.bytes_where(field, |len| len == N, "wrong length")?;
+        Ok(bytes.try_into().expect("length checked"))
     }
 
-    /// A definite-length UTF-8 text string of at most `max` bytes, borrowed.
+    /// A definite-length byte string whose length satisfies `valid`, borrowed.
+    /// The length is checked before the content is read (rule S of
+    /// PROTOCOL.md §4.6): a wrong length is `InvalidField` even if the input
+    /// ends before the content would.
+    pub(crate) fn bytes_where(
+        &mut self,
+        field: &'static str,
+        valid: impl FnOnce(usize) -> bool,
+        reason: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
+        match self.header()? {
+            (_, Header::Bytes(Some(len))) if valid(len) => self.take(len),
+            (_, Header::Bytes(Some(_))) => Err(DecodeError::InvalidField { field, reason }),
+            (offset, other) => Err(Self::unexpected(offset, "byte string", &other)),
+        }
+    }
+
+    /// A definite-length UTF-8 text string of at most `max` bytes, borrowed:
+    /// the length, then the content, then UTF-8 (rule S of PROTOCOL.md §4.6).
     pub(crate) fn text(&mut self, field: &'static str, max: usize) -> Result<&'a str, DecodeError> {
         match self.header()? {
-            (_, Header::Text(Some(len))) => {
-                let bytes = self.take(field, len, max)?;
+            (_, Header::Text(Some(len))) if len <= max => {
+                let bytes = self.take(len)?;
                 core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidField { field, reason: "not UTF-8" })
             }
-            (offset, Header::Text(None)) => Err(DecodeError::NotCanonical { offset }),
+            (_, Header::Text(Some(_))) => Err(DecodeError::InvalidField { field, reason: "too long" }),
             (offset, other) => Err(Self::unexpected(offset, "text string", &other)),
         }
     }
 
-    fn take(&mut self, field: &'static str, len: usize, max: usize) -> Result<&'a [u8], DecodeError> {
-        if len > max {
-            return Err(DecodeError::TooLarge { what: field, len, max });
-        }
+    /// The next `len` bytes of content.
+    fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(len).filter(|&end| end <= self.input.len());
         let end = end.ok_or(DecodeError::Truncated { offset: self.input.len() })?;
         let bytes = &self.input[self.pos..end];
@@ -262,6 +288,23 @@ mod tests {
         assert_eq!(read_uint(&[0x01, 0x02]), Err(DecodeError::TrailingBytes(1)));
         assert_eq!(read_uint(&[]), Err(DecodeError::Truncated { offset: 0 }));
         assert_eq!(read_uint(&[0x1c]), Err(DecodeError::Malformed { offset: 0 }));
+    }
+
+    #[test]
+    fn header_rules_come_before_the_type_and_a_length_before_its_content() {
+        // f8 below 32 is not well-formed, before any shortest-form rule.
+        assert_eq!(read_uint(&[0xf8, 0x01]), Err(DecodeError::Malformed { offset: 0 }));
+        // A non-shortest or indefinite header of the wrong type is not canonical.
+        assert_eq!(read_uint(&[0x58, 0x01, 0x00]), Err(DecodeError::NotCanonical { offset: 0 }));
+        assert_eq!(read_uint(&[0x7f]), Err(DecodeError::NotCanonical { offset: 0 }));
+        // Additional information 31 on an integer or a tag is not CBOR; on 7 it is a break.
+        assert_eq!(read_uint(&[0x1f]), Err(DecodeError::Malformed { offset: 0 }));
+        assert_eq!(read_uint(&[0xdf]), Err(DecodeError::Malformed { offset: 0 }));
+        assert!(matches!(read_uint(&[0xff]), Err(DecodeError::Unexpected { found: "break", .. })));
+        // A wrong length is refused before the missing content; a right one is truncated.
+        assert!(matches!(Reader::new(&[0x51, 0x00]).array::<16>("id"), Err(DecodeError::InvalidField { .. })));
+        assert_eq!(Reader::new(&[0x50, 0x00]).array::<16>("id"), Err(DecodeError::Truncated { offset: 2 }));
+        assert!(matches!(Reader::new(&[0x62, 0xff, 0xff]).text("t", 8), Err(DecodeError::InvalidField { .. })));
     }
 
     #[test]

@@ -113,16 +113,22 @@ impl Envelope {
         out
     }
 
-    /// Parses one canonical envelope and nothing else: size cap first, then
-    /// version and suite, then every field in key order, then no trailing bytes.
-    /// The ciphertext's length must be a padding bucket plus the tag, so the
-    /// server refuses junk that no client could have sealed.
+    /// Parses one canonical envelope and nothing else, in the order of
+    /// PROTOCOL.md §4.6 (each item's header rules H1-H6, type T and string
+    /// length S as it is read): size cap first; the map header (an empty map
+    /// is refused at once); key 1 and the version; the entry count; the suite;
+    /// then every field in key order; then no trailing bytes. The ciphertext's
+    /// length must be a padding bucket plus the tag, so the server refuses junk
+    /// that no client could have sealed; it is checked before the content.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(DecodeError::TooLarge { what: "envelope", len: bytes.len(), max: MAX_ENVELOPE_LEN });
         }
         let mut r = Reader::new(bytes);
         let entries = r.map_len()?;
+        if entries == 0 {
+            return Err(DecodeError::InvalidField { field: "envelope", reason: "must have exactly 8 entries" });
+        }
         r.key(KEY_VERSION)?;
         let version = r.uint()?;
         if version != u64::from(VERSION) {
@@ -150,13 +156,11 @@ impl Envelope {
         r.key(KEY_NONCE)?;
         let nonce = r.array("nonce")?;
         r.key(KEY_CIPHERTEXT)?;
-        let ciphertext = r.bytes("ciphertext", MAX_CIPHERTEXT_LEN)?;
-        if ciphertext.len() < TAG_LEN || !is_padded_len(ciphertext.len() - TAG_LEN) {
-            return Err(DecodeError::InvalidField {
-                field: "ciphertext",
-                reason: "length is not a padded payload size plus the tag",
-            });
-        }
+        let ciphertext = r.bytes_where(
+            "ciphertext",
+            |len| len >= TAG_LEN && is_padded_len(len - TAG_LEN),
+            "length is not a padded payload size plus the tag",
+        )?;
         r.finish()?;
         Ok(Self {
             header: EnvelopeHeader { record_id, device_id, device_seq, key_id },

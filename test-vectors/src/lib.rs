@@ -15,6 +15,16 @@
 
 use serde::{Deserialize, Serialize};
 
+mod accounts;
+mod clock;
+mod decoding;
+
+pub use accounts::{
+    AccountsFile, AuthKeyHashVector, DeviceNameVector, FakeSaltSeedVector, accounts_file, device_name_vectors,
+};
+pub use clock::{HlcStep, HlcVector, hlc_vectors};
+pub use decoding::{DecodableEnvelopeVector, InvalidEnvelopeVector, OpenErrorVector, error_class, open_error_class};
+
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use sealsync_crypto::link::{LinkCode, LinkPublicKey, LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId};
@@ -25,8 +35,8 @@ use sealsync_crypto::{
 };
 use sealsync_envelope::padding::pad;
 use sealsync_envelope::{
-    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, LwwKey, RecordId, RecordKind,
-    RecordPayload, UnixMillis,
+    AccountId, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, LwwKey, RecordId, RecordKind, RecordPayload,
+    UnixMillis,
 };
 
 /// Lower-case hex, the encoding of every byte string in the files.
@@ -198,24 +208,17 @@ pub struct EnvelopeVector {
     pub envelope: String,
 }
 
-/// `envelope.json` (invalid cases): bytes every decoder must refuse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvalidEnvelopeVector {
-    /// What is wrong with it.
-    pub comment: String,
-    /// The bytes.
-    pub envelope: String,
-    /// The error class: see [`error_class`].
-    pub error: String,
-}
-
 /// The whole `envelope.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvelopeFile {
     /// Envelopes that decode and open.
     pub valid: Vec<EnvelopeVector>,
+    /// Envelopes that decode (built by hand, not sealed: not opened).
+    pub decodes: Vec<DecodableEnvelopeVector>,
     /// Envelopes that must not decode.
     pub invalid: Vec<InvalidEnvelopeVector>,
+    /// Envelopes that decode and must not open.
+    pub open_errors: Vec<OpenErrorVector>,
 }
 
 /// `link.json`: device linking (PROTOCOL.md §6).
@@ -296,6 +299,9 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("envelope.json", json(&envelope_file())),
         ("link.json", json(&link_vectors())),
         ("merge.json", json(&merge_vectors())),
+        ("hlc.json", json(&hlc_vectors())),
+        ("device-name.json", json(&device_name_vectors())),
+        ("accounts.json", json(&accounts_file())),
     ]
 }
 
@@ -449,59 +455,11 @@ pub fn envelope_file() -> EnvelopeFile {
         })
         .collect::<Vec<_>>();
     let good = hex::decode(&valid[0].envelope).expect("hex");
-    EnvelopeFile { invalid: invalid_envelopes(&good), valid }
-}
-
-/// Mutations of a valid envelope that a strict decoder refuses.
-fn invalid_envelopes(good: &[u8]) -> Vec<InvalidEnvelopeVector> {
-    let ciphertext_at = good.len() - 528; // 512-byte bucket + 16-byte tag
-    let splice =
-        |at: usize, remove: usize, insert: &[u8]| -> Vec<u8> { [&good[..at], insert, &good[at + remove..]].concat() };
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("a trailing byte after the map", [good, &[0x00]].concat()),
-        ("truncated inside the ciphertext", good[..good.len() - 1].to_vec()),
-        ("version 2 (key 1)", splice(2, 1, &[0x02])),
-        ("suite 2 (key 2)", splice(4, 1, &[0x02])),
-        ("version written as a 2-byte integer (0x18 0x01): not the shortest form", splice(2, 1, &[0x18, 0x01])),
-        ("map of 9 entries announced", splice(0, 1, &[0xa9])),
-        ("keys 1 and 2 swapped in order", [&[0xa8, 0x02, 0x01, 0x01, 0x01][..], &good[5..]].concat()),
-        ("record_id of 15 bytes", splice(5, 18, &[[0x03, 0x4f].as_slice(), &good[7..22]].concat())),
-        ("ciphertext in an indefinite-length byte string", {
-            let (head, ct) = good.split_at(ciphertext_at - 3);
-            let ct = &ct[3..];
-            [head, &[0x5f, 0x59, 0x02, 0x10], ct, &[0xff]].concat()
-        }),
-        ("ciphertext one byte short of bucket + tag", {
-            let mut bytes = splice(ciphertext_at - 3, 3, &[0x59, 0x02, 0x0f]);
-            bytes.pop();
-            bytes
-        }),
-    ];
-    cases
-        .into_iter()
-        .map(|(comment, bytes)| {
-            let error = match Envelope::decode(&bytes) {
-                Ok(_) => panic!("invalid vector {comment:?} decodes"),
-                Err(e) => error_class(&e),
-            };
-            InvalidEnvelopeVector { comment: comment.into(), envelope: hex(&bytes), error: error.into() }
-        })
-        .collect()
-}
-
-/// The language-neutral name of a decode error, as written in `envelope.json`.
-pub fn error_class(error: &DecodeError) -> &'static str {
-    match error {
-        DecodeError::TooLarge { .. } => "too_large",
-        DecodeError::Truncated { .. } => "truncated",
-        DecodeError::Malformed { .. } => "malformed",
-        DecodeError::NotCanonical { .. } => "not_canonical",
-        DecodeError::TrailingBytes(_) => "trailing_bytes",
-        DecodeError::Unexpected { .. } => "unexpected_item",
-        DecodeError::InvalidField { .. } => "invalid_field",
-        DecodeError::UnsupportedVersion(_) => "unsupported_version",
-        DecodeError::UnsupportedSuite(_) => "unsupported_suite",
-        _ => "other",
+    EnvelopeFile {
+        open_errors: decoding::open_errors(&good, account_id, &data_key),
+        decodes: decoding::decodable_envelopes(),
+        invalid: decoding::invalid_envelopes(),
+        valid,
     }
 }
 
