@@ -177,7 +177,7 @@ pub async fn concurrency(root: &Path, server: &str, accounts: usize, seconds: u6
                 // A peer's delete is not expected here; an edit that loses the
                 // race to the other device's edit is still a good sync.
                 let result = match edit {
-                    Ok(()) => journal.sync_now(&mut |_| {}).await.map(drop),
+                    Ok(_) => journal.sync_now(&mut |_| {}).await.map(drop),
                     Err(e) => Err(e),
                 };
                 match result {

@@ -221,7 +221,10 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                 println!("pending changes: {}", status.pending);
                 println!("records with logged conflicts: {}", status.conflicts.len());
                 for c in &status.conflicts {
-                    println!("  {} {}: {} (sealsync {} conflicts {})", c.kind, c.record_id, c.conflicts, c.kind, c.record_id);
+                    println!(
+                        "  {} {}: {} (sealsync {} conflicts {})",
+                        c.kind, c.record_id, c.conflicts, c.kind, c.record_id
+                    );
                 }
                 println!("quarantined envelopes: {}", status.quarantined.len());
                 for entry in &status.quarantined {

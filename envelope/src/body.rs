@@ -1,6 +1,6 @@
 //! The record body: a live record's field groups, each with the value its
 //! kind defines and the stamps that say which changes it includes
-//! (PROTOCOL.md §4.3). The envelope crate reads the structure; what each
+//! (PROTOCOL.md §4.7). The envelope crate reads the structure; what each
 //! group's value means belongs to the application (the client's `domain/`).
 //!
 //! ```text
@@ -126,7 +126,7 @@ impl RecordBody {
         self.groups.values().filter_map(|g| g.stamps.dot()).max()
     }
 
-    /// The canonical CBOR of §4.3.
+    /// The canonical CBOR of §4.7.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
         let mut w = Writer::new(&mut out);
@@ -157,7 +157,7 @@ impl RecordBody {
         header_len(self.groups.len() as u64) + groups.sum::<usize>()
     }
 
-    /// Parses exactly one canonical body (§4.3), checking in reading order:
+    /// Parses exactly one canonical body (§4.7), checking in reading order:
     /// at least one group; group ids ascending, 1..=[`MAX_GROUP_ID`]; each
     /// group a 2-array of a byte string and 1..=[`MAX_STAMPS`] stamps with
     /// ascending 16-byte device ids; nothing after the map.

@@ -1,5 +1,5 @@
 -- Merge per field group (PROTOCOL.md §7). Each record row keeps the stamps
--- of its groups: a record body (§4.3) whose values are empty. NULL means
+-- of its groups: a record body (§4.7) whose values are empty. NULL means
 -- every group was written by the record's last change (updated_hlc,
 -- updated_by), which is what every row written before this migration holds.
 ALTER TABLE moods ADD COLUMN stamps BLOB;

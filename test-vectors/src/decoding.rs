@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use sealsync_crypto::DataKey;
 use sealsync_envelope::{
-    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, MAX_ENVELOPE_LEN, RecordId,
+    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, MAX_ENVELOPE_LEN, RecordId, RecordKind,
+    RecordPayload, UnixMillis,
 };
 
 use crate::{counting, hex};
@@ -83,13 +84,13 @@ pub fn error_class(error: &DecodeError) -> &'static str {
 }
 
 /// The language-neutral name of an error of opening, as written in `envelope.json`.
-pub fn open_error_class(error: &sealsync_envelope::Error) -> &'static str {
+pub fn open_error_class(error: &sealsync_envelope::Error) -> String {
     match error {
-        sealsync_envelope::Error::UnknownKeyId(_) => "unknown_key_id",
-        sealsync_envelope::Error::Crypto(sealsync_crypto::Error::Decrypt) => "decrypt",
-        sealsync_envelope::Error::Envelope(_) => "envelope",
-        sealsync_envelope::Error::Payload(_) => "payload",
-        _ => "other",
+        sealsync_envelope::Error::UnknownKeyId(_) => "unknown_key_id".into(),
+        sealsync_envelope::Error::Crypto(sealsync_crypto::Error::Decrypt) => "decrypt".into(),
+        sealsync_envelope::Error::Envelope(_) => "envelope".into(),
+        sealsync_envelope::Error::Payload(e) => format!("payload_{}", error_class(e)),
+        _ => "other".into(),
     }
 }
 
@@ -356,6 +357,63 @@ pub fn open_errors(good: &[u8], account_id: AccountId, data_key: &DataKey) -> Ve
             data_key: hex(data_key.expose_secret()),
             envelope: hex(envelope),
             error: error.into(),
+        })
+        .collect()
+}
+
+/// Envelopes that open (the tag verifies) but whose plaintext is not a
+/// canonical padded payload (§4.2, §4.3): each refused as `payload_CLASS`.
+pub fn payload_errors(account_id: AccountId, data_key: &DataKey) -> Vec<OpenErrorVector> {
+    let payload = |kind: &str, deleted: Option<u64>, body: &[u8]| {
+        let p = RecordPayload {
+            kind: RecordKind::new(kind).expect("valid"),
+            hlc: Hlc::new(1_764_028_800_000, 9).expect("48-bit"),
+            created_at: UnixMillis(1_764_028_000_000),
+            deleted_at: deleted.map(UnixMillis),
+            body: body.to_vec(),
+        };
+        let mut out = Vec::new();
+        p.encode_into(&mut out);
+        out
+    };
+    let pad_raw = |cbor: &[u8], bucket: usize| {
+        let mut padded = (cbor.len() as u32).to_be_bytes().to_vec();
+        padded.extend_from_slice(cbor);
+        padded.resize(bucket, 0);
+        padded
+    };
+    let live = payload("mood", None, b"");
+    let mut nonzero = pad_raw(&live, 512);
+    nonzero[511] = 1;
+    let mut bad_kind = live.clone();
+    bad_kind[3] = b'M'; // a5 01 64 'm' 'o' 'o' 'd': "mood" -> "Mood"
+    let mut five_to_four = live.clone();
+    five_to_four[0] = 0xa4;
+    let with_trailing = [live.as_slice(), &[0x00]].concat();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("a padding byte that is not zero", nonzero, "payload_invalid_field"),
+        ("a 1024-byte bucket for a payload that fits 512", pad_raw(&live, 1024), "payload_invalid_field"),
+        ("a length prefix beyond the plaintext", [&[0, 0, 2, 0][..], &[0; 508]].concat(), "payload_invalid_field"),
+        ("a tombstone with a body", pad_raw(&payload("mood", Some(1), &[0xa0]), 512), "payload_invalid_field"),
+        ("kind \"Mood\": upper case is not a kind", pad_raw(&bad_kind, 512), "payload_invalid_field"),
+        ("a payload map of 4 entries", pad_raw(&five_to_four, 512), "payload_invalid_field"),
+        ("a byte after the payload map, inside its length", pad_raw(&with_trailing, 512), "payload_trailing_bytes"),
+    ];
+    let record_key = data_key.record_key();
+    cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (comment, padded, error))| {
+            let header = header(30 + i as u64);
+            let nonce: [u8; 24] = counting(0x60 + i as u8);
+            let ciphertext = crate::xchacha_seal(record_key.expose_secret(), &nonce, &header.aad(&account_id), &padded);
+            OpenErrorVector {
+                comment: format!("sealed correctly, but {comment}"),
+                account_id: hex(account_id.as_bytes()),
+                data_key: hex(data_key.expose_secret()),
+                envelope: hex(Envelope { header, nonce, ciphertext }.encode()),
+                error: error.into(),
+            }
         })
         .collect()
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 mod accounts;
 mod clock;
 mod decoding;
+pub mod records;
 
 pub use accounts::{
     AccountsFile, AuthKeyHashVector, DeviceNameVector, FakeSaltSeedVector, accounts_file, device_name_vectors,
@@ -35,8 +36,7 @@ use sealsync_crypto::{
 };
 use sealsync_envelope::padding::pad;
 use sealsync_envelope::{
-    AccountId, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, LwwKey, RecordId, RecordKind, RecordPayload,
-    UnixMillis,
+    AccountId, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, RecordId, RecordKind, RecordPayload, UnixMillis,
 };
 
 /// Lower-case hex, the encoding of every byte string in the files.
@@ -254,39 +254,6 @@ pub struct LinkVector {
     pub sealed: String,
 }
 
-/// `merge.json`: which version of a record wins (PROTOCOL.md §7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MergeVector {
-    /// What the case shows.
-    pub comment: String,
-    /// Competing versions.
-    pub versions: Vec<MergeVersion>,
-    /// Index into `versions` of the winner.
-    pub winner: usize,
-}
-
-/// One competing version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MergeVersion {
-    /// Packed HLC.
-    pub hlc: u64,
-    /// Device id (UUID text).
-    pub device_id: String,
-    /// Whether it is a tombstone.
-    pub tombstone: bool,
-}
-
-impl MergeVersion {
-    /// Its merge key.
-    pub fn key(&self) -> LwwKey {
-        LwwKey {
-            tombstone: self.tombstone,
-            hlc: Hlc::from_u64(self.hlc),
-            device_id: self.device_id.parse().expect("vector device ids are UUIDs"),
-        }
-    }
-}
-
 /// Every vector file: name and pretty JSON with a trailing newline.
 pub fn generate() -> Vec<(&'static str, String)> {
     fn json<T: Serialize>(value: &T) -> String {
@@ -298,7 +265,8 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("wrap.json", json(&wrap_vectors())),
         ("envelope.json", json(&envelope_file())),
         ("link.json", json(&link_vectors())),
-        ("merge.json", json(&merge_vectors())),
+        ("merge.json", json(&records::merge_vectors())),
+        ("record-body.json", json(&records::record_body_vectors(seal_vector))),
         ("hlc.json", json(&hlc_vectors())),
         ("device-name.json", json(&device_name_vectors())),
         ("accounts.json", json(&accounts_file())),
@@ -380,18 +348,76 @@ pub fn wrap_vectors() -> Vec<WrapVector> {
     }]
 }
 
-/// The valid and invalid envelope cases.
-pub fn envelope_file() -> EnvelopeFile {
+/// One payload sealed by the first valid case's account, data key, record
+/// and device, composed from §4 with the AEAD crate directly.
+pub fn seal_vector(
+    comment: &str,
+    kind: &str,
+    hlc: Hlc,
+    deleted_at: Option<u64>,
+    body: Vec<u8>,
+    seq: u64,
+    nonce: [u8; 24],
+) -> EnvelopeVector {
     let account_id = AccountId::from_bytes(counting(0x70));
     let data_key = DataKey::from_bytes(counting(0x40));
     let record_id = RecordId::from_bytes(counting(0xb0));
     let device_id = DeviceId::from_bytes(counting(0xc0));
+    let payload = RecordPayload {
+        kind: RecordKind::new(kind).expect("valid kind"),
+        hlc,
+        created_at: UnixMillis(1_764_028_000_000),
+        deleted_at: deleted_at.map(UnixMillis),
+        body,
+    };
+    let mut payload_cbor = Vec::new();
+    payload.encode_into(&mut payload_cbor);
+    let padded = pad(&payload_cbor).expect("payload fits");
+    let header = EnvelopeHeader { record_id, device_id, device_seq: DeviceSeq(seq), key_id: data_key.key_id() };
+    let aad = header.aad(&account_id);
+    let ciphertext = xchacha_seal(data_key.record_key().expose_secret(), &nonce, &aad, &padded);
+    let envelope = Envelope { header, nonce, ciphertext };
+    EnvelopeVector {
+        comment: comment.into(),
+        account_id: hex(account_id.as_bytes()),
+        data_key: hex(data_key.expose_secret()),
+        record_key: hex(data_key.record_key().expose_secret()),
+        key_id: hex(data_key.key_id().as_bytes()),
+        record_id: hex(record_id.as_bytes()),
+        device_id: hex(device_id.as_bytes()),
+        device_seq: seq,
+        payload: PayloadFields {
+            kind: kind.into(),
+            hlc: hlc.as_u64(),
+            hlc_wall_ms: hlc.wall_ms(),
+            hlc_counter: hlc.counter(),
+            created_at: payload.created_at.0,
+            deleted_at,
+            body: hex(&payload.body),
+        },
+        payload_cbor: hex(&payload_cbor),
+        padded_plaintext: hex(&padded),
+        aad: hex(aad),
+        nonce: hex(nonce),
+        ciphertext: hex(&envelope.ciphertext),
+        envelope: hex(envelope.encode()),
+    }
+}
+
+/// The valid and invalid envelope cases.
+pub fn envelope_file() -> EnvelopeFile {
+    let account_id = AccountId::from_bytes(counting(0x70));
+    let data_key = DataKey::from_bytes(counting(0x40));
+    let device_id = DeviceId::from_bytes(counting(0xc0));
     let hlc = |counter| Hlc::new(1_764_028_800_000, counter).expect("48-bit wall time");
-    let mood = br#"{"score":6,"note":"walked by the river","tags":["outside"]}"#.to_vec();
-    let long_note: Vec<u8> = (0..1500u32).map(|i| b"abcdefghijklmnopqrstuvwxyz "[i as usize % 27]).collect();
-    let cases = [
-        ("a mood entry: small records pad to 512 bytes", "mood", hlc(2), None, mood, 7, counting(0xd0)),
-        (
+    let dot = |counter| sealsync_envelope::Dot { hlc: hlc(counter), device: device_id };
+    let mood = records::body(records::mood_groups(6, "walked by the river", &["outside"]), dot(2)).encode();
+    let long_note: String = (0..1500u32).map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz "[i as usize % 27])).collect();
+    let activity = records::activity_groups("walk", None, None, None, None, 1_764_028_000_000, &long_note);
+    let activity = records::body(activity, dot(4)).encode();
+    let valid = vec![
+        seal_vector("a mood entry: small records pad to 512 bytes", "mood", hlc(2), None, mood, 7, counting(0xd0)),
+        seal_vector(
             "its delete: a tombstone, deleted_at set, body empty",
             "mood",
             hlc(3),
@@ -400,63 +426,21 @@ pub fn envelope_file() -> EnvelopeFile {
             8,
             counting(0xe0),
         ),
-        (
-            "a 1500-byte note: padded to the Padmé bucket above 512",
+        seal_vector(
+            "an activity with a 1500-byte note: padded to the Padmé bucket above 512",
             "activity",
             hlc(4),
             None,
-            long_note,
+            activity,
             9,
             counting(0xf0),
         ),
     ];
-    let valid = cases
-        .into_iter()
-        .map(|(comment, kind, hlc, deleted_at, body, seq, nonce)| {
-            let payload = RecordPayload {
-                kind: RecordKind::new(kind).expect("valid kind"),
-                hlc,
-                created_at: UnixMillis(1_764_028_000_000),
-                deleted_at: deleted_at.map(UnixMillis),
-                body,
-            };
-            let mut payload_cbor = Vec::new();
-            payload.encode_into(&mut payload_cbor);
-            let padded = pad(&payload_cbor).expect("payload fits");
-            let header = EnvelopeHeader { record_id, device_id, device_seq: DeviceSeq(seq), key_id: data_key.key_id() };
-            let aad = header.aad(&account_id);
-            let ciphertext = xchacha_seal(data_key.record_key().expose_secret(), &nonce, &aad, &padded);
-            let envelope = Envelope { header, nonce, ciphertext };
-            EnvelopeVector {
-                comment: comment.into(),
-                account_id: hex(account_id.as_bytes()),
-                data_key: hex(data_key.expose_secret()),
-                record_key: hex(data_key.record_key().expose_secret()),
-                key_id: hex(data_key.key_id().as_bytes()),
-                record_id: hex(record_id.as_bytes()),
-                device_id: hex(device_id.as_bytes()),
-                device_seq: seq,
-                payload: PayloadFields {
-                    kind: kind.into(),
-                    hlc: hlc.as_u64(),
-                    hlc_wall_ms: hlc.wall_ms(),
-                    hlc_counter: hlc.counter(),
-                    created_at: payload.created_at.0,
-                    deleted_at,
-                    body: hex(&payload.body),
-                },
-                payload_cbor: hex(&payload_cbor),
-                padded_plaintext: hex(&padded),
-                aad: hex(aad),
-                nonce: hex(nonce),
-                ciphertext: hex(&envelope.ciphertext),
-                envelope: hex(envelope.encode()),
-            }
-        })
-        .collect::<Vec<_>>();
     let good = hex::decode(&valid[0].envelope).expect("hex");
+    let mut open_errors = decoding::open_errors(&good, account_id, &data_key);
+    open_errors.extend(decoding::payload_errors(account_id, &data_key));
     EnvelopeFile {
-        open_errors: decoding::open_errors(&good, account_id, &data_key),
+        open_errors,
         decodes: decoding::decodable_envelopes(),
         invalid: decoding::invalid_envelopes(),
         valid,
@@ -499,33 +483,4 @@ pub fn link_vectors() -> Vec<LinkVector> {
         payload: hex(&payload),
         sealed: hex(sealed.to_bytes()),
     }]
-}
-
-/// Which version wins: each rule of PROTOCOL.md §7 once.
-pub fn merge_vectors() -> Vec<MergeVector> {
-    let d = |n: u8| uuid::Uuid::from_bytes(counting(n)).to_string();
-    let h = |wall: u64, counter: u16| Hlc::new(wall, counter).expect("48-bit").as_u64();
-    let v = |hlc, device_id: String, tombstone| MergeVersion { hlc, device_id, tombstone };
-    vec![
-        MergeVector {
-            comment: "the later stamp wins".into(),
-            versions: vec![v(h(1000, 0), d(0x20), false), v(h(1000, 1), d(0x10), false)],
-            winner: 1,
-        },
-        MergeVector {
-            comment: "equal stamps: the greater device id (bytewise) wins".into(),
-            versions: vec![v(h(1000, 0), d(0x20), false), v(h(1000, 0), d(0x10), false)],
-            winner: 0,
-        },
-        MergeVector {
-            comment: "a tombstone beats a later edit".into(),
-            versions: vec![v(h(2000, 0), d(0x10), false), v(h(1000, 0), d(0x20), true)],
-            winner: 1,
-        },
-        MergeVector {
-            comment: "between tombstones, the later stamp wins".into(),
-            versions: vec![v(h(3000, 0), d(0x10), true), v(h(1000, 5), d(0x20), true), v(h(9000, 0), d(0x30), false)],
-            winner: 0,
-        },
-    ]
 }

@@ -24,7 +24,8 @@ pub fn conflict_line(conflict: &sealsync_client::Conflict) -> String {
         serde_json::Value::Object(map) => map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  "),
         other => other.to_string(),
     };
-    let on = |d: &Option<sealsync_client::DeviceId>| d.map_or_else(|| "this device".to_owned(), |d| format!("device {d}"));
+    let on =
+        |d: &Option<sealsync_client::DeviceId>| d.map_or_else(|| "this device".to_owned(), |d| format!("device {d}"));
     format!(
         "#{}  {}: {fields}  (edited {} on {}, lost to an edit on {})",
         conflict.id,

@@ -178,7 +178,8 @@ impl Groups for Assessment {
             "gad7" => AssessmentKind::Gad7,
             _ => return None,
         };
-        let answers = answers.into_array().ok()?.iter().map(|a| u8::try_from(cbor::uint(a)?).ok()).collect::<Option<_>>()?;
+        let answers =
+            answers.into_array().ok()?.iter().map(|a| u8::try_from(cbor::uint(a)?).ok()).collect::<Option<_>>()?;
         Some(Self { kind, answers, total: 0, severity: Severity::Minimal, item9_flag: false })
     }
 }

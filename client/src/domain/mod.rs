@@ -130,7 +130,10 @@ pub fn group_values<T: RecordType>(fields: &T) -> Vec<(GroupId, Vec<u8>)> {
 pub fn from_group_values<T: RecordType>(values: &BTreeMap<GroupId, Vec<u8>>) -> Result<T, ValidationError> {
     let ids: Vec<GroupId> = values.keys().copied().collect();
     if ids != T::GROUPS.iter().map(|g| g.id).collect::<Vec<_>>() {
-        return Err(ValidationError::new("body", format!("a {} has groups {:?}, not {ids:?}", T::KIND, group_ids::<T>())));
+        return Err(ValidationError::new(
+            "body",
+            format!("a {} has groups {:?}, not {ids:?}", T::KIND, group_ids::<T>()),
+        ));
     }
     let mut decoded = Vec::with_capacity(values.len());
     for (group, bytes) in T::GROUPS.iter().zip(values.values()) {

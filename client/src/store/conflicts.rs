@@ -174,7 +174,12 @@ impl Store {
 
     /// Makes a logged value the record's current one, as a new local edit
     /// (so it syncs and wins over what it lost to), and removes the entry.
-    pub fn restore_conflict<T: RecordType>(&mut self, record: Uuid, conflict: i64, now: UnixMillis) -> Result<(), ClientError> {
+    pub fn restore_conflict<T: RecordType>(
+        &mut self,
+        record: Uuid,
+        conflict: i64,
+        now: UnixMillis,
+    ) -> Result<(), ClientError> {
         self.transaction(|tx| {
             let entry = take(tx, T::KIND, record, conflict)?;
             let current = live_fields::<T>(tx, record)?

@@ -207,7 +207,12 @@ impl Store {
 }
 
 /// [`Store::update`] in the caller's transaction.
-pub(crate) fn edit<T: RecordType>(tx: &Transaction<'_>, id: Uuid, fields: &T, now: UnixMillis) -> Result<bool, ClientError> {
+pub(crate) fn edit<T: RecordType>(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    fields: &T,
+    now: UnixMillis,
+) -> Result<bool, ClientError> {
     let mut row = live::<T>(tx, id)?;
     let before = group_values(row.fields.as_ref().expect("a live row has fields"));
     let changed: Vec<GroupId> =
@@ -251,7 +256,9 @@ fn version_of<T: RecordType>(row: &Row<T>) -> Version {
                 .collect();
             Content::Live(RecordBody { groups })
         }
-        (_, deleted) => Content::Deleted { dot: row.meta.dot(), at: UnixMillis(deleted.unwrap_or(row.meta.hlc.wall_ms())) },
+        (_, deleted) => {
+            Content::Deleted { dot: row.meta.dot(), at: UnixMillis(deleted.unwrap_or(row.meta.hlc.wall_ms())) }
+        }
     };
     Version { created_at, content }
 }
@@ -360,8 +367,7 @@ pub(crate) fn merge<T: RecordType>(
     me: DeviceId,
     now: UnixMillis,
 ) -> Result<Merged, ClientError> {
-    let incoming = Version::from_payload(payload, from)
-        .map_err(|e| ValidationError::new("body", e.to_string()))?;
+    let incoming = Version::from_payload(payload, from).map_err(|e| ValidationError::new("body", e.to_string()))?;
     // Validated as sent, before it can touch anything here.
     let incoming_row = row_of::<T>(&renamed(&incoming, me, THIS_DEVICE))?;
     let merged = match existing {
@@ -499,7 +505,8 @@ mod tests {
         let mut body = base.map(|b| RecordBody::decode(&b.body).unwrap()).unwrap_or_default();
         if let Some(fields) = fields {
             for (id, value) in group_values(fields) {
-                let group = body.groups.entry(id).or_insert_with(|| Group { value: Vec::new(), stamps: Stamps::default() });
+                let group =
+                    body.groups.entry(id).or_insert_with(|| Group { value: Vec::new(), stamps: Stamps::default() });
                 if group.value != value {
                     group.value = value;
                     group.stamps.record(dot);
@@ -608,7 +615,8 @@ mod tests {
         let (_dir, mut store) = store();
         let (id, me) = (Uuid::new_v4(), DeviceId::random());
         let payload = remote(None, Some(&Mood { score: 42, note: String::new(), tags: vec![] }), at(9_000, me));
-        let result = store.transaction(|tx| merge::<Mood>(tx, id, DeviceId::random(), &payload, None, me, UnixMillis(1)));
+        let result =
+            store.transaction(|tx| merge::<Mood>(tx, id, DeviceId::random(), &payload, None, me, UnixMillis(1)));
         assert!(matches!(result, Err(ClientError::Invalid(_))));
         assert!(store.get::<Mood>(id).unwrap().is_none());
     }

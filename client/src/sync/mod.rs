@@ -27,7 +27,6 @@ use crate::store::sync_state::{self, SyncState};
 mod pull;
 mod push;
 
-
 /// How to turn sync on.
 #[derive(Debug)]
 pub struct EnableOptions {

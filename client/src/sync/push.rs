@@ -14,8 +14,8 @@ use zeroize::Zeroizing;
 use super::{Progress, SyncSummary, With};
 use crate::api::Api;
 use crate::error::ClientError;
-use crate::store::sync_state::BatchLimit;
 use crate::store::Store;
+use crate::store::sync_state::BatchLimit;
 use crate::store::sync_state::{self, Outgoing};
 
 /// What every server accepts in one push (PROTOCOL.md §9): sent without asking.
