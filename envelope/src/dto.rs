@@ -188,6 +188,16 @@ pub struct MetaResponse {
     pub limits: ServerLimits,
 }
 
+/// Largest sealed device name the server stores (`encrypted_name`, in bytes).
+pub const MAX_SEALED_DEVICE_NAME_BYTES: usize = 512;
+
+/// Largest device name, in UTF-8 bytes, whose sealed form fits
+/// [`MAX_SEALED_DEVICE_NAME_BYTES`]: the sealed form is the 24-byte nonce, the
+/// name's ciphertext (as long as the name) and the 16-byte tag, nothing else
+/// (PROTOCOL.md §8.1), so 512 − 24 − 16 = 472.
+pub const MAX_DEVICE_NAME_BYTES: usize =
+    MAX_SEALED_DEVICE_NAME_BYTES - sealsync_crypto::NONCE_LEN - sealsync_crypto::TAG_LEN;
+
 /// A device as registered: its id and its name, sealed by the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceRegistration {

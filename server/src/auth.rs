@@ -28,8 +28,13 @@ pub fn new_token() -> (String, [u8; 32]) {
     (token, hash)
 }
 
-/// `SHA-256(token)`. Tokens are uniformly random, so a fast hash is enough,
-/// and looking a device up by it leaks nothing about other tokens.
+/// `SHA-256(token)`, where `token` is the text the device sends: the SHA-256
+/// of the 64 ASCII bytes of its lower-case hex digits, not of the 32 bytes
+/// they encode (PROTOCOL.md §8.1). This is deliberate: the server hashes the
+/// header value as it arrives, never decodes it, and no other spelling of the
+/// same bytes (upper-case digits) names the device. Tokens are uniformly
+/// random, so a fast hash is enough, and looking a device up by it leaks
+/// nothing about other tokens.
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -60,7 +65,7 @@ impl<S: Store> FromRequestParts<App<S>> for AuthDevice {
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
-            .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+            .filter(|t| t.len() == 64 && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .ok_or_else(ApiError::invalid_token)?;
         let device = app.store.authenticate(&token_hash(token), crate::app::now_ms()).await?;
         device.map(AuthDevice).ok_or_else(ApiError::invalid_token)
@@ -78,6 +83,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         assert_eq!(token_hash(&a), hash_a);
+        assert!(a.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+        // The hash is of the 64 hex characters, not of the 32 bytes they spell.
+        let text = "00".repeat(32);
+        assert_eq!(token_hash(&text), <[u8; 32]>::from(Sha256::digest(text.as_bytes())));
+        assert_ne!(token_hash(&text), <[u8; 32]>::from(Sha256::digest([0u8; 32])));
     }
 
     #[test]

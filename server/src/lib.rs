@@ -5,6 +5,7 @@
 //! - [`app`]: state, router, middleware (rate limits, timeouts, metrics, logs);
 //! - [`routes`]: the handlers of the HTTP API;
 //! - [`auth`], [`body`], [`error`]: tokens, bodies and problem documents;
+//! - [`wire`]: the JSON bodies as they arrive, and their field checks;
 //! - [`config`]: the command line.
 //!
 //! The server reads envelope headers (record, device, counter, key id) and
@@ -18,5 +19,6 @@ pub mod config;
 pub mod error;
 pub mod routes;
 pub mod store;
+pub mod wire;
 
 pub use app::{App, Registration, Settings, router, serve};

@@ -142,6 +142,15 @@ async fn registration_refuses_bad_input(server: TestServer) {
                 v
             },
             StatusCode::BAD_REQUEST,
+            "invalid_salt_seed",
+        ),
+        (
+            {
+                let mut v = valid();
+                v["salt_seed"] = json!(7);
+                v
+            },
+            StatusCode::BAD_REQUEST,
             "malformed_json",
         ),
         (

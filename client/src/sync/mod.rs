@@ -14,11 +14,12 @@ use sealsync_crypto::{
 };
 use std::sync::Arc;
 
-use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, RegisterRequest};
+use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest};
 use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordSealer, UnixMillis};
 use serde::Serialize;
 
 use crate::api::{Api, Http, ServerUrl};
+use crate::domain::ValidationError;
 use crate::error::ClientError;
 use crate::keyfile::{self, Keys};
 use crate::store::Store;
@@ -84,8 +85,22 @@ pub struct SyncSummary {
     pub cursor: u64,
 }
 
+/// A device name must seal into the server's 512 bytes: at most
+/// [`MAX_DEVICE_NAME_BYTES`] (472) bytes of UTF-8 (PROTOCOL.md §8.1).
+fn check_device_name(name: &str) -> Result<(), ClientError> {
+    if name.len() > MAX_DEVICE_NAME_BYTES {
+        return Err(ValidationError::new(
+            "device name",
+            format!("is {} bytes of UTF-8, more than {MAX_DEVICE_NAME_BYTES}", name.len()),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// `nonce || XChaCha20-Poly1305[record_key](nonce, "sealsync/v1/device-name" || device_id, name)`.
 fn seal_device_name(data_key: &DataKey, device: DeviceId, name: &str) -> Result<Vec<u8>, ClientError> {
+    check_device_name(name)?;
     let aad = [b"sealsync/v1/device-name".as_slice(), device.as_bytes()].concat();
     let mut buffer = name.as_bytes().to_vec();
     let nonce = data_key.record_key().seal(&aad, &mut buffer)?;
@@ -114,6 +129,8 @@ pub(crate) async fn enable(
     }
     let url = ServerUrl::parse(&options.server_url, options.allow_insecure_http)?;
     let name = AccountName::parse(&options.account_name)?;
+    // Before anything is sent: the name is sealed only after a network call.
+    check_device_name(&options.device_name)?;
     let api = Api::new(url.clone(), http);
     let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
     let device_id = DeviceId::random();
@@ -288,4 +305,50 @@ pub(crate) async fn revoke(
 ) -> Result<(), ClientError> {
     let (_, keys, api) = session(store, dir, http)?;
     api.revoke(&keys.token, device).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_device_name_seals_into_512_bytes() {
+        let key = DataKey::generate().unwrap();
+        let device = DeviceId::random();
+        // 472 bytes of UTF-8, in two-byte characters: the longest name that fits.
+        let longest = "é".repeat(MAX_DEVICE_NAME_BYTES / 2);
+        assert_eq!(longest.len(), 472);
+        let sealed = seal_device_name(&key, device, &longest).unwrap();
+        assert_eq!(sealed.len(), sealsync_envelope::dto::MAX_SEALED_DEVICE_NAME_BYTES);
+        assert_eq!(open_device_name(&key, device, &sealed).as_deref(), Some(longest.as_str()));
+
+        let too_long = format!("{longest}x");
+        match seal_device_name(&key, device, &too_long) {
+            Err(ClientError::Invalid(e)) => assert_eq!(e.field, "device name"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(matches!(check_device_name(&too_long), Err(ClientError::Invalid(_))));
+        assert!(check_device_name("").is_ok());
+    }
+
+    /// A name too long is refused before any network call: the server at
+    /// this address does not exist, so reaching it would be a network error.
+    #[tokio::test]
+    async fn enable_refuses_a_long_device_name_before_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("journal.db")).unwrap();
+        let http = Http::new().unwrap();
+        let options = EnableOptions {
+            server_url: "http://127.0.0.1:9".into(),
+            account_name: "someone@example.org".into(),
+            passphrase: Passphrase::new("a passphrase".into()).unwrap(),
+            create: true,
+            allow_insecure_http: true,
+            device_name: "n".repeat(MAX_DEVICE_NAME_BYTES + 1),
+        };
+        match enable(&mut store, dir.path(), &http, options).await {
+            Err(ClientError::Invalid(e)) => assert_eq!(e.field, "device name"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
 }

@@ -4,10 +4,9 @@ use axum::Json as JsonResponse;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hmac::{Hmac, KeyInit, Mac};
-use sealsync_crypto::{AccountName, ProtocolVersion, WrappedDataKey, accept_version};
+use sealsync_crypto::ProtocolVersion;
 use sealsync_envelope::dto::{
-    DeleteAccountRequest, DeviceRegistration, LoginParamsRequest, LoginParamsResponse, LoginRequest, RegisterRequest,
-    SessionResponse, WrappedKey,
+    DeviceRegistration, LoginParamsRequest, LoginParamsResponse, SessionResponse, WrappedKey,
 };
 use sealsync_envelope::{AccountId, KeyId};
 use sha2::Sha256;
@@ -17,31 +16,10 @@ use crate::auth::{AuthDevice, auth_key_hash, hashes_match, new_token};
 use crate::body::Json;
 use crate::error::ApiError;
 use crate::store::{NewAccount, NewDevice, Store};
-
-/// Largest sealed device name.
-pub const MAX_DEVICE_NAME_BYTES: usize = 512;
+use crate::wire::{DeleteAccountBody, LoginBody, RegisterBody, account_name};
 
 /// `"sealsync/v1/fake-salt-seed"`: label of the fake seeds for unknown names.
 const LABEL_FAKE_SEED: &[u8] = b"sealsync/v1/fake-salt-seed";
-
-fn canonical_name(name: &str) -> Result<AccountName, ApiError> {
-    AccountName::parse(name).map_err(|e| ApiError::bad_request("invalid_account_name", e.to_string()))
-}
-
-fn check_device(device: &DeviceRegistration) -> Result<(), ApiError> {
-    check_name(&device.encrypted_name)
-}
-
-/// A sealed device name must fit [`MAX_DEVICE_NAME_BYTES`].
-pub(crate) fn check_name(encrypted_name: &[u8]) -> Result<(), ApiError> {
-    if encrypted_name.len() > MAX_DEVICE_NAME_BYTES {
-        return Err(ApiError::bad_request(
-            "invalid_device_name",
-            format!("the sealed device name exceeds {MAX_DEVICE_NAME_BYTES} bytes"),
-        ));
-    }
-    Ok(())
-}
 
 fn new_device(device: DeviceRegistration) -> (NewDevice, String) {
     let (token, token_hash) = new_token();
@@ -49,9 +27,10 @@ fn new_device(device: DeviceRegistration) -> (NewDevice, String) {
 }
 
 /// `POST /v1/accounts`: creates the account, its wrapped key and first device.
+/// Every field is checked (`wire::RegisterBody::check`) before anything is stored.
 pub async fn register<S: Store>(
     State(app): State<App<S>>,
-    Json(request): Json<RegisterRequest>,
+    Json(body): Json<RegisterBody>,
 ) -> Result<(StatusCode, JsonResponse<SessionResponse>), ApiError> {
     if app.registration == Registration::Closed {
         return Err(ApiError::new(
@@ -60,16 +39,7 @@ pub async fn register<S: Store>(
             "this server does not accept new accounts",
         ));
     }
-    let version = accept_version(request.protocol_version, None).map_err(|_| {
-        ApiError::bad_request(
-            "unsupported_protocol_version",
-            format!("protocol version {} is not supported by this server", request.protocol_version),
-        )
-    })?;
-    let name = canonical_name(&request.account_name)?;
-    WrappedDataKey::from_bytes(&request.wrapped_data_key)
-        .map_err(|e| ApiError::bad_request("invalid_wrapped_key", e.to_string()))?;
-    check_device(&request.device)?;
+    let (request, name, version) = body.check()?;
 
     let account_id = request.account_id;
     let (device, token) = new_device(request.device);
@@ -98,7 +68,7 @@ pub async fn login_params<S: Store>(
     State(app): State<App<S>>,
     Json(request): Json<LoginParamsRequest>,
 ) -> Result<JsonResponse<LoginParamsResponse>, ApiError> {
-    let name = canonical_name(&request.account_name)?;
+    let name = account_name(&request.account_name)?;
     let answer = match app.store.account_by_name(name.as_str()).await? {
         Some(account) => {
             LoginParamsResponse { protocol_version: account.protocol_version, salt_seed: account.salt_seed }
@@ -119,10 +89,9 @@ pub async fn login_params<S: Store>(
 /// one answer, reached by the same work.
 pub async fn login<S: Store>(
     State(app): State<App<S>>,
-    Json(request): Json<LoginRequest>,
+    Json(body): Json<LoginBody>,
 ) -> Result<JsonResponse<SessionResponse>, ApiError> {
-    let name = canonical_name(&request.account_name)?;
-    check_device(&request.device)?;
+    let (request, name) = body.check()?;
     let account = app.store.account_by_name(name.as_str()).await?;
     let (account_id, expected) = match &account {
         Some(a) => (a.id, a.auth_key_hash),
@@ -150,8 +119,9 @@ pub async fn login<S: Store>(
 pub async fn delete<S: Store>(
     State(app): State<App<S>>,
     AuthDevice(device): AuthDevice,
-    Json(request): Json<DeleteAccountRequest>,
+    Json(body): Json<DeleteAccountBody>,
 ) -> Result<StatusCode, ApiError> {
+    let request = body.check()?;
     let account_id = device.account_id;
     let stored = app.store.auth_key_hash(account_id).await?.ok_or_else(ApiError::invalid_token)?;
     if !hashes_match(&auth_key_hash(account_id.as_bytes(), &request.auth_key), &stored) {

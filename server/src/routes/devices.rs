@@ -4,13 +4,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sealsync_envelope::DeviceId;
-use sealsync_envelope::dto::{DeviceListEntry, RenameDeviceRequest};
+use sealsync_envelope::dto::DeviceListEntry;
 
 use crate::app::{App, now_ms};
 use crate::auth::AuthDevice;
 use crate::body::Json as JsonBody;
 use crate::error::ApiError;
 use crate::store::{Store, to_u64};
+use crate::wire::{RenameDeviceBody, uuid_text};
 
 /// `GET /v1/devices`: every device of the account, revoked ones included.
 pub async fn list<S: Store>(
@@ -33,8 +34,13 @@ pub async fn list<S: Store>(
     ))
 }
 
+/// A device id in a path: UUID text in lower-case hyphenated form. Its
+/// version is not checked, so a device registered before the server required
+/// version 4 ids can still be renamed and revoked.
 fn device_id(id: &str) -> Result<DeviceId, ApiError> {
-    id.parse().map_err(|_| ApiError::bad_request("invalid_device_id", "the device id is not a UUID"))
+    uuid_text(id).map(DeviceId).ok_or_else(|| {
+        ApiError::bad_request("invalid_device_id", "the device id is not a UUID in lower-case hyphenated form")
+    })
 }
 
 fn no_such_device() -> ApiError {
@@ -47,10 +53,10 @@ pub async fn rename<S: Store>(
     State(app): State<App<S>>,
     AuthDevice(me): AuthDevice,
     Path(id): Path<String>,
-    JsonBody(request): JsonBody<RenameDeviceRequest>,
+    JsonBody(body): JsonBody<RenameDeviceBody>,
 ) -> Result<StatusCode, ApiError> {
     let id = device_id(&id)?;
-    crate::routes::accounts::check_name(&request.encrypted_name)?;
+    let request = body.check()?;
     if app.store.rename_device(me.account_id, id, &request.encrypted_name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

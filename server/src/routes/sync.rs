@@ -12,12 +12,22 @@ use crate::body::Cbor;
 use crate::error::ApiError;
 use crate::store::{Incoming, Store};
 
-/// Why an envelope that does not decode is refused.
+/// Why an envelope that does not decode is refused (the table in
+/// PROTOCOL.md §8.2). `envelope_too_large` is for the envelope as a whole;
+/// a byte string inside it announcing more than its field can hold is a
+/// malformed envelope, however short the envelope itself.
 fn reject_code(error: &DecodeError) -> RejectCode {
     match error {
         DecodeError::UnsupportedVersion(_) => RejectCode::UnsupportedVersion,
         DecodeError::UnsupportedSuite(_) => RejectCode::UnsupportedSuite,
-        DecodeError::TooLarge { .. } => RejectCode::EnvelopeTooLarge,
+        DecodeError::TooLarge { what: "envelope", .. } => RejectCode::EnvelopeTooLarge,
+        DecodeError::TooLarge { .. }
+        | DecodeError::Truncated { .. }
+        | DecodeError::Malformed { .. }
+        | DecodeError::NotCanonical { .. }
+        | DecodeError::Unexpected { .. }
+        | DecodeError::InvalidField { .. }
+        | DecodeError::TrailingBytes(_) => RejectCode::MalformedEnvelope,
         _ => RejectCode::MalformedEnvelope,
     }
 }
@@ -84,8 +94,9 @@ pub struct PullQuery {
     /// Return envelopes strictly after this cursor (default: from the start).
     #[serde(default)]
     after: u64,
-    /// Page size (default and maximum: the server's `max_page_size`).
-    limit: Option<u32>,
+    /// Page size, at least 1 (default: the server's `max_page_size`; a larger
+    /// value is clamped to it, not refused).
+    limit: Option<u64>,
 }
 
 /// `GET /v1/sync/pull?after=CURSOR&limit=N`: one page in cursor order.
@@ -99,7 +110,7 @@ pub async fn pull<S: Store>(
         Some(0) => {
             return Err(ApiError::bad_request("invalid_query", "limit must be at least 1"));
         }
-        Some(n) => n.min(app.limits.max_page_size),
+        Some(n) => u32::try_from(n).unwrap_or(u32::MAX).min(app.limits.max_page_size),
         None => app.limits.max_page_size,
     };
     let after = Cursor(query.after);

@@ -66,9 +66,11 @@ pub struct AccountState {
 
 /// Plans a push. An envelope is stored when its device counter is above what
 /// is stored for its (record, device) pair, including earlier envelopes of the
-/// same batch, which it then supersedes. Each stored envelope takes the next
-/// `server_seq`; numbers taken by an envelope superseded within the batch are
-/// simply skipped (cursors only compare).
+/// same batch, which it then supersedes. Positions are given out once the
+/// batch is decided: the envelopes answered `stored` take the next
+/// `server_seq` values, consecutive and in request order, and nothing else
+/// takes one (an envelope superseded later in the same batch neither), so the
+/// account's counter grows by exactly the number of `stored` results.
 ///
 /// The same counter with the same bytes is a re-push (`duplicate`); with other
 /// bytes it means the device reused counters, e.g. after being restored from a
@@ -85,8 +87,7 @@ pub fn plan<'a>(
     // Per pair: what is stored once the batch so far is applied, and which
     // item of the batch (if any) put it there.
     let mut current: HashMap<Pair, Held<'a>> = HashMap::new();
-    let mut rows: HashMap<Pair, Row<'a>> = HashMap::new();
-    let (mut seq, mut stored_bytes) = (account.seq, account.stored_bytes);
+    let mut stored_bytes = account.stored_bytes;
 
     for (index, item) in items.iter().enumerate() {
         let header = &item.header;
@@ -123,24 +124,33 @@ pub fn plan<'a>(
             continue;
         }
         stored_bytes = after;
-        seq += 1;
         if let Some((_, _, Some(earlier))) = stored {
             results[earlier] = PushResult::Superseded;
         }
         current.insert(pair, (incoming_seq, item.bytes.as_slice(), Some(index)));
-        rows.insert(
-            pair,
-            Row {
-                record_id: header.record_id,
-                device_id: header.device_id,
-                device_seq: incoming_seq,
-                server_seq: seq,
-                envelope: &item.bytes,
-            },
-        );
-        results.push(PushResult::Stored { seq: Cursor(seq) });
+        // A placeholder: positions are given out below, once the batch is decided.
+        results.push(PushResult::Stored { seq: Cursor(0) });
     }
-    Plan { results, rows: rows.into_values().collect(), seq, stored_bytes }
+
+    // The envelopes still `stored` take consecutive positions in request order.
+    let mut seq = account.seq;
+    let mut positions = vec![0; items.len()];
+    for (index, result) in results.iter_mut().enumerate() {
+        if let PushResult::Stored { seq: position } = result {
+            seq += 1;
+            *position = Cursor(seq);
+            positions[index] = seq;
+        }
+    }
+    let mut rows: Vec<Row<'a>> = current
+        .into_iter()
+        .filter_map(|((record_id, device_id), (device_seq, envelope, placed_by))| {
+            let server_seq = positions[placed_by?];
+            Some(Row { record_id, device_id, device_seq, server_seq, envelope })
+        })
+        .collect();
+    rows.sort_unstable_by_key(|row| row.server_seq);
+    Plan { results, rows, seq, stored_bytes }
 }
 
 #[cfg(test)]
@@ -194,11 +204,34 @@ mod tests {
         let plan = plan(&items, &none, &[KEY], state(0, 0), 1000);
         assert_eq!(
             plan.results,
-            [PushResult::Superseded, PushResult::Stored { seq: Cursor(2) }, PushResult::Duplicate]
+            [PushResult::Superseded, PushResult::Stored { seq: Cursor(1) }, PushResult::Duplicate]
         );
         assert_eq!(plan.rows.len(), 1);
-        assert_eq!((plan.rows[0].device_seq, plan.rows[0].server_seq), (2, 2));
-        assert_eq!(plan.stored_bytes, 12);
+        assert_eq!((plan.rows[0].device_seq, plan.rows[0].server_seq), (2, 1));
+        assert_eq!((plan.seq, plan.stored_bytes), (1, 12));
+    }
+
+    #[test]
+    fn only_stored_envelopes_take_positions_and_they_are_consecutive() {
+        // Record 1 twice (the older first), record 2 once, record 3 twice
+        // (the newer first, so the older arrives stale), at counter 10.
+        let items = [item(1, 9, 1, 10), item(2, 9, 2, 10), item(1, 9, 3, 10), item(3, 9, 5, 10), item(3, 9, 4, 10)];
+        let none = HashMap::new();
+        let plan = plan(&items, &none, &[KEY], state(10, 0), 1000);
+        assert_eq!(
+            plan.results,
+            [
+                PushResult::Superseded,
+                PushResult::Stored { seq: Cursor(11) },
+                PushResult::Stored { seq: Cursor(12) },
+                PushResult::Stored { seq: Cursor(13) },
+                PushResult::Superseded,
+            ]
+        );
+        assert_eq!(plan.seq, 13, "the counter grows by the number of stored results");
+        let rows: Vec<(u64, u64)> = plan.rows.iter().map(|r| (r.device_seq, r.server_seq)).collect();
+        assert_eq!(rows, [(2, 11), (3, 12), (5, 13)]);
+        assert_eq!(plan.stored_bytes, 30);
     }
 
     #[test]

@@ -74,6 +74,23 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The token hash stored for a device.
+    pub async fn token_hash_of(&self, device: DeviceId) -> Vec<u8> {
+        const QUERY: &str = "SELECT token_hash FROM devices WHERE id = $1";
+        match self {
+            TestDb::Sqlite { url, .. } => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query_scalar(QUERY).bind(device.0).fetch_one(&mut conn).await.unwrap()
+            }
+            TestDb::Postgres(db) => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                sqlx::query_scalar(QUERY).bind(device.0).fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+}
+
 /// A scratch Postgres database for one test, or `None` to skip (see sealsync-testkit).
 pub async fn postgres_database() -> Option<ScratchPostgres> {
     ScratchPostgres::for_test("server suite").await
