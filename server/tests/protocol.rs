@@ -321,6 +321,8 @@ async fn decoder_errors_map_to_push_rejection_codes(server: TestServer) {
         .iter()
         .map(|v| {
             let class = match v["error"].as_str().unwrap() {
+                "too_large" => "too_large",
+                "malformed" => "malformed",
                 "truncated" => "truncated",
                 "trailing_bytes" => "trailing_bytes",
                 "not_canonical" => "not_canonical",
@@ -328,9 +330,10 @@ async fn decoder_errors_map_to_push_rejection_codes(server: TestServer) {
                 "invalid_field" => "invalid_field",
                 "unsupported_version" => "unsupported_version",
                 "unsupported_suite" => "unsupported_suite",
-                other => panic!("a vector of class {other}: add it below"),
+                other => panic!("a vector of class {other}: map it here"),
             };
             let code = match class {
+                "too_large" => RejectCode::EnvelopeTooLarge,
                 "unsupported_version" => RejectCode::UnsupportedVersion,
                 "unsupported_suite" => RejectCode::UnsupportedSuite,
                 _ => RejectCode::MalformedEnvelope,
@@ -338,11 +341,9 @@ async fn decoder_errors_map_to_push_rejection_codes(server: TestServer) {
             (class, hex::decode(v["envelope"].as_str().unwrap()).unwrap(), code)
         })
         .collect();
-    // Not CBOR: additional information 28 where the version belongs.
-    cases.push(("malformed", vec![0xa8, 0x01, 0x1c], RejectCode::MalformedEnvelope));
-    // A record id announcing 17 bytes: more than its field holds, in a short envelope.
+    // A record id announcing 17 bytes, in a short envelope: a wrong length, not a large envelope.
     let long_field = [&[0xa8, 0x01, 0x01, 0x02, 0x01, 0x03, 0x51][..], &[0u8; 17]].concat();
-    cases.push(("too_large", long_field, RejectCode::MalformedEnvelope));
+    cases.push(("invalid_field", long_field, RejectCode::MalformedEnvelope));
     // The envelope as a whole longer than the limit.
     cases.push(("too_large", vec![0xa8; MAX_ENVELOPE_LEN + 1], RejectCode::EnvelopeTooLarge));
 
