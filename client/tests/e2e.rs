@@ -21,6 +21,7 @@ on_both_backends!(
     two_devices_converge,
     three_devices_converge,
     conflicting_offline_edits_converge_and_deletes_win,
+    concurrent_edits_to_different_fields_both_survive_and_a_lost_edit_is_kept,
     repeated_and_interrupted_syncs_lose_and_duplicate_nothing,
     wrong_passphrase_is_refused_before_any_upload,
     tampered_envelope_is_quarantined_and_the_rest_applies,
@@ -308,6 +309,69 @@ fn conflicting_offline_edits_converge_and_deletes_win(server: Server) {
         }
     }
     assert_eq!(assert_converged(&all), lists);
+}
+
+/// The issue a person hit: offline, A changed a mood's score and B its note;
+/// after syncing, both edits must be there. Two edits of the same field: the
+/// later wins everywhere and the other is kept in the conflict log, from which
+/// it can be restored as a new edit or dismissed.
+fn concurrent_edits_to_different_fields_both_survive_and_a_lost_edit_is_kept(server: Server) {
+    let account = account_name();
+    let (a, b) = (Device::new("a"), Device::new("b"));
+    a.enable(&server, &account, true);
+    b.enable(&server, &account, false);
+    let both = a.add_mood(5, "base");
+    let same = a.add_mood(5, "same field");
+    sync_all(&[&a, &b], 1);
+
+    a.run(&["mood", "edit", &both, "--score", "2"]);
+    b.run(&["mood", "edit", &both, "--note", "edited on B"]);
+    a.run(&["mood", "edit", &same, "--score", "3"]);
+    b.run(&["mood", "edit", &same, "--score", "9"]);
+    // An edit that changes nothing queues nothing and outranks nothing.
+    let output = a.output(&["mood", "edit", &both, "--score", "2"], None);
+    assert!(text(&output.stderr).contains("nothing changed"), "{}", text(&output.stderr));
+    assert_eq!(a.status()["pending"], 2);
+
+    let summaries = sync_all(&[&a, &b, &a], 1);
+    let lists = assert_converged(&[&a, &b]);
+    let moods = &lists[0];
+    assert_eq!(
+        (find(moods, &both)["score"].clone(), find(moods, &both)["note"].clone()),
+        (2.into(), "edited on B".into())
+    );
+    assert_eq!(find(moods, &same)["score"], 9, "the later edit of the score wins");
+    // Each device logged the score that lost, and said so.
+    assert_eq!(n(&summaries[1]["conflicts"]) + n(&summaries[2]["conflicts"]), 2, "{summaries:?}");
+    for device in [&a, &b] {
+        let conflicted = &device.status()["conflicts"];
+        assert_eq!(conflicted, &serde_json::json!([{ "kind": "mood", "record_id": same, "conflicts": 1 }]));
+        let log: Vec<Value> = serde_json::from_str(&device.run(&["mood", "conflicts", &same, "--json"])).unwrap();
+        assert_eq!(log.len(), 1, "[{}] {log:#?}", device.name);
+        assert_eq!(
+            (log[0]["group"].clone(), log[0]["fields"].clone()),
+            ("score".into(), serde_json::json!({ "score": 3 }))
+        );
+        let text = device.run(&["mood", "conflicts", &same]);
+        assert!(text.contains("score: score=3"), "[{}] {text}", device.name);
+        assert!(device.run(&["mood", "conflicts", &both]).contains("no conflicts"));
+    }
+
+    // A restores its lost score: a new edit that wins everywhere, with no new conflict.
+    let log: Vec<Value> = serde_json::from_str(&a.run(&["mood", "conflicts", &same, "--json"])).unwrap();
+    a.run(&["mood", "restore", &same, &log[0]["id"].to_string()]);
+    let summaries = sync_all(&[&a, &b], 2);
+    assert!(summaries.iter().all(|s| n(&s["conflicts"]) == 0), "{summaries:?}");
+    let moods = &assert_converged(&[&a, &b])[0];
+    assert_eq!(find(moods, &same)["score"], 3);
+    assert_eq!(find(moods, &same)["note"], "same field");
+    assert_eq!(a.status()["conflicts"], serde_json::json!([]));
+    // B dismisses its entry; a wrong number is refused.
+    let log: Vec<Value> = serde_json::from_str(&b.run(&["mood", "conflicts", &same, "--json"])).unwrap();
+    b.run_fail(&["mood", "dismiss", &same, "999999"]);
+    b.run(&["mood", "dismiss", &same, &log[0]["id"].to_string()]);
+    assert_eq!(b.status()["conflicts"], serde_json::json!([]));
+    assert_eq!(find(&b.list("mood"), &same)["score"], 3, "dismissing changes no record");
 }
 
 // ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 pub mod activity;
 pub mod assessment;
+#[cfg(test)]
+mod conformance;
 pub mod mood;
 pub mod schedule;
 

@@ -254,7 +254,9 @@ fn merge_one(
         Assessment::KIND => records::merge::<Assessment>(tx, record, from, payload, existing, me, now),
         Activity::KIND => records::merge::<Activity>(tx, record, from, payload, existing, me, now),
         Schedule::KIND => records::merge::<Schedule>(tx, record, from, payload, existing, me, now),
-        other => return quarantine(format!("unknown record kind {other:?}")),
+        // Perhaps a kind from a newer version of the app (PROTOCOL.md §4.8):
+        // kept aside and tried again at every sync, never dropped.
+        other => return Ok(Err(Rejected::Deferred(format!("unknown record kind {other:?} (from a newer app?)")))),
     };
     match merged {
         Ok(Merged::Applied { current, lost }) => {
