@@ -57,6 +57,15 @@ pub enum Error {
     /// Argon2id rejected its inputs or could not allocate its memory.
     #[error("Argon2id failed: {0}")]
     Argon2(String),
+    /// A typed recovery key is not 32 characters of its alphabet.
+    #[error("that is not a recovery key: expected 32 letters and digits (hyphens and spaces are ignored)")]
+    RecoveryKeyFormat,
+    /// A typed recovery key fails its checksum: a typo.
+    #[error("the recovery key has a typo: its checksum does not match")]
+    RecoveryKeyChecksum,
+    /// A relayed recovery public key is not the account's (its MAC fails).
+    #[error("the recovery public key the server sent is not the account's")]
+    RecoveryKeyNotAuthentic,
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]
     Rng,
