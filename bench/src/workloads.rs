@@ -84,6 +84,7 @@ fn options(server: &str, account: &str, create: bool) -> EnableOptions {
         create,
         allow_insecure_http: false,
         device_name: "bench".into(),
+        recovery_key: false,
     }
 }
 

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
-    DeviceListEntry, EnvelopeBytes, LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, PullResponse,
-    PushRequest, PushResponse, RegisterRequest, RenameDeviceRequest, SessionResponse, from_cbor, to_cbor,
+    ChangePassphraseRequest, DeviceListEntry, EnvelopeBytes, KeysResponse, LoginParamsRequest, LoginParamsResponse,
+    LoginRequest, MetaResponse, PullResponse, PushRequest, PushResponse, RecoverKeysRequest, RecoverKeysResponse,
+    RecoverRequest, RegisterRequest, RenameDeviceRequest, RotateRequest, SessionResponse, SetRecoveryRequest,
+    UnlockRequest, UnlockResponse, from_cbor, to_cbor,
 };
 use sealsync_envelope::{Cursor, DeviceId};
 use serde::de::DeserializeOwned;
@@ -238,6 +240,40 @@ impl Api {
 
     pub(crate) async fn revoke(&self, token: &str, device: DeviceId) -> Result<(), ClientError> {
         self.repeatable(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
+    }
+
+    /// The account's key state (PROTOCOL.md §8.3).
+    pub(crate) async fn keys(&self, token: &str) -> Result<KeysResponse, ClientError> {
+        json(&self.repeatable(Method::GET, "/v1/keys", Some(token), None).await?)
+    }
+
+    /// The current key wrapped under the passphrase, on proof of it.
+    pub(crate) async fn unlock(&self, token: &str, request: &UnlockRequest) -> Result<UnlockResponse, ClientError> {
+        json(&self.single(Method::POST, "/v1/keys/unlock", Some(token), Some(json_body(request))).await?)
+    }
+
+    pub(crate) async fn change_passphrase(
+        &self,
+        token: &str,
+        request: &ChangePassphraseRequest,
+    ) -> Result<(), ClientError> {
+        self.single(Method::POST, "/v1/account/passphrase", Some(token), Some(json_body(request))).await.map(drop)
+    }
+
+    pub(crate) async fn set_recovery(&self, token: &str, request: &SetRecoveryRequest) -> Result<(), ClientError> {
+        self.single(Method::PUT, "/v1/account/recovery", Some(token), Some(json_body(request))).await.map(drop)
+    }
+
+    pub(crate) async fn rotate(&self, token: &str, request: &RotateRequest) -> Result<(), ClientError> {
+        self.single(Method::POST, "/v1/account/rotate", Some(token), Some(json_body(request))).await.map(drop)
+    }
+
+    pub(crate) async fn recover_keys(&self, request: &RecoverKeysRequest) -> Result<RecoverKeysResponse, ClientError> {
+        json(&self.single(Method::POST, "/v1/recover/keys", None, Some(json_body(request))).await?)
+    }
+
+    pub(crate) async fn recover(&self, request: &RecoverRequest) -> Result<SessionResponse, ClientError> {
+        json(&self.single(Method::POST, "/v1/recover", None, Some(json_body(request))).await?)
     }
 }
 

@@ -96,6 +96,18 @@ pub enum ClientError {
     /// This device's token was revoked or the account deleted.
     #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
     SignedOut,
+    /// The account's data key was rotated on another device and this device
+    /// has not got the new key: nothing was pushed or merged.
+    #[error(
+        "the account's data key was rotated on another device: run `sealsync sync unlock` (with the passphrase), or link this device again from one that has the new key"
+    )]
+    NeedsUnlock,
+    /// The recovery key does not match this account (or it has none).
+    #[error("that recovery key does not open this account (or the account has no recovery key)")]
+    WrongRecoveryKey,
+    /// Another device changed the keys first (a rotation): try again.
+    #[error("another device changed the account's keys at the same time; run the command again")]
+    KeysChanged,
 }
 
 impl ClientError {
@@ -121,6 +133,9 @@ impl ClientError {
             Self::Server { .. } => "server",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::SignedOut => "signed_out",
+            Self::NeedsUnlock => "needs_unlock",
+            Self::WrongRecoveryKey => "wrong_recovery_key",
+            Self::KeysChanged => "keys_changed",
         }
     }
 

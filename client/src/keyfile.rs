@@ -1,16 +1,20 @@
-//! The key file: the account's data key and this device's token, kept in the
-//! data directory, readable by the user alone (mode 0600 on Unix), written
-//! atomically. threat-model.md says what that does and does not protect.
+//! The key file: the account's data keys (the keyring) and this device's
+//! token, kept in the data directory, readable by the user alone (mode 0600
+//! on Unix), written atomically. It never holds the passphrase, anything
+//! derived from it, or the recovery key: a stolen device yields data keys,
+//! never a way to unwrap a future one. threat-model.md says what that does
+//! and does not protect.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sealsync_crypto::DataKey;
+use sealsync_crypto::{DataKey, KeyId};
 use sealsync_envelope::{AccountId, DeviceId};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::ClientError;
+use crate::keyring::Keyring;
 
 /// What sync needs that must never go to the server in the clear.
 pub struct Keys {
@@ -20,8 +24,24 @@ pub struct Keys {
     pub device_id: DeviceId,
     /// The device's bearer token.
     pub token: Zeroizing<String>,
-    /// The account's data key.
-    pub data_key: DataKey,
+    /// The account's data keys.
+    pub keyring: Keyring,
+    /// What this device last learned of the account's keys (for `sync status`).
+    pub status: KeyStatus,
+}
+
+/// What `sync status` says about the keys, as last learned from the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyStatus {
+    /// Unix ms at which the current key was made, if known.
+    #[serde(default)]
+    pub key_created_at: Option<u64>,
+    /// Whether the account has a recovery key, if known.
+    #[serde(default)]
+    pub recovery_key: Option<bool>,
+    /// Whether another device rotated the key and this one must unlock.
+    #[serde(default)]
+    pub needs_unlock: bool,
 }
 
 impl std::fmt::Debug for Keys {
@@ -29,6 +49,7 @@ impl std::fmt::Debug for Keys {
         f.debug_struct("Keys")
             .field("account_id", &self.account_id)
             .field("device_id", &self.device_id)
+            .field("keyring", &self.keyring)
             .finish_non_exhaustive()
     }
 }
@@ -38,7 +59,12 @@ struct OnDisk {
     account_id: AccountId,
     device_id: DeviceId,
     token: String,
-    data_key: String,
+    /// Hex of the current key's id.
+    current_key_id: String,
+    /// Hex of every data key.
+    data_keys: Vec<String>,
+    #[serde(flatten)]
+    status: KeyStatus,
 }
 
 fn path(dir: &Path) -> PathBuf {
@@ -51,11 +77,14 @@ pub fn save(dir: &Path, keys: &Keys) -> Result<(), ClientError> {
         account_id: keys.account_id,
         device_id: keys.device_id,
         token: keys.token.to_string(),
-        data_key: hex::encode(keys.data_key.expose_secret()),
+        current_key_id: hex::encode(keys.keyring.current_id().0),
+        data_keys: keys.keyring.keys().map(|k| hex::encode(k.expose_secret())).collect(),
+        status: keys.status.clone(),
     };
     let json = Zeroizing::new(serde_json::to_vec_pretty(&on_disk).expect("key file serializes"));
-    let OnDisk { token, data_key, .. } = on_disk;
-    drop((Zeroizing::new(token), Zeroizing::new(data_key)));
+    let OnDisk { token, data_keys, .. } = on_disk;
+    drop(Zeroizing::new(token));
+    data_keys.into_iter().for_each(|k| drop(Zeroizing::new(k)));
     let tmp = dir.join("keys.json.tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -79,14 +108,20 @@ pub fn load(dir: &Path) -> Result<Option<Keys>, ClientError> {
         source: std::io::Error::from(std::io::ErrorKind::InvalidData),
     };
     let on_disk: OnDisk = serde_json::from_slice(&bytes).map_err(|_| corrupt())?;
-    let key = Zeroizing::new(hex::decode(&on_disk.data_key).map_err(|_| corrupt())?);
+    let mut data_keys = Vec::with_capacity(on_disk.data_keys.len());
+    for text in &on_disk.data_keys {
+        let raw = Zeroizing::new(hex::decode(text).map_err(|_| corrupt())?);
+        data_keys.push(DataKey::try_from_slice(&raw).map_err(|_| corrupt())?);
+    }
+    let current = KeyId(hex::decode(&on_disk.current_key_id).ok().and_then(|b| b.try_into().ok()).ok_or_else(corrupt)?);
     let keys = Keys {
         account_id: on_disk.account_id,
         device_id: on_disk.device_id,
         token: Zeroizing::new(on_disk.token),
-        data_key: DataKey::try_from_slice(&key).map_err(|_| corrupt())?,
+        keyring: Keyring::from_keys(current, data_keys).ok_or_else(corrupt)?,
+        status: on_disk.status,
     };
-    drop(Zeroizing::new(on_disk.data_key));
+    on_disk.data_keys.into_iter().for_each(|k| drop(Zeroizing::new(k)));
     Ok(Some(keys))
 }
 
@@ -115,16 +150,22 @@ mod tests {
     #[test]
     fn round_trip_private_and_removed() {
         let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (DataKey::generate().unwrap(), DataKey::generate().unwrap());
+        let mut keyring = Keyring::new(old);
+        keyring.rotate_to(new);
         let keys = Keys {
             account_id: AccountId::random(),
             device_id: DeviceId::random(),
             token: Zeroizing::new("ab".repeat(32)),
-            data_key: DataKey::generate().unwrap(),
+            keyring,
+            status: KeyStatus { key_created_at: Some(5), recovery_key: Some(true), needs_unlock: false },
         };
         save(dir.path(), &keys).unwrap();
         let loaded = load(dir.path()).unwrap().unwrap();
         assert_eq!((loaded.account_id, loaded.device_id), (keys.account_id, keys.device_id));
-        assert_eq!(loaded.data_key, keys.data_key);
+        assert_eq!(loaded.keyring.current(), keys.keyring.current());
+        assert_eq!(loaded.keyring.keys().count(), 2);
+        assert_eq!(loaded.status, keys.status);
         assert_eq!(*loaded.token, *keys.token);
         #[cfg(unix)]
         {

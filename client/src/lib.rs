@@ -20,6 +20,7 @@
 //!         create: true,
 //!         allow_insecure_http: false,
 //!         device_name: "laptop".into(),
+//!         recovery_key: true,
 //!     })
 //!     .await?;
 //! let summary = journal.sync_now(&mut |progress| println!("{progress:?}")).await?;
@@ -35,6 +36,7 @@ pub mod api;
 pub mod domain;
 mod error;
 pub mod keyfile;
+pub mod keyring;
 pub mod store;
 pub mod sync;
 
@@ -45,7 +47,7 @@ pub use sealsync_envelope::DeviceId;
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
 pub use store::sync_state::{QuarantineEntry, SyncState};
-pub use sync::{DeviceInfo, EnableOptions, Progress, SyncSummary};
+pub use sync::{DeviceInfo, EnableOptions, Enabled, KeyInfo, Progress, RecoverOptions, RecoveryKey, SyncSummary};
 
 use api::Http;
 use sealsync_envelope::UnixMillis;
@@ -75,6 +77,8 @@ pub struct SyncStatus {
     pub quarantined: Vec<QuarantineEntry>,
     /// Records with entries in the conflict log (concurrent edits that lost a merge).
     pub conflicts: Vec<Conflicted>,
+    /// The data key in use, and whether this device must unlock a new one.
+    pub keys: Option<KeyInfo>,
 }
 
 impl Journal {
@@ -155,9 +159,49 @@ impl Journal {
     }
 
     /// Turns sync on (creating or joining the account); queues every record.
-    pub async fn enable_sync(&mut self, options: EnableOptions) -> Result<SyncState, ClientError> {
+    /// A new account's recovery key, if one was made, is in the answer: show
+    /// it to the user once; it is not stored anywhere.
+    pub async fn enable_sync(&mut self, options: EnableOptions) -> Result<Enabled, ClientError> {
         let http = self.http()?;
         sync::enable(&mut self.store, &self.dir, &http, options).await
+    }
+
+    /// Joins an account with its recovery key and sets a new passphrase.
+    pub async fn recover(&mut self, options: RecoverOptions) -> Result<SyncState, ClientError> {
+        let http = self.http()?;
+        sync::keys::recover(&mut self.store, &self.dir, &http, options).await
+    }
+
+    /// Changes the passphrase; the other devices keep syncing, unless
+    /// `sign_out_others` revokes them in the same step.
+    pub async fn change_passphrase(
+        &mut self,
+        old: &Passphrase,
+        new: &Passphrase,
+        sign_out_others: bool,
+    ) -> Result<(), ClientError> {
+        let http = self.http()?;
+        sync::keys::change_passphrase(&self.store, &self.dir, &http, old, new, sign_out_others).await
+    }
+
+    /// Makes a new recovery key (the old one stops working); show it once.
+    pub async fn new_recovery_key(&mut self, passphrase: &Passphrase) -> Result<RecoveryKey, ClientError> {
+        let http = self.http()?;
+        sync::keys::new_recovery_key(&self.store, &self.dir, &http, passphrase).await
+    }
+
+    /// Rotates the account's data key (after a device is lost): nothing
+    /// written from now on opens with the old keys.
+    pub async fn rotate_key(&mut self, passphrase: &Passphrase) -> Result<KeyInfo, ClientError> {
+        let http = self.http()?;
+        sync::keys::rotate_key(&mut self.store, &self.dir, &http, passphrase).await
+    }
+
+    /// Gets the account's current key with the passphrase, after another
+    /// device rotated it.
+    pub async fn unlock(&mut self, passphrase: &Passphrase) -> Result<KeyInfo, ClientError> {
+        let http = self.http()?;
+        sync::keys::unlock(&mut self.store, &self.dir, &http, passphrase).await
     }
 
     /// Pushes local changes and pulls remote ones.
@@ -175,6 +219,7 @@ impl Journal {
             pending: self.store.outbox_len()?,
             quarantined: self.store.quarantine()?,
             conflicts: self.store.conflicted()?,
+            keys: keyfile::load(&self.dir)?.map(|k| KeyInfo::of(&k)),
         })
     }
 

@@ -56,7 +56,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             records::<Schedule, _>(&mut journal, command, json)
         }
         Command::Sync(command) => sync(&mut journal, command, json),
-        Command::Devices(command) => devices(&journal, command, json),
+        Command::Devices(command) => devices(&mut journal, command, json),
     }
 }
 
@@ -112,37 +112,73 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a Tokio runtime starts")
 }
 
-fn read_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphrase, ClientError> {
+/// `sealsync on HOSTNAME`.
+fn default_device_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("sealsync on {}", host.trim()).trim().to_owned()
+}
+
+/// Shows a recovery key once, with what to do with it.
+fn print_recovery_key(key: &sealsync_client::RecoveryKey) {
+    println!();
+    println!("Recovery key (shown once; write it down and keep it apart from your devices):");
+    println!();
+    println!("    {}", key.expose());
+    println!();
+    println!("With it you can set a new passphrase if you forget yours: `sealsync sync recover`.");
+}
+
+/// Asks a yes/no question on the terminal.
+fn confirm(question: &str) -> Result<bool, ClientError> {
+    eprint!("{question}");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(ClientError::io("cannot read the answer"))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// One secret: a line of standard input (scripts give each secret on its own
+/// line, in the order the prompts ask), or a prompt without echo, asked
+/// twice when it is a new secret (`confirm`).
+fn read_line_secret(prompt: &str, from_stdin: bool, confirm: bool) -> Result<zeroize::Zeroizing<String>, ClientError> {
     let io = |what: &str| ClientError::io(what.to_owned());
-    let typed = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(io("cannot read the passphrase from stdin"))?;
-        let trimmed = line.trim_end_matches(['\n', '\r']).to_owned();
-        zeroize::Zeroize::zeroize(&mut line);
-        trimmed
-    } else {
-        let first = rpassword::prompt_password("Passphrase: ").map_err(io("cannot read the passphrase"))?;
-        if confirm {
-            let again = rpassword::prompt_password("Passphrase again: ").map_err(io("cannot read the passphrase"))?;
-            if again != first {
-                return Err(
-                    sealsync_client::domain::ValidationError::new("passphrase", "the two entries differ").into()
-                );
-            }
+    if from_stdin {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line).map_err(io("cannot read a secret from stdin"))?;
+        return Ok(zeroize::Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned()));
+    }
+    let first = zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(io("cannot read the secret"))?);
+    if confirm {
+        let again =
+            zeroize::Zeroizing::new(rpassword::prompt_password("Again: ").map_err(io("cannot read the secret"))?);
+        if *again != *first {
+            return Err(sealsync_client::domain::ValidationError::new("passphrase", "the two entries differ").into());
         }
-        first
-    };
-    Ok(Passphrase::new(typed)?)
+    }
+    Ok(first)
+}
+
+/// A passphrase, read as [`read_line_secret`] reads it; empty ones are refused.
+fn read_secret(prompt: &str, from_stdin: bool, new: bool) -> Result<Passphrase, ClientError> {
+    Ok(Passphrase::new(read_line_secret(prompt, from_stdin, new)?.to_string())?)
+}
+
+fn read_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphrase, ClientError> {
+    read_secret("Passphrase: ", from_stdin, confirm)
 }
 
 fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), ClientError> {
     match command {
-        SyncCommand::Enable { server, account, new, passphrase_stdin, allow_insecure_http, device_name } => {
+        SyncCommand::Enable {
+            server,
+            account,
+            new,
+            passphrase_stdin,
+            allow_insecure_http,
+            device_name,
+            no_recovery_key,
+        } => {
             let passphrase = read_passphrase(passphrase_stdin, new)?;
-            let device_name = device_name.unwrap_or_else(|| {
-                let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-                format!("sealsync on {}", host.trim()).trim().to_owned()
-            });
+            let device_name = device_name.unwrap_or_else(default_device_name);
             let options = EnableOptions {
                 server_url: server,
                 account_name: account,
@@ -150,16 +186,92 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                 create: new,
                 allow_insecure_http,
                 device_name,
+                recovery_key: new && !no_recovery_key,
             };
-            let state = runtime().block_on(journal.enable_sync(options))?;
+            let enabled = runtime().block_on(journal.enable_sync(options))?;
             let queued = journal.sync_status()?.pending;
             if json {
-                output::json(&state);
+                output::json(&enabled);
             } else {
+                let state = &enabled.state;
                 println!(
                     "sync enabled: account {} on {}, this device {}; {queued} records queued for `sealsync sync now`",
                     state.account_name, state.server_url, state.device_id
                 );
+                if let Some(key) = &enabled.recovery_key {
+                    print_recovery_key(key);
+                }
+            }
+        }
+        SyncCommand::Passphrase { passphrase_stdin, sign_out_others } => {
+            let old = read_secret("Current passphrase: ", passphrase_stdin, false)?;
+            let new = read_secret("New passphrase: ", passphrase_stdin, true)?;
+            runtime().block_on(journal.change_passphrase(&old, &new, sign_out_others))?;
+            if json {
+                output::json(&serde_json::json!({ "changed": true, "signed_out_others": sign_out_others }));
+            } else {
+                println!(
+                    "passphrase changed{}",
+                    if sign_out_others {
+                        "; every other device is signed out"
+                    } else {
+                        "; the other devices keep syncing"
+                    }
+                );
+            }
+        }
+        SyncCommand::RecoveryKey { passphrase_stdin } => {
+            let passphrase = read_secret("Passphrase: ", passphrase_stdin, false)?;
+            let key = runtime().block_on(journal.new_recovery_key(&passphrase))?;
+            if json {
+                output::json(&serde_json::json!({ "recovery_key": key }));
+            } else {
+                println!("the old recovery key no longer works");
+                print_recovery_key(&key);
+            }
+        }
+        SyncCommand::Recover { server, account, passphrase_stdin, allow_insecure_http, device_name } => {
+            let typed = read_line_secret("Recovery key: ", passphrase_stdin, false)?;
+            // Checked here, before anything is sent: a typo costs no request.
+            let recovery_key = sealsync_crypto::RecoverySecret::parse(&typed)?;
+            let new_passphrase = read_secret("New passphrase: ", passphrase_stdin, true)?;
+            let options = sealsync_client::RecoverOptions {
+                server_url: server,
+                account_name: account,
+                recovery_key,
+                new_passphrase,
+                allow_insecure_http,
+                device_name: device_name.unwrap_or_else(default_device_name),
+            };
+            let state = runtime().block_on(journal.recover(options))?;
+            if json {
+                output::json(&state);
+            } else {
+                println!(
+                    "recovered: account {} on {}, this device {}; the new passphrase is set, the recovery key still works",
+                    state.account_name, state.server_url, state.device_id
+                );
+            }
+        }
+        SyncCommand::RotateKey { passphrase_stdin } => {
+            let passphrase = read_secret("Passphrase: ", passphrase_stdin, false)?;
+            let info = runtime().block_on(journal.rotate_key(&passphrase))?;
+            if json {
+                output::json(&info);
+            } else {
+                println!(
+                    "new data key {}; other devices get it with `sealsync sync unlock` or by linking",
+                    info.key_id
+                );
+            }
+        }
+        SyncCommand::Unlock { passphrase_stdin } => {
+            let passphrase = read_secret("Passphrase: ", passphrase_stdin, false)?;
+            let info = runtime().block_on(journal.unlock(&passphrase))?;
+            if json {
+                output::json(&info);
+            } else {
+                println!("unlocked: data key {} ({} keys held)", info.key_id, info.keys_held);
             }
         }
         SyncCommand::Now => {
@@ -249,7 +361,7 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
     Ok(())
 }
 
-fn devices(journal: &Journal, command: DevicesCommand, json: bool) -> Result<(), ClientError> {
+fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result<(), ClientError> {
     match command {
         DevicesCommand::List => {
             let devices = runtime().block_on(journal.devices())?;
@@ -268,7 +380,24 @@ fn devices(journal: &Journal, command: DevicesCommand, json: bool) -> Result<(),
                 }
             }
         }
-        DevicesCommand::Revoke { id } => runtime().block_on(journal.revoke_device(DeviceId(id)))?,
+        DevicesCommand::Revoke { id, rotate, no_rotate, passphrase_stdin } => {
+            runtime().block_on(journal.revoke_device(DeviceId(id)))?;
+            let rotate = rotate
+                || (!no_rotate
+                    && std::io::stdin().is_terminal()
+                    && confirm(
+                        "Rotate the data key too, so the revoked device cannot read anything written from now on? [y/N] ",
+                    )?);
+            if rotate {
+                let passphrase = read_secret("Passphrase: ", passphrase_stdin, false)?;
+                let info = runtime().block_on(journal.rotate_key(&passphrase))?;
+                if !json {
+                    println!("revoked {id}; new data key {}", info.key_id);
+                }
+            } else if !json {
+                println!("revoked {id}");
+            }
+        }
     }
     Ok(())
 }

@@ -153,7 +153,11 @@ impl RecoveryWrapped {
 
     /// Parses the stored form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let bytes = bytes.try_into().map_err(|_| Error::Length { what: "recovery-wrapped key", expected: Self::LEN, got: bytes.len() })?;
+        let bytes = bytes.try_into().map_err(|_| Error::Length {
+            what: "recovery-wrapped key",
+            expected: Self::LEN,
+            got: bytes.len(),
+        })?;
         Ok(Self(bytes))
     }
 

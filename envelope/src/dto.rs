@@ -98,6 +98,10 @@ pub enum RejectCode {
     DeviceSeqReused,
     /// Storing it would exceed [`ServerLimits::max_account_bytes`].
     QuotaExceeded,
+    /// Sealed under a key of the account that is no longer its current one:
+    /// the data key was rotated, and the device must unlock the new key
+    /// (passphrase or linking) before it pushes again.
+    StaleKeyId,
 }
 
 impl RejectCode {
@@ -112,6 +116,7 @@ impl RejectCode {
             Self::DeviceMismatch => "device_mismatch",
             Self::DeviceSeqReused => "device_seq_reused",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::StaleKeyId => "stale_key_id",
         }
     }
 }
@@ -231,9 +236,13 @@ pub struct RegisterRequest {
     pub wrapped_data_key: Vec<u8>,
     /// The first device.
     pub device: DeviceRegistration,
+    /// A recovery key, unless the user declined one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoverySetup>,
 }
 
-/// The answer to registration or login: the device's bearer token, shown once.
+/// The answer to registration, login or recovery: the device's bearer token,
+/// shown once, and the account's keys as the server holds them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionResponse {
     /// The account.
@@ -244,8 +253,10 @@ pub struct SessionResponse {
     pub token: String,
     /// The account's protocol version.
     pub protocol_version: u16,
-    /// The account's wrapped data keys.
-    pub keys: Vec<WrappedKey>,
+    /// The current data key, wrapped under the passphrase (PROTOCOL.md §3.2).
+    pub key: WrappedKey,
+    /// Every older data key, sealed under the current one (PROTOCOL.md §3.3).
+    pub keyring: Vec<KeyringEntry>,
 }
 
 /// One wrapped data key.
@@ -257,6 +268,188 @@ pub struct WrappedKey {
     /// The wrapped key.
     #[serde(with = "hex::serde")]
     pub wrapped_data_key: Vec<u8>,
+}
+
+/// An older data key, sealed under the current one (72 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyringEntry {
+    /// Its id.
+    #[serde(with = "hex::serde")]
+    pub key_id: [u8; 16],
+    /// `nonce || XChaCha20-Poly1305[keyring_key(current)](nonce, aad, key)`.
+    #[serde(with = "hex::serde")]
+    pub sealed_key: Vec<u8>,
+}
+
+/// A recovery key as set up by a client (PROTOCOL.md §3.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverySetup {
+    /// Proves the recovery key; the server keeps only a hash.
+    #[serde(with = "hex::serde")]
+    pub recovery_auth: [u8; 32],
+    /// The recovery key's X25519 public key.
+    #[serde(with = "hex::serde")]
+    pub public_key: [u8; 32],
+    /// Its MAC under the current data key.
+    #[serde(with = "hex::serde")]
+    pub public_key_mac: [u8; 32],
+    /// The current data key wrapped to the public key (104 bytes).
+    #[serde(with = "hex::serde")]
+    pub wrapped_key: Vec<u8>,
+}
+
+/// The recovery key's public part, as any device of the account sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryInfo {
+    /// The recovery key's X25519 public key.
+    #[serde(with = "hex::serde")]
+    pub public_key: [u8; 32],
+    /// Its MAC under the current data key.
+    #[serde(with = "hex::serde")]
+    pub public_key_mac: [u8; 32],
+    /// Unix ms at which it was set.
+    pub created_at: u64,
+}
+
+/// `GET /v1/keys`: the account's key state, for any of its devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysResponse {
+    /// The current data key's id: pushes under any other are refused.
+    #[serde(with = "hex::serde")]
+    pub current_key_id: [u8; 16],
+    /// Unix ms at which the current key was made.
+    pub created_at: u64,
+    /// Every older key, sealed under the current one.
+    pub keyring: Vec<KeyringEntry>,
+    /// The recovery key's public part, if the account has one.
+    pub recovery: Option<RecoveryInfo>,
+}
+
+/// `POST /v1/keys/unlock`: the passphrase's auth key, for the current key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlockRequest {
+    /// The auth key derived from the passphrase.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+}
+
+/// The answer to unlock: the current key wrapped under the passphrase, and
+/// the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlockResponse {
+    /// The current data key, wrapped under the passphrase.
+    pub key: WrappedKey,
+    /// Every older key, sealed under the current one.
+    pub keyring: Vec<KeyringEntry>,
+}
+
+/// `POST /v1/account/passphrase`: proof of the old passphrase and the new
+/// passphrase's material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePassphraseRequest {
+    /// The auth key of the current passphrase.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+    /// The new passphrase's salt seed.
+    #[serde(with = "hex::serde")]
+    pub salt_seed: [u8; 32],
+    /// The new passphrase's auth key.
+    #[serde(with = "hex::serde")]
+    pub new_auth_key: [u8; 32],
+    /// The current data key wrapped under the new passphrase.
+    pub key: WrappedKey,
+    /// Revoke every other device of the account in the same step.
+    #[serde(default)]
+    pub sign_out_others: bool,
+}
+
+/// `PUT /v1/account/recovery`: a new recovery key, replacing any other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRecoveryRequest {
+    /// The passphrase's auth key.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+    /// The data key the recovery key wraps: it must be the current one.
+    #[serde(with = "hex::serde")]
+    pub key_id: [u8; 16],
+    /// The recovery key's material.
+    pub recovery: RecoverySetup,
+}
+
+/// `POST /v1/account/rotate`: a new current data key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateRequest {
+    /// The passphrase's auth key.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+    /// The key that is current now (a rotation based on an older state is refused).
+    #[serde(with = "hex::serde")]
+    pub previous_key_id: [u8; 16],
+    /// The new key, wrapped under the passphrase.
+    pub key: WrappedKey,
+    /// Every key of the account but the new one, sealed under the new one.
+    pub keyring: Vec<KeyringEntry>,
+    /// The new key wrapped to the recovery key, if the account has one.
+    pub recovery: Option<RotatedRecovery>,
+}
+
+/// The recovery key's part of a rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedRecovery {
+    /// The new data key wrapped to the recovery public key (104 bytes).
+    #[serde(with = "hex::serde")]
+    pub wrapped_key: Vec<u8>,
+    /// The public key's MAC under the new data key.
+    #[serde(with = "hex::serde")]
+    pub public_key_mac: [u8; 32],
+}
+
+/// `POST /v1/recover/keys`: the recovery key's proof, for the wrapped keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverKeysRequest {
+    /// The account name.
+    pub account_name: String,
+    /// Proves the recovery key.
+    #[serde(with = "hex::serde")]
+    pub recovery_auth: [u8; 32],
+}
+
+/// The account's keys as the recovery key opens them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverKeysResponse {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its protocol version.
+    pub protocol_version: u16,
+    /// The current data key's id.
+    #[serde(with = "hex::serde")]
+    pub key_id: [u8; 16],
+    /// The current data key wrapped to the recovery key (104 bytes).
+    #[serde(with = "hex::serde")]
+    pub wrapped_key: Vec<u8>,
+    /// Every older key, sealed under the current one.
+    pub keyring: Vec<KeyringEntry>,
+}
+
+/// `POST /v1/recover`: a new passphrase set with the recovery key's proof,
+/// and the device that does it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverRequest {
+    /// The account name.
+    pub account_name: String,
+    /// Proves the recovery key.
+    #[serde(with = "hex::serde")]
+    pub recovery_auth: [u8; 32],
+    /// The new passphrase's salt seed.
+    #[serde(with = "hex::serde")]
+    pub salt_seed: [u8; 32],
+    /// The new passphrase's auth key.
+    #[serde(with = "hex::serde")]
+    pub auth_key: [u8; 32],
+    /// The current data key wrapped under the new passphrase.
+    pub key: WrappedKey,
+    /// The device joining.
+    pub device: DeviceRegistration,
 }
 
 /// `POST /v1/login/params`.

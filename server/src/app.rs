@@ -108,11 +108,19 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/devices/{id}/name", put(routes::devices::rename::<S>))
         .route("/v1/sync/push", post(routes::sync::push::<S>))
         .route("/v1/sync/pull", get(routes::sync::pull::<S>))
-        .route("/v1/account", delete(routes::accounts::delete::<S>));
+        .route("/v1/account", delete(routes::accounts::delete::<S>))
+        .route("/v1/keys", get(routes::keys::keys::<S>));
     let auth = Router::new()
         .route("/v1/accounts", post(routes::accounts::register::<S>))
         .route("/v1/login/params", post(routes::accounts::login_params::<S>))
-        .route("/v1/login", post(routes::accounts::login::<S>));
+        .route("/v1/login", post(routes::accounts::login::<S>))
+        // Every endpoint that checks an auth key or the recovery key's.
+        .route("/v1/keys/unlock", post(routes::keys::unlock::<S>))
+        .route("/v1/account/passphrase", post(routes::keys::change_passphrase::<S>))
+        .route("/v1/account/recovery", put(routes::keys::set_recovery::<S>))
+        .route("/v1/account/rotate", post(routes::keys::rotate::<S>))
+        .route("/v1/recover/keys", post(routes::keys::recover_keys::<S>))
+        .route("/v1/recover", post(routes::keys::recover::<S>));
     let auth = if settings.trust_forwarded_for {
         rate_limited(auth, SmartIpKeyExtractor, settings)
     } else {

@@ -47,6 +47,20 @@ pub fn auth_key_hash(account_id: &[u8; 16], auth_key: &[u8; 32]) -> [u8; 32] {
     Sha256::new().chain_update(LABEL_AUTH_KEY_HASH).chain_update(account_id).chain_update(auth_key).finalize().into()
 }
 
+/// `"sealsync/v1/recovery-auth-hash"`: domain label of the stored recovery-auth hash.
+const LABEL_RECOVERY_AUTH_HASH: &[u8] = b"sealsync/v1/recovery-auth-hash";
+
+/// `SHA-256("sealsync/v1/recovery-auth-hash" || account_id || recovery_auth)`:
+/// as [`auth_key_hash`], for the recovery key's auth key (PROTOCOL.md §3.4).
+pub fn recovery_auth_hash(account_id: &[u8; 16], recovery_auth: &[u8; 32]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(LABEL_RECOVERY_AUTH_HASH)
+        .chain_update(account_id)
+        .chain_update(recovery_auth)
+        .finalize()
+        .into()
+}
+
 /// Constant-time equality of two hashes.
 pub fn hashes_match(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.ct_eq(b).into()

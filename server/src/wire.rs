@@ -11,9 +11,11 @@
 //! client's and the server's view of a body cannot drift apart.
 
 use sealsync_crypto::{AccountName, ProtocolVersion, WrappedDataKey, accept_version};
+use sealsync_crypto::{RecoveryWrapped, SealedKey};
 use sealsync_envelope::dto::{
-    DeleteAccountRequest, DeviceRegistration, LoginRequest, MAX_SEALED_DEVICE_NAME_BYTES, RegisterRequest,
-    RenameDeviceRequest,
+    ChangePassphraseRequest, DeleteAccountRequest, DeviceRegistration, KeyringEntry, LoginRequest,
+    MAX_SEALED_DEVICE_NAME_BYTES, RecoverKeysRequest, RecoverRequest, RecoverySetup, RegisterRequest,
+    RenameDeviceRequest, RotateRequest, RotatedRecovery, SetRecoveryRequest, UnlockRequest, WrappedKey,
 };
 use sealsync_envelope::{AccountId, DeviceId};
 use serde::Deserialize;
@@ -145,6 +147,8 @@ pub struct RegisterBody {
     key_id: String,
     wrapped_data_key: String,
     device: DeviceBody,
+    #[serde(default)]
+    recovery: Option<RecoveryBody>,
 }
 
 impl RegisterBody {
@@ -164,6 +168,7 @@ impl RegisterBody {
             key_id: key_id(&self.key_id)?,
             wrapped_data_key: wrapped_data_key(&self.wrapped_data_key)?,
             device: self.device.check()?,
+            recovery: self.recovery.map(RecoveryBody::check).transpose()?,
         };
         Ok((request, name, version))
     }
@@ -215,6 +220,225 @@ impl RenameDeviceBody {
     /// Checks `encrypted_name`.
     pub fn check(self) -> Result<RenameDeviceRequest, ApiError> {
         Ok(RenameDeviceRequest { encrypted_name: encrypted_name(&self.encrypted_name)? })
+    }
+}
+
+/// A 32-byte value of the recovery key (`recovery_auth`, `public_key`,
+/// `public_key_mac`): each refused with its own field name.
+fn bytes32(text: &str, field: &'static str) -> Result<[u8; 32], ApiError> {
+    hex_array(text)
+        .ok_or_else(|| ApiError::bad_request("invalid_recovery", format!("{field} must be 64 lower-case hex digits")))
+}
+
+fn recovery_wrapped(text: &str) -> Result<Vec<u8>, ApiError> {
+    let bytes: [u8; RecoveryWrapped::LEN] = hex_array(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_recovery",
+            format!("wrapped_key must be {} lower-case hex digits", 2 * RecoveryWrapped::LEN),
+        )
+    })?;
+    Ok(bytes.to_vec())
+}
+
+/// A wrapped key: `{key_id, wrapped_data_key}`.
+#[derive(Debug, Deserialize)]
+pub struct WrappedKeyBody {
+    key_id: String,
+    wrapped_data_key: String,
+}
+
+impl WrappedKeyBody {
+    fn check(self) -> Result<WrappedKey, ApiError> {
+        Ok(WrappedKey { key_id: key_id(&self.key_id)?, wrapped_data_key: wrapped_data_key(&self.wrapped_data_key)? })
+    }
+}
+
+/// A keyring entry: `{key_id, sealed_key}`.
+#[derive(Debug, Deserialize)]
+pub struct KeyringEntryBody {
+    key_id: String,
+    sealed_key: String,
+}
+
+impl KeyringEntryBody {
+    fn check(self) -> Result<KeyringEntry, ApiError> {
+        let sealed: [u8; SealedKey::LEN] = hex_array(&self.sealed_key).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_keyring",
+                format!("sealed_key must be {} lower-case hex digits", 2 * SealedKey::LEN),
+            )
+        })?;
+        Ok(KeyringEntry { key_id: key_id(&self.key_id)?, sealed_key: sealed.to_vec() })
+    }
+}
+
+/// The keyring of a rotation: at most this many keys (a rotation a day for
+/// eleven years), so a body cannot grow without bound.
+pub const MAX_KEYRING: usize = 4096;
+
+fn keyring(entries: Vec<KeyringEntryBody>) -> Result<Vec<KeyringEntry>, ApiError> {
+    if entries.len() > MAX_KEYRING {
+        return Err(ApiError::bad_request("invalid_keyring", format!("more than {MAX_KEYRING} keys")));
+    }
+    entries.into_iter().map(KeyringEntryBody::check).collect()
+}
+
+/// A recovery key's setup, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct RecoveryBody {
+    recovery_auth: String,
+    public_key: String,
+    public_key_mac: String,
+    wrapped_key: String,
+}
+
+impl RecoveryBody {
+    fn check(self) -> Result<RecoverySetup, ApiError> {
+        Ok(RecoverySetup {
+            recovery_auth: bytes32(&self.recovery_auth, "recovery_auth")?,
+            public_key: bytes32(&self.public_key, "public_key")?,
+            public_key_mac: bytes32(&self.public_key_mac, "public_key_mac")?,
+            wrapped_key: recovery_wrapped(&self.wrapped_key)?,
+        })
+    }
+}
+
+/// `POST /v1/keys/unlock`, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct UnlockBody {
+    auth_key: String,
+}
+
+impl UnlockBody {
+    /// Checks `auth_key`.
+    pub fn check(self) -> Result<UnlockRequest, ApiError> {
+        Ok(UnlockRequest { auth_key: auth_key(&self.auth_key)? })
+    }
+}
+
+/// `POST /v1/account/passphrase`, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct ChangePassphraseBody {
+    auth_key: String,
+    salt_seed: String,
+    new_auth_key: String,
+    key: WrappedKeyBody,
+    #[serde(default)]
+    sign_out_others: bool,
+}
+
+impl ChangePassphraseBody {
+    /// Checks the fields in order.
+    pub fn check(self) -> Result<ChangePassphraseRequest, ApiError> {
+        Ok(ChangePassphraseRequest {
+            auth_key: auth_key(&self.auth_key)?,
+            salt_seed: salt_seed(&self.salt_seed)?,
+            new_auth_key: auth_key(&self.new_auth_key)?,
+            key: self.key.check()?,
+            sign_out_others: self.sign_out_others,
+        })
+    }
+}
+
+/// `PUT /v1/account/recovery`, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct SetRecoveryBody {
+    auth_key: String,
+    key_id: String,
+    recovery: RecoveryBody,
+}
+
+impl SetRecoveryBody {
+    /// Checks the fields in order.
+    pub fn check(self) -> Result<SetRecoveryRequest, ApiError> {
+        Ok(SetRecoveryRequest {
+            auth_key: auth_key(&self.auth_key)?,
+            key_id: key_id(&self.key_id)?,
+            recovery: self.recovery.check()?,
+        })
+    }
+}
+
+/// `POST /v1/account/rotate`, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct RotateBody {
+    auth_key: String,
+    previous_key_id: String,
+    key: WrappedKeyBody,
+    keyring: Vec<KeyringEntryBody>,
+    #[serde(default)]
+    recovery: Option<RotatedRecoveryBody>,
+}
+
+/// The recovery part of a rotation, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct RotatedRecoveryBody {
+    wrapped_key: String,
+    public_key_mac: String,
+}
+
+impl RotateBody {
+    /// Checks the fields in order.
+    pub fn check(self) -> Result<RotateRequest, ApiError> {
+        Ok(RotateRequest {
+            auth_key: auth_key(&self.auth_key)?,
+            previous_key_id: key_id(&self.previous_key_id)?,
+            key: self.key.check()?,
+            keyring: keyring(self.keyring)?,
+            recovery: match self.recovery {
+                Some(r) => Some(RotatedRecovery {
+                    wrapped_key: recovery_wrapped(&r.wrapped_key)?,
+                    public_key_mac: bytes32(&r.public_key_mac, "public_key_mac")?,
+                }),
+                None => None,
+            },
+        })
+    }
+}
+
+/// `POST /v1/recover/keys`, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct RecoverKeysBody {
+    account_name: String,
+    recovery_auth: String,
+}
+
+impl RecoverKeysBody {
+    /// Checks the fields in order; returns the request with the canonical name.
+    pub fn check(self) -> Result<(RecoverKeysRequest, AccountName), ApiError> {
+        let name = account_name(&self.account_name)?;
+        let request = RecoverKeysRequest {
+            account_name: name.as_str().to_owned(),
+            recovery_auth: bytes32(&self.recovery_auth, "recovery_auth")?,
+        };
+        Ok((request, name))
+    }
+}
+
+/// `POST /v1/recover`, as it arrives.
+#[derive(Debug, Deserialize)]
+pub struct RecoverBody {
+    account_name: String,
+    recovery_auth: String,
+    salt_seed: String,
+    auth_key: String,
+    key: WrappedKeyBody,
+    device: DeviceBody,
+}
+
+impl RecoverBody {
+    /// Checks the fields in order; returns the request with the canonical name.
+    pub fn check(self) -> Result<(RecoverRequest, AccountName), ApiError> {
+        let name = account_name(&self.account_name)?;
+        let request = RecoverRequest {
+            account_name: name.as_str().to_owned(),
+            recovery_auth: bytes32(&self.recovery_auth, "recovery_auth")?,
+            salt_seed: salt_seed(&self.salt_seed)?,
+            auth_key: auth_key(&self.auth_key)?,
+            key: self.key.check()?,
+            device: self.device.check()?,
+        };
+        Ok((request, name))
     }
 }
 
@@ -276,9 +500,24 @@ mod tests {
             key_id: [0xc3; 16],
             wrapped_data_key: vec![0xd4; WrappedDataKey::LEN],
             device: DeviceRegistration { id: DeviceId::random(), encrypted_name: vec![0xef; 40] },
+            recovery: Some(RecoverySetup {
+                recovery_auth: [1; 32],
+                public_key: [2; 32],
+                public_key_mac: [3; 32],
+                wrapped_key: vec![4; RecoveryWrapped::LEN],
+            }),
         };
         let body: RegisterBody = serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
         assert_eq!(body.check().unwrap().0, request);
+        let rotate = RotateRequest {
+            auth_key: [5; 32],
+            previous_key_id: [6; 16],
+            key: WrappedKey { key_id: [7; 16], wrapped_data_key: vec![8; WrappedDataKey::LEN] },
+            keyring: vec![KeyringEntry { key_id: [6; 16], sealed_key: vec![9; SealedKey::LEN] }],
+            recovery: Some(RotatedRecovery { wrapped_key: vec![10; RecoveryWrapped::LEN], public_key_mac: [11; 32] }),
+        };
+        let body: RotateBody = serde_json::from_value(serde_json::to_value(&rotate).unwrap()).unwrap();
+        assert_eq!(body.check().unwrap(), rotate);
         let login = LoginRequest { account_name: "x@y".into(), auth_key: [0xfe; 32], device: request.device.clone() };
         let body: LoginBody = serde_json::from_value(serde_json::to_value(&login).unwrap()).unwrap();
         assert_eq!(body.check().unwrap().0, login);

@@ -66,8 +66,9 @@ async fn registration_and_login(server: TestServer) {
     });
     let (status, session) = server.json(Method::POST, "/v1/login", None, Some(request)).await;
     assert_eq!(status, StatusCode::OK, "{session}");
-    assert_eq!(session["keys"][0]["wrapped_data_key"], json!(hex::encode(&account.wrapped_key)));
-    assert_eq!(session["keys"][0]["key_id"], json!(hex::encode(account.data_key.key_id().0)));
+    assert_eq!(session["key"]["wrapped_data_key"], json!(hex::encode(&account.wrapped_key)));
+    assert_eq!(session["key"]["key_id"], json!(hex::encode(account.data_key.key_id().0)));
+    assert_eq!(session["keyring"], json!([]), "one key, no older ones");
     assert_eq!(session["protocol_version"], json!(1));
 
     // A wrong auth key and an unknown name are the same answer.

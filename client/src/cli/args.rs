@@ -179,9 +179,57 @@ pub enum SyncCommand {
         /// How this device appears in `devices list`.
         #[arg(long)]
         device_name: Option<String>,
+        /// With --new: do not make a recovery key (a forgotten passphrase then loses the account).
+        #[arg(long)]
+        no_recovery_key: bool,
     },
     /// Push local changes and pull remote ones.
     Now,
+    /// Change the passphrase (old, then new): the other devices keep syncing without a prompt.
+    Passphrase {
+        /// Read the old and the new passphrase from standard input, one line each.
+        #[arg(long)]
+        passphrase_stdin: bool,
+        /// Revoke every other device of the account in the same step.
+        #[arg(long)]
+        sign_out_others: bool,
+    },
+    /// Make a new recovery key (asks for the passphrase); the old one stops working.
+    RecoveryKey {
+        /// Read the passphrase from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Forgot the passphrase: join with the recovery key and set a new passphrase.
+    Recover {
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// Account name.
+        #[arg(long)]
+        account: String,
+        /// Read the recovery key, then the new passphrase, from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+        /// Allow plain http:// to another machine.
+        #[arg(long)]
+        allow_insecure_http: bool,
+        /// How this device appears in `devices list`.
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Make a new data key (after a device is lost): nothing written from now on opens with the old keys.
+    RotateKey {
+        /// Read the passphrase from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Get the account's new data key with the passphrase, after another device rotated it.
+    Unlock {
+        /// Read the passphrase from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
     /// Show sync settings, pending changes, quarantined envelopes and logged conflicts.
     Status,
     /// Turn sync off (keeps every record; forgets keys and token).
@@ -192,9 +240,19 @@ pub enum SyncCommand {
 pub enum DevicesCommand {
     /// List the account's devices.
     List,
-    /// Revoke a device: its token stops working at once.
+    /// Revoke a device: its token stops working at once. Rotating the data key
+    /// too (asked on a terminal) keeps it from reading anything written after.
     Revoke {
         /// Device id.
         id: Uuid,
+        /// Also rotate the data key (asks for the passphrase).
+        #[arg(long, conflicts_with = "no_rotate")]
+        rotate: bool,
+        /// Do not rotate, and do not ask.
+        #[arg(long)]
+        no_rotate: bool,
+        /// Read the passphrase for --rotate from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
     },
 }

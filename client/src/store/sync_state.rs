@@ -88,6 +88,21 @@ pub(crate) fn enqueue(tx: &Transaction<'_>, id: Uuid, kind: &str, table: &str) -
     Ok(())
 }
 
+/// Queues every queued change again under a new counter, so it is sealed
+/// again (with the current key) before it is sent: after a key rotation the
+/// sealed bytes under the old key would be refused.
+pub(crate) fn requeue_all(tx: &Transaction<'_>) -> Result<(), ClientError> {
+    let queued: Vec<(String, String)> = tx
+        .prepare("SELECT record_id, kind FROM outbox ORDER BY device_seq")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, kind) in queued {
+        let Some(&(kind, table)) = records::KINDS.iter().find(|(k, _)| *k == kind) else { continue };
+        enqueue(tx, id.parse().unwrap_or_default(), kind, table)?;
+    }
+    Ok(())
+}
+
 fn parse<T: std::str::FromStr>(text: String) -> rusqlite::Result<T> {
     text.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, text, rusqlite::types::Type::Text))
 }

@@ -9,24 +9,28 @@
 //!   rest applies.
 
 use sealsync_crypto::{
-    AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version, derive_root_key,
-    unwrap_data_key, wrap_data_key,
+    AccountName, DataKey, Passphrase, RecoverySecret, SaltSeed, WrapContext, accept_version, derive_root_key,
+    wrap_data_key,
 };
 use std::sync::Arc;
 
 use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest};
-use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordSealer, UnixMillis};
+use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
 use serde::Serialize;
 
 use crate::api::{Api, Http, ServerUrl};
 use crate::domain::ValidationError;
 use crate::error::ClientError;
-use crate::keyfile::{self, Keys};
+use crate::keyfile::{self, KeyStatus, Keys};
+use crate::keyring::{Keyring, Sealers};
 use crate::store::Store;
 use crate::store::sync_state::{self, SyncState};
 
+pub mod keys;
 mod pull;
 mod push;
+
+pub use keys::{KeyInfo, RecoverOptions, RecoveryKey};
 
 /// How to turn sync on.
 #[derive(Debug)]
@@ -43,6 +47,18 @@ pub struct EnableOptions {
     pub allow_insecure_http: bool,
     /// How this device is listed to the account's other devices.
     pub device_name: String,
+    /// With a new account: make a recovery key (PROTOCOL.md §3.4).
+    pub recovery_key: bool,
+}
+
+/// Sync, turned on: the settings, and a new account's recovery key.
+#[derive(Debug, Serialize)]
+pub struct Enabled {
+    /// The settings.
+    #[serde(flatten)]
+    pub state: SyncState,
+    /// The recovery key of a new account: show it once, never store it.
+    pub recovery_key: Option<RecoveryKey>,
 }
 
 /// Progress of a sync, for a bar or a UI.
@@ -87,7 +103,7 @@ pub struct SyncSummary {
 
 /// A device name must seal into the server's 512 bytes: at most
 /// [`MAX_DEVICE_NAME_BYTES`] (472) bytes of UTF-8 (PROTOCOL.md §8.1).
-fn check_device_name(name: &str) -> Result<(), ClientError> {
+pub(crate) fn check_device_name(name: &str) -> Result<(), ClientError> {
     if name.len() > MAX_DEVICE_NAME_BYTES {
         return Err(ValidationError::new(
             "device name",
@@ -99,7 +115,7 @@ fn check_device_name(name: &str) -> Result<(), ClientError> {
 }
 
 /// `nonce || XChaCha20-Poly1305[record_key](nonce, "sealsync/v1/device-name" || device_id, name)`.
-fn seal_device_name(data_key: &DataKey, device: DeviceId, name: &str) -> Result<Vec<u8>, ClientError> {
+pub(crate) fn seal_device_name(data_key: &DataKey, device: DeviceId, name: &str) -> Result<Vec<u8>, ClientError> {
     check_device_name(name)?;
     let aad = [b"sealsync/v1/device-name".as_slice(), device.as_bytes()].concat();
     let mut buffer = name.as_bytes().to_vec();
@@ -118,12 +134,14 @@ pub(crate) fn open_device_name(data_key: &DataKey, device: DeviceId, sealed: &[u
 
 /// Turns sync on. The version check comes before anything is derived or sent;
 /// a wrong passphrase fails at login, before any record is queued or uploaded.
+/// A new account gets a recovery key unless the options decline one; it is
+/// returned once, to be shown once.
 pub(crate) async fn enable(
     store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     options: EnableOptions,
-) -> Result<SyncState, ClientError> {
+) -> Result<Enabled, ClientError> {
     if let Some(state) = store.sync_state()? {
         return Err(ClientError::SyncAlreadyEnabled { server: state.server_url, account: state.account_name });
     }
@@ -135,7 +153,7 @@ pub(crate) async fn enable(
     let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
     let device_id = DeviceId::random();
 
-    let (session, data_key) = if options.create {
+    let (session, keyring, recovery_key) = if options.create {
         let meta = api.meta().await?;
         if !meta.registration_open {
             return Err(ClientError::RegistrationClosed);
@@ -148,6 +166,10 @@ pub(crate) async fn enable(
         let account_id = AccountId::random();
         let ctx = WrapContext::new(version, *account_id.as_bytes(), data_key.key_id());
         let wrapped = wrap_data_key(&root.wrap_key(), &data_key, &ctx)?;
+        let recovery = match options.recovery_key {
+            true => Some(RecoverySecret::generate()?),
+            false => None,
+        };
         let request = RegisterRequest {
             account_id,
             account_name: name.as_str().to_owned(),
@@ -160,6 +182,7 @@ pub(crate) async fn enable(
                 id: device_id,
                 encrypted_name: seal_device_name(&data_key, device_id, &options.device_name)?,
             },
+            recovery: recovery.as_ref().map(|r| keys::recovery_setup(r, &data_key, account_id)).transpose()?,
         };
         let session = api.register(&request).await.map_err(|e| match e {
             ClientError::Server { code, .. } if code == "account_exists" => {
@@ -167,7 +190,7 @@ pub(crate) async fn enable(
             }
             other => other,
         })?;
-        (session, data_key)
+        (session, Keyring::new(data_key), recovery.map(|r| RecoveryKey(r.to_code())))
     } else {
         let params = api.login_params(name.as_str()).await?;
         let version = accept_version(params.protocol_version, pinned)?;
@@ -180,37 +203,19 @@ pub(crate) async fn enable(
             device: DeviceRegistration { id: device_id, encrypted_name: Vec::new() },
         };
         let session = api.login(&request).await?;
-        let key = session.keys.first().ok_or(ClientError::WrongPassphrase)?;
-        let ctx = WrapContext::new(version, *session.account_id.as_bytes(), sealsync_crypto::KeyId(key.key_id));
-        let wrapped = WrappedDataKey::from_bytes(&key.wrapped_data_key)?;
-        let data_key = unwrap_data_key(&root.wrap_key(), &wrapped, &ctx)?;
-        let name = seal_device_name(&data_key, session.device_id, &options.device_name)?;
+        let keyring = keys::unwrap_session(version, &root.wrap_key(), &session)?;
+        let sealed_name = seal_device_name(keyring.current(), session.device_id, &options.device_name)?;
         // Best effort: a device without a name still syncs.
-        let _ = api.rename_device(&session.token, session.device_id, name).await;
-        (session, data_key)
+        let _ = api.rename_device(&session.token, session.device_id, sealed_name).await;
+        (session, keyring, None)
     };
-
-    let keys = Keys {
-        account_id: session.account_id,
-        device_id: session.device_id,
-        token: zeroize::Zeroizing::new(session.token),
-        data_key,
+    let status = KeyStatus {
+        key_created_at: None,
+        recovery_key: options.create.then_some(recovery_key.is_some()),
+        needs_unlock: false,
     };
-    keyfile::save(dir, &keys)?;
-    let state = SyncState {
-        server_url: url.as_str().to_owned(),
-        account_name: name.as_str().to_owned(),
-        account_id: keys.account_id,
-        device_id: keys.device_id,
-        protocol_version: session.protocol_version,
-        cursor: Cursor::START,
-        last_sync_at: None,
-    };
-    if let Err(e) = store.enable_sync(&state) {
-        let _ = keyfile::remove(dir);
-        return Err(e);
-    }
-    Ok(state)
+    let state = keys::finish_join(store, dir, url.as_str(), &name, session, keyring, status)?;
+    Ok(Enabled { state, recovery_key })
 }
 
 /// Turns sync off: revokes this device's token on the server if it can be
@@ -225,7 +230,11 @@ pub(crate) async fn disable(store: &mut Store, dir: &std::path::Path, http: &Htt
     keyfile::remove(dir)
 }
 
-fn session(store: &Store, dir: &std::path::Path, http: &Http) -> Result<(SyncState, Keys, Api), ClientError> {
+pub(crate) fn session(
+    store: &Store,
+    dir: &std::path::Path,
+    http: &Http,
+) -> Result<(SyncState, Keys, Api), ClientError> {
     let state = store.sync_state()?.ok_or(ClientError::SyncDisabled)?;
     let keys = keyfile::load(dir)?.ok_or(ClientError::SyncDisabled)?;
     let api = Api::new(ServerUrl::parse(&state.server_url, true)?, http);
@@ -233,11 +242,11 @@ fn session(store: &Store, dir: &std::path::Path, http: &Http) -> Result<(SyncSta
 }
 
 /// What one sync works with: the server's API, this device's keys, and the
-/// record sealer derived from them (shared with the push and pull tasks).
+/// record sealers derived from them (shared with the push and pull tasks).
 struct With {
     api: Api,
     keys: Keys,
-    sealer: Arc<RecordSealer>,
+    sealers: Arc<Sealers>,
 }
 
 /// Pushes the outbox, then pulls and merges everything new.
@@ -248,16 +257,34 @@ pub(crate) async fn sync_now(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
-    let with = With { sealer: Arc::new(RecordSealer::new(keys.account_id, &keys.data_key)), api, keys };
+    if keys.status.needs_unlock {
+        return Err(ClientError::NeedsUnlock);
+    }
+    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys };
+    match sync_with(store, &with, state.cursor, progress).await {
+        // Another device rotated the key: remember it (`sync status` shows
+        // it, and the next sync stops at once).
+        Err(ClientError::NeedsUnlock) => Err(keys::mark_needs_unlock(dir)),
+        other => other,
+    }
+}
+
+async fn sync_with(
+    store: &mut Store,
+    with: &With,
+    cursor: Cursor,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<SyncSummary, ClientError> {
+    let state_cursor = cursor;
     let mut summary = SyncSummary::default();
-    let pushed = push::push_outbox(store, &with, state.cursor, &mut summary, progress).await?;
-    pull::retry_deferred(store, &with, &mut summary)?;
+    let pushed = push::push_outbox(store, with, state_cursor, &mut summary, progress).await?;
+    pull::retry_deferred(store, with, &mut summary)?;
     // Pull, unless the push just proved the account holds nothing we lack:
     // whatever lands after it is picked up by the next sync, as it would be
     // had it landed just after a pull.
     let cursor = match pushed.caught_up {
         true => pushed.cursor,
-        false => pull::pull(store, &with, pushed.cursor, &mut summary, progress).await?,
+        false => pull::pull(store, with, pushed.cursor, &mut summary, progress).await?,
     };
     store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0))?;
     summary.cursor = cursor.0;
@@ -287,7 +314,7 @@ pub(crate) async fn devices(store: &Store, dir: &std::path::Path, http: &Http) -
     Ok(list
         .into_iter()
         .map(|d| DeviceInfo {
-            name: open_device_name(&keys.data_key, d.id, &d.encrypted_name),
+            name: open_device_name(keys.keyring.current(), d.id, &d.encrypted_name),
             id: d.id,
             created_at: d.created_at,
             last_seen_at: d.last_seen_at,
@@ -345,6 +372,7 @@ mod tests {
             create: true,
             allow_insecure_http: true,
             device_name: "n".repeat(MAX_DEVICE_NAME_BYTES + 1),
+            recovery_key: true,
         };
         match enable(&mut store, dir.path(), &http, options).await {
             Err(ClientError::Invalid(e)) => assert_eq!(e.field, "device name"),

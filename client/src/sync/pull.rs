@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use rusqlite::Transaction;
 use sealsync_envelope::hlc::ClockError;
-use sealsync_envelope::{Clock, Cursor, DeviceId, Envelope, EnvelopeHeader, RecordPayload, RecordSealer, UnixMillis};
+use sealsync_envelope::{Clock, Cursor, DeviceId, Envelope, EnvelopeHeader, KeyId, RecordPayload, UnixMillis};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 use super::{Progress, SyncSummary, With};
 use crate::domain::{Activity, Assessment, Mood, RecordType, Schedule};
 use crate::error::ClientError;
+use crate::keyring::Sealers;
 use crate::store::records::{self, Current, Merged};
 use crate::store::sync_state;
 use crate::store::{Store, load_clock, save_clock};
@@ -41,19 +42,47 @@ enum Unsealed {
     Own,
     /// Its header, and its payload if it opened.
     Decoded { header: EnvelopeHeader, opened: Result<RecordPayload, String> },
+    /// Sealed under a key this device does not hold: perhaps the account's
+    /// new key after a rotation elsewhere (see [`pull`]).
+    UnknownKey(EnvelopeHeader),
 }
 
 /// Decodes and opens one envelope; nothing here touches the store.
-fn receive(sealer: &RecordSealer, me: DeviceId, seq: Cursor, bytes: Vec<u8>) -> Received {
+fn receive(sealers: &Sealers, me: DeviceId, seq: Cursor, bytes: Vec<u8>) -> Received {
     let state = match Envelope::decode(&bytes) {
         Err(e) => Unsealed::Malformed(format!("malformed envelope: {e}")),
         Ok(envelope) if envelope.header.device_id == me => Unsealed::Own,
         Ok(envelope) => {
             let header = envelope.header;
-            Unsealed::Decoded { header, opened: sealer.open(envelope).map_err(|e| format!("cannot open: {e}")) }
+            match sealers.open(envelope) {
+                Err(sealsync_envelope::Error::UnknownKeyId(_)) => Unsealed::UnknownKey(header),
+                opened => Unsealed::Decoded { header, opened: opened.map_err(|e| format!("cannot open: {e}")) },
+            }
         }
     };
     Received { seq, bytes, state }
+}
+
+/// Whether a page holds an envelope under a key that is the account's but
+/// not this device's: the key was rotated on another device. Then nothing of
+/// the page is merged (it would be quarantined, and lost to this device)
+/// until the user unlocks the new key. A key the account does not have is
+/// no rotation: such envelopes are quarantined like any that fail to open.
+async fn rotated_elsewhere(with: &With, pages: &[Page]) -> Result<bool, ClientError> {
+    let unknown: Vec<KeyId> = pages
+        .iter()
+        .flat_map(|p| &p.items)
+        .filter_map(|item| match &item.state {
+            Unsealed::UnknownKey(header) => Some(header.key_id),
+            _ => None,
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(false);
+    }
+    let account = with.api.keys(&with.keys.token).await?;
+    let known = |id: &KeyId| id.0 == account.current_key_id || account.keyring.iter().any(|e| e.key_id == id.0);
+    Ok(unknown.iter().any(known))
 }
 
 /// A page, received.
@@ -71,7 +100,7 @@ const PAGES_AHEAD: usize = 8;
 /// until the account has no more or the receiver is gone.
 fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
     let (api, token) = (with.api.clone(), Zeroizing::new(with.keys.token.to_string()));
-    let (sealer, me) = (with.sealer.clone(), with.keys.device_id);
+    let (sealers, me) = (with.sealers.clone(), with.keys.device_id);
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
         loop {
@@ -80,9 +109,9 @@ fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page,
                 Err(e) => return drop(sender.send(Err(e)).await),
             };
             let (next_cursor, more) = (page.next_cursor, page.more);
-            let sealer = sealer.clone();
+            let sealers = sealers.clone();
             let opened = tokio::task::spawn_blocking(move || {
-                page.envelopes.into_iter().map(|p| receive(&sealer, me, p.seq, p.envelope.0)).collect()
+                page.envelopes.into_iter().map(|p| receive(&sealers, me, p.seq, p.envelope.0)).collect()
             })
             .await
             .map(|items| Page { items, next_cursor })
@@ -129,6 +158,9 @@ pub(super) async fn pull(
                 Err(e) => failed = Some(e),
             }
         }
+        if rotated_elsewhere(with, &ready).await? {
+            return Err(ClientError::NeedsUnlock);
+        }
         let last = ready.last().map_or(cursor, |page| page.next_cursor);
         store.transaction(|tx| {
             let mut clock = load_clock(tx)?;
@@ -151,13 +183,13 @@ pub(super) async fn pull(
 /// Gives the envelopes deferred last time (stamped ahead of this clock)
 /// another chance.
 pub(super) fn retry_deferred(store: &mut Store, with: &With, summary: &mut SyncSummary) -> Result<(), ClientError> {
-    let (sealer, me) = (&with.sealer, with.keys.device_id);
+    let (sealers, me) = (&with.sealers, with.keys.device_id);
     if !store.has_deferred()? {
         return Ok(()); // The usual case: no write transaction for nothing.
     }
     store.transaction(|tx| {
         let deferred = sync_state::take_deferred(tx)?;
-        let items: Vec<Received> = deferred.into_iter().map(|(seq, bytes)| receive(sealer, me, seq, bytes)).collect();
+        let items: Vec<Received> = deferred.into_iter().map(|(seq, bytes)| receive(sealers, me, seq, bytes)).collect();
         let mut clock = load_clock(tx)?;
         merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;
         save_clock(tx, &clock)
@@ -232,6 +264,9 @@ fn merge_one(
     let quarantine = |reason: String| Ok(Err(Rejected::Quarantined(reason)));
     let (header, opened) = match &item.state {
         Unsealed::Malformed(reason) => return quarantine(reason.clone()),
+        Unsealed::UnknownKey(header) => {
+            return quarantine(format!("cannot open: sealed under key {}, which is not this account's", header.key_id));
+        }
         Unsealed::Own => return Ok(Ok(())),
         Unsealed::Decoded { header, opened } => (header, opened),
     };

@@ -63,7 +63,7 @@ pub(super) async fn push_outbox(
     summary: &mut SyncSummary,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Pushed, ClientError> {
-    let (api, keys, sealer) = (&with.api, &with.keys, &with.sealer);
+    let (api, keys, sealer) = (&with.api, &with.keys, with.sealers.current());
     let total = store.outbox_len()?;
     let limit = batch_limit(api, total).await?;
     let mut caught_up = false;
@@ -129,6 +129,9 @@ fn read_answer(batch: &[Outgoing], response: &PushResponse, cursor: Cursor) -> R
             PushResult::Rejected {
                 code: code @ (RejectCode::DeviceSeqReused | RejectCode::DeviceMismatch | RejectCode::UnknownKeyId),
             } => return Err(ClientError::ReenrolRequired(code.as_str().to_owned())),
+            // Another device rotated the data key: this one must unlock it
+            // before its edits (kept queued) can go up.
+            PushResult::Rejected { code: RejectCode::StaleKeyId } => return Err(ClientError::NeedsUnlock),
             PushResult::Rejected { .. } => answer.rejected += 1,
         }
     }

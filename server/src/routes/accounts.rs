@@ -12,16 +12,16 @@ use sealsync_envelope::{AccountId, KeyId};
 use sha2::Sha256;
 
 use crate::app::{App, Registration, now_ms};
-use crate::auth::{AuthDevice, auth_key_hash, hashes_match, new_token};
+use crate::auth::{AuthDevice, auth_key_hash, hashes_match, new_token, recovery_auth_hash};
 use crate::body::Json;
 use crate::error::ApiError;
-use crate::store::{NewAccount, NewDevice, Store};
+use crate::store::{KeyState, NewAccount, NewDevice, RecoveryState, Store};
 use crate::wire::{DeleteAccountBody, LoginBody, RegisterBody, account_name};
 
 /// `"sealsync/v1/fake-salt-seed"`: label of the fake seeds for unknown names.
 const LABEL_FAKE_SEED: &[u8] = b"sealsync/v1/fake-salt-seed";
 
-fn new_device(device: DeviceRegistration) -> (NewDevice, String) {
+pub(crate) fn new_device(device: DeviceRegistration) -> (NewDevice, String) {
     let (token, token_hash) = new_token();
     (NewDevice { id: device.id, encrypted_name: device.encrypted_name, token_hash }, token)
 }
@@ -52,13 +52,44 @@ pub async fn register<S: Store>(
         key_id: KeyId(request.key_id),
         wrapped_key: request.wrapped_data_key.clone(),
         device,
+        recovery: request.recovery.as_ref().map(|r| RecoveryState {
+            auth_hash: recovery_auth_hash(account_id.as_bytes(), &r.recovery_auth),
+            public_key: r.public_key,
+            public_key_mac: r.public_key_mac,
+            wrapped_key: r.wrapped_key.clone(),
+            created_at: 0,
+        }),
     };
     app.store.create_account(&account, now_ms()).await?;
     tracing::info!(account = %account_id, device = %account.device.id, "account registered");
-    let keys = vec![WrappedKey { key_id: request.key_id, wrapped_data_key: request.wrapped_data_key }];
-    let session =
-        SessionResponse { account_id, device_id: account.device.id, token, protocol_version: version.get(), keys };
+    let key = WrappedKey { key_id: request.key_id, wrapped_data_key: request.wrapped_data_key };
+    let session = SessionResponse {
+        account_id,
+        device_id: account.device.id,
+        token,
+        protocol_version: version.get(),
+        key,
+        keyring: Vec::new(),
+    };
     Ok((StatusCode::CREATED, JsonResponse(session)))
+}
+
+/// A session: the new device's token and the account's keys.
+pub(crate) fn session(
+    account_id: AccountId,
+    device_id: sealsync_envelope::DeviceId,
+    token: String,
+    protocol_version: u16,
+    keys: KeyState,
+) -> SessionResponse {
+    SessionResponse {
+        account_id,
+        device_id,
+        token,
+        protocol_version,
+        key: WrappedKey { key_id: keys.current_key_id.0, wrapped_data_key: keys.wrapped_key },
+        keyring: super::keys::keyring(keys.keyring),
+    }
 }
 
 /// `POST /v1/login/params`: the protocol version and salt seed to derive keys
@@ -104,14 +135,8 @@ pub async fn login<S: Store>(
     let (device, token) = new_device(request.device);
     app.store.add_device(account.id, &device, now_ms()).await?;
     tracing::info!(account = %account.id, device = %device.id, "device signed in");
-    let keys = app.store.account_keys(account.id).await?;
-    Ok(JsonResponse(SessionResponse {
-        account_id: account.id,
-        device_id: device.id,
-        token,
-        protocol_version: account.protocol_version,
-        keys: keys.into_iter().map(|k| WrappedKey { key_id: k.key_id.0, wrapped_data_key: k.wrapped_key }).collect(),
-    }))
+    let keys = app.store.key_state(account.id).await?.ok_or_else(ApiError::invalid_credentials)?;
+    Ok(JsonResponse(session(account.id, device.id, token, account.protocol_version, keys)))
 }
 
 /// `DELETE /v1/account`: removes the account and everything of it, after

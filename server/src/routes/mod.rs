@@ -2,5 +2,6 @@
 
 pub mod accounts;
 pub mod devices;
+pub mod keys;
 pub mod meta;
 pub mod sync;

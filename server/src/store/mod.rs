@@ -13,10 +13,13 @@ use std::future::Future;
 use sealsync_envelope::dto::PushResult;
 use sealsync_envelope::{AccountId, Cursor, DeviceId, EnvelopeHeader, KeyId};
 
+pub mod keys;
 pub mod plan;
 pub mod postgres;
 mod shared;
 pub mod sqlite;
+
+pub use keys::{KeyChange, KeyState, NewPassphrase, Recovery, RecoveryState, Rotation};
 
 /// What can go wrong in storage that a handler answers differently.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,8 @@ pub struct NewAccount {
     pub wrapped_key: Vec<u8>,
     /// The first device.
     pub device: NewDevice,
+    /// The recovery key, if the client set one up.
+    pub recovery: Option<RecoveryState>,
 }
 
 /// What login needs to know about an account.
@@ -81,15 +86,6 @@ pub struct AccountLogin {
     pub salt_seed: [u8; 32],
     /// Hash of its auth key.
     pub auth_key_hash: [u8; 32],
-}
-
-/// One wrapped data key of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountKey {
-    /// Its id.
-    pub key_id: KeyId,
-    /// The wrapped key.
-    pub wrapped_key: Vec<u8>,
 }
 
 /// A device as listed to its account.
@@ -171,9 +167,6 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The account's wrapped data keys.
-    fn account_keys(&self, account_id: AccountId) -> impl Future<Output = Result<Vec<AccountKey>, StoreError>> + Send;
-
     /// The live device whose token hashes to `token_hash`; refreshes its
     /// `last_seen_at` at most once per [`LAST_SEEN_RESOLUTION_MS`].
     fn authenticate(
@@ -220,6 +213,49 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Deletes the account and every row of it, in one transaction.
     fn delete_account(&self, account_id: AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The account's keys: current, keyring, recovery key.
+    fn key_state(&self, account_id: AccountId) -> impl Future<Output = Result<Option<KeyState>, StoreError>> + Send;
+
+    /// Replaces the passphrase (salt seed, auth key hash, wrapped current key)
+    /// if `old_auth_hash` is still stored; revokes every other device than
+    /// `sign_out_all_but` in the same transaction.
+    fn change_passphrase(
+        &self,
+        account_id: AccountId,
+        old_auth_hash: &[u8; 32],
+        new: &NewPassphrase,
+        sign_out_all_but: Option<DeviceId>,
+        now: i64,
+    ) -> impl Future<Output = Result<KeyChange, StoreError>> + Send;
+
+    /// Sets (or replaces) the recovery key, if `auth_hash` is still stored
+    /// and `key` is current.
+    fn set_recovery(
+        &self,
+        account_id: AccountId,
+        auth_hash: &[u8; 32],
+        key: KeyId,
+        recovery: &RecoveryState,
+    ) -> impl Future<Output = Result<KeyChange, StoreError>> + Send;
+
+    /// Makes a new key current, if `auth_hash` is still stored and
+    /// `rotation.previous` is still current.
+    fn rotate(
+        &self,
+        account_id: AccountId,
+        auth_hash: &[u8; 32],
+        rotation: &Rotation,
+        now: i64,
+    ) -> impl Future<Output = Result<KeyChange, StoreError>> + Send;
+
+    /// Sets a new passphrase proven by the recovery key and adds the device.
+    fn recover(
+        &self,
+        account_id: AccountId,
+        recovery: &Recovery,
+        now: i64,
+    ) -> impl Future<Output = Result<KeyChange, StoreError>> + Send;
 }
 
 /// A `devices` row as both backends select it.

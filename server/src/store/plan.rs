@@ -76,6 +76,10 @@ pub struct AccountState {
 /// bytes it means the device reused counters, e.g. after being restored from a
 /// backup, and is refused (`device_seq_reused`) rather than acknowledged, so
 /// the device learns it must re-enrol instead of silently losing the edit.
+///
+/// `key_ids` are the account's keys, the current one first: an envelope under
+/// an older key is `stale_key_id` (the device must unlock the new key), under
+/// any other `unknown_key_id`.
 pub fn plan<'a>(
     items: &'a [Incoming],
     existing: &'a HashMap<Pair, Existing>,
@@ -91,8 +95,9 @@ pub fn plan<'a>(
 
     for (index, item) in items.iter().enumerate() {
         let header = &item.header;
-        if !key_ids.contains(&header.key_id) {
-            results.push(PushResult::Rejected { code: RejectCode::UnknownKeyId });
+        if key_ids.first() != Some(&header.key_id) {
+            let code = if key_ids.contains(&header.key_id) { RejectCode::StaleKeyId } else { RejectCode::UnknownKeyId };
+            results.push(PushResult::Rejected { code });
             continue;
         }
         let pair = (header.record_id, header.device_id);

@@ -13,8 +13,9 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
-    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, LAST_SEEN_RESOLUTION_MS,
-    NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id, to_i64, to_u64,
+    AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Recovery, RecoveryState, Rotation, Store,
+    StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 
 /// Postgres storage over a connection pool.
@@ -49,6 +50,7 @@ async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::P
 }
 
 super::shared::insert_device_fn!(sqlx::Postgres);
+super::keys::key_helpers!(sqlx::Postgres);
 
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
@@ -59,6 +61,7 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
 
 impl Store for PgStore {
     super::shared::shared_queries!();
+    super::keys::key_queries!();
 
     fn backend(&self) -> &'static str {
         "postgres"
@@ -79,13 +82,15 @@ impl Store for PgStore {
         // The account row lock, first: every other push of this account waits
         // here. The account's key ids come back in the same round trip.
         let account: Option<(i64, i64, Vec<Vec<u8>>)> = sqlx::query_as(
-            "SELECT seq, stored_bytes, ARRAY(SELECT key_id FROM account_keys WHERE account_id = $1) \
+            "SELECT seq, stored_bytes, ARRAY(SELECT key_id FROM account_keys k WHERE k.account_id = $1 \
+                                             ORDER BY k.key_id = accounts.current_key_id DESC) \
              FROM accounts WHERE id = $1 FOR UPDATE",
         )
         .bind(account_id.0)
         .fetch_optional(&mut *tx)
         .await?;
         let (seq, stored_bytes, key_ids) = account.ok_or(StoreError::AccountNotFound)?;
+        // The current key first (see `plan`).
         let key_ids: Vec<KeyId> = key_ids.iter().map(|k| key_id(k)).collect();
 
         let records: Vec<Uuid> = items.iter().map(|i| i.header.record_id.0).collect();

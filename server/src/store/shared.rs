@@ -42,16 +42,6 @@ macro_rules! shared_queries {
             Ok(row.map(|(hash,)| bytes32(hash)))
         }
 
-        async fn account_keys(&self, account_id: AccountId) -> Result<Vec<AccountKey>, StoreError> {
-            let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-                "SELECT key_id, wrapped_key FROM account_keys WHERE account_id = $1 ORDER BY created_at",
-            )
-            .bind(account_id.0)
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(rows.into_iter().map(|(id, wrapped_key)| AccountKey { key_id: key_id(&id), wrapped_key }).collect())
-        }
-
         async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
             let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
                 "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -133,9 +123,11 @@ macro_rules! shared_queries {
 
         async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
             let mut tx = begin_write(&self.pool).await?;
+            let recovery = account.recovery.as_ref();
             let inserted = sqlx::query(
-                "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at, current_key_id, \
+                 recovery_auth_hash, recovery_public_key, recovery_public_key_mac, recovery_wrapped_key, recovery_created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(account.id.0)
             .bind(&account.name)
@@ -143,6 +135,12 @@ macro_rules! shared_queries {
             .bind(&account.salt_seed[..])
             .bind(&account.auth_key_hash[..])
             .bind(now)
+            .bind(&account.key_id.0[..])
+            .bind(recovery.map(|r| r.auth_hash.to_vec()))
+            .bind(recovery.map(|r| r.public_key.to_vec()))
+            .bind(recovery.map(|r| r.public_key_mac.to_vec()))
+            .bind(recovery.map(|r| r.wrapped_key.clone()))
+            .bind(recovery.map(|_| now))
             .execute(&mut *tx)
             .await;
             if let Err(e) = inserted {

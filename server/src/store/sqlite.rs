@@ -16,8 +16,9 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
-    AccountKey, AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, LAST_SEEN_RESOLUTION_MS,
-    NewAccount, NewDevice, PullPage, Store, StoreError, bytes32, key_id, to_i64, to_u64,
+    AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Recovery, RecoveryState, Rotation, Store,
+    StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 
 /// SQLite storage over a connection pool.
@@ -54,6 +55,7 @@ async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sql
 }
 
 super::shared::insert_device_fn!(sqlx::Sqlite);
+super::keys::key_helpers!(sqlx::Sqlite);
 
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
@@ -64,6 +66,7 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
 
 impl Store for SqliteStore {
     super::shared::shared_queries!();
+    super::keys::key_queries!();
 
     fn backend(&self) -> &'static str {
         "sqlite"
@@ -86,10 +89,14 @@ impl Store for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
         let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
-        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT key_id FROM account_keys WHERE account_id = ?1")
-            .bind(account_id.0)
-            .fetch_all(&mut *tx)
-            .await?;
+        // The current key first (see `plan`).
+        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT k.key_id FROM account_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.account_id = ?1 ORDER BY k.key_id = a.current_key_id DESC",
+        )
+        .bind(account_id.0)
+        .fetch_all(&mut *tx)
+        .await?;
         let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
 
         // One statement per step, as on Postgres: SQLite has no arrays, so the

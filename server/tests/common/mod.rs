@@ -295,6 +295,7 @@ impl Account {
             key_id: self.data_key.key_id().0,
             wrapped_data_key: self.wrapped_key.clone(),
             device: DeviceRegistration { id: device, encrypted_name: vec![0xcd; 40] },
+            recovery: None,
         }
     }
 
