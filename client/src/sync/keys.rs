@@ -199,6 +199,7 @@ async fn passphrase_root(
 /// The server's answers to a key change, as the user's errors.
 fn key_change_error(e: ClientError, wrong: ClientError) -> ClientError {
     match e {
+        ClientError::WrongPassphrase => wrong,
         ClientError::Server { ref code, .. } if code == "invalid_credentials" => wrong,
         ClientError::Server { ref code, .. } if code == "stale_key_id" => ClientError::KeysChanged,
         other => other,
