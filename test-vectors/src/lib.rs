@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 mod accounts;
 mod clock;
 mod decoding;
+pub mod keys;
 pub mod records;
 
 pub use accounts::{
@@ -267,6 +268,8 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("link.json", json(&link_vectors())),
         ("merge.json", json(&records::merge_vectors())),
         ("record-body.json", json(&records::record_body_vectors(seal_vector))),
+        ("keyring.json", json(&keys::keyring_vectors())),
+        ("recovery.json", json(&keys::recovery_vectors())),
         ("hlc.json", json(&hlc_vectors())),
         ("device-name.json", json(&device_name_vectors())),
         ("accounts.json", json(&accounts_file())),

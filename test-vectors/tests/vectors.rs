@@ -36,7 +36,7 @@ fn unhex<const N: usize>(s: &str) -> [u8; N] {
 #[test]
 fn regenerating_reproduces_every_committed_file() {
     let generated = generate();
-    assert_eq!(generated.len(), 10);
+    assert_eq!(generated.len(), 12);
     for (name, contents) in generated {
         let committed = std::fs::read_to_string(dir().join(name)).unwrap_or_default();
         assert!(
@@ -271,8 +271,19 @@ async fn fake_salt_seeds_match_the_server() {
 /// (record-body.json's `fields` are the client's JSON, UUID text included).
 #[test]
 fn every_byte_string_is_lower_case_hex() {
-    const TEXT_FIELDS: [&str; 9] =
-        ["comment", "passphrase", "account_name_input", "account_name", "kind", "name", "error", "op", "refused"];
+    const TEXT_FIELDS: [&str; 11] = [
+        "comment",
+        "passphrase",
+        "account_name_input",
+        "account_name",
+        "kind",
+        "name",
+        "error",
+        "op",
+        "refused",
+        "recovery_key",
+        "recovery_key_with_typo",
+    ];
     fn walk(value: &serde_json::Value, key: &str, file: &str) {
         match value {
             serde_json::Value::String(s) if !TEXT_FIELDS.contains(&key) => assert!(
@@ -376,4 +387,46 @@ fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
             })
         })
         .collect()
+}
+
+/// PROTOCOL.md §3.3, through the production API.
+#[test]
+fn keyring_entries_open_from_the_json() {
+    let vectors: Vec<sealsync_test_vectors::keys::KeyringVector> = load("keyring.json");
+    for v in vectors {
+        let current = DataKey::from_bytes(unhex(&v.current_data_key));
+        assert_eq!(hex(current.key_id().0), v.current_key_id);
+        let sealed = sealsync_crypto::SealedKey::from_bytes(&hex::decode(&v.sealed_key).unwrap()).unwrap();
+        let account: [u8; 16] = unhex(&v.account_id);
+        let older =
+            sealsync_crypto::open_older_key(&current, &sealed, KeyId(unhex(&v.older_key_id)), &account).unwrap();
+        assert_eq!(hex(older.expose_secret()), v.older_data_key);
+        assert_eq!(hex(sealsync_crypto::keyring_aad(&account, current.key_id(), older.key_id())), v.aad);
+        assert_eq!(hex(current.keyring_key().expose_secret()), v.keyring_key);
+        // The older key cannot open it.
+        assert!(sealsync_crypto::open_older_key(&older, &sealed, older.key_id(), &account).is_err());
+    }
+}
+
+/// PROTOCOL.md §3.4, through the production API.
+#[test]
+fn recovery_keys_parse_derive_and_unwrap_from_the_json() {
+    use sealsync_crypto::recovery::{public_key_mac, unwrap_with_recovery};
+    use sealsync_crypto::{RecoverySecret, RecoveryWrapped};
+    let vectors: Vec<sealsync_test_vectors::keys::RecoveryVector> = load("recovery.json");
+    for v in vectors {
+        let secret = RecoverySecret::parse(&v.recovery_key).unwrap();
+        assert_eq!(hex(secret.expose_secret()), v.recovery_secret);
+        assert_eq!(*secret.to_code(), v.recovery_key);
+        assert_eq!(RecoverySecret::parse(&v.recovery_key_with_typo), Err(sealsync_crypto::Error::RecoveryKeyChecksum));
+        assert_eq!(hex(secret.auth().expose_secret()), v.recovery_auth);
+        assert_eq!(hex(secret.private_key().expose_secret()), v.recovery_private);
+        assert_eq!(hex(secret.public_key().0), v.recovery_public);
+        let account: [u8; 16] = unhex(&v.account_id);
+        let data_key = DataKey::from_bytes(unhex(&v.data_key));
+        assert_eq!(hex(public_key_mac(&data_key, &account, &secret.public_key())), v.public_key_mac);
+        let wrapped = RecoveryWrapped::from_bytes(&hex::decode(&v.wrapped_key).unwrap()).unwrap();
+        let opened = unwrap_with_recovery(&secret, &wrapped, &account, KeyId(unhex(&v.key_id))).unwrap();
+        assert_eq!(opened, data_key);
+    }
 }
