@@ -59,6 +59,12 @@ async fn every_endpoint_with_a_body_answers_415(server: TestServer) {
             "`PUT /v1/devices/{id}/name`",
             "`POST /v1/sync/push`",
             "`DELETE /v1/account`",
+            "`POST /v1/keys/unlock`",
+            "`POST /v1/account/passphrase`",
+            "`PUT /v1/account/recovery`",
+            "`POST /v1/account/rotate`",
+            "`POST /v1/recover/keys`",
+            "`POST /v1/recover`",
         ]
     );
     for (endpoint, _, errors) in &with_body {
