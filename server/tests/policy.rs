@@ -5,7 +5,7 @@ mod common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};
-use sealsync_envelope::RecordId;
+use sealsync_envelope::{Cursor, RecordId};
 use sealsync_envelope::dto::{PushResult, RejectCode, ServerLimits};
 use sealsync_server::{Registration, Settings};
 use serde_json::json;
@@ -14,6 +14,7 @@ on_both_backends!(
     account_endpoints_are_rate_limited_per_address with strict_rate_limit,
     the_account_quota_is_enforced with small_quota,
     closed_registration_still_admits_new_devices with closed_registration,
+    the_largest_push_the_flag_allows_is_stored with largest_push,
 );
 
 fn strict_rate_limit() -> Settings {
@@ -22,6 +23,11 @@ fn strict_rate_limit() -> Settings {
 
 fn small_quota() -> Settings {
     Settings { limits: ServerLimits { max_account_bytes: 1500, ..ServerLimits::default() }, ..Settings::default() }
+}
+
+/// The most `--max-envelopes-per-push` accepts.
+fn largest_push() -> Settings {
+    Settings { limits: ServerLimits { max_envelopes_per_push: 10_000, ..ServerLimits::default() }, ..Settings::default() }
 }
 
 fn closed_registration() -> Settings {
@@ -84,5 +90,43 @@ async fn closed_registration_still_admits_new_devices(server: TestServer) {
     open.stop().await;
     let device = server.login(&account).await;
     assert_eq!(device.token.len(), 64);
+    server.stop().await;
+}
+
+/// A push of 10,000 envelopes, the most `--max-envelopes-per-push` accepts,
+/// is stored whole on both backends (issue 12, item 10: SQLite answered 500,
+/// "too many SQL variables"); so are the same push again (every envelope a
+/// duplicate) and newer versions of all of them (every row replaced).
+async fn the_largest_push_the_flag_allows_is_stored(server: TestServer) {
+    const N: u64 = 10_000;
+    let (account, device) = server.register().await;
+    let records: Vec<RecordId> = (0..N).map(|_| RecordId::random()).collect();
+    let batch = |version: u64| -> Vec<Vec<u8>> {
+        records.iter().map(|r| account.envelope(&device, *r, version, "x")).collect()
+    };
+    let first = batch(1);
+    let response = server.push(&device, first.clone()).await;
+    let stored: Vec<PushResult> = (1..=N).map(|seq| PushResult::Stored { seq: Cursor(seq) }).collect();
+    assert_eq!(response.results, stored);
+    assert_eq!(response.cursor, Cursor(N));
+
+    let again = server.push(&device, first).await;
+    assert_eq!((again.results, again.cursor), (vec![PushResult::Duplicate; N as usize], Cursor(N)));
+
+    let newer = server.push(&device, batch(2)).await;
+    let stored: Vec<PushResult> = (N + 1..=2 * N).map(|seq| PushResult::Stored { seq: Cursor(seq) }).collect();
+    assert_eq!(newer.results, stored);
+
+    let (mut cursor, mut pulled) = (0, 0);
+    loop {
+        let page = server.pull(&device, cursor, 1000).await;
+        pulled += page.envelopes.len() as u64;
+        assert!(page.envelopes.iter().all(|e| e.seq.0 > N), "only the newer versions are kept");
+        cursor = page.next_cursor.0;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!((pulled, cursor), (N, 2 * N));
     server.stop().await;
 }
