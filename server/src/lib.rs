@@ -5,6 +5,7 @@
 //! - [`app`]: state, router, middleware (rate limits, timeouts, metrics, logs);
 //! - [`routes`]: the handlers of the HTTP API;
 //! - [`auth`], [`body`], [`error`]: tokens, bodies and problem documents;
+//! - [`guard`]: client addresses, and the limits on guessing auth keys;
 //! - [`wire`]: the JSON bodies as they arrive, and their field checks;
 //! - [`config`]: the command line.
 //!
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod routes;
 pub mod store;
 pub mod wire;
