@@ -1,17 +1,15 @@
-//! The application: shared state, the router with its middleware, and the
-//! serve loop with graceful shutdown.
+//! The application: shared state, and the router with its middleware (the
+//! serve loop is in `serve.rs`).
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use axum::{Extension, Router};
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
+use axum::{Extension, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sealsync_envelope::dto::ServerLimits;
 use tower_governor::GovernorLayer;
@@ -55,6 +53,12 @@ pub struct Settings {
     pub account_auth_burst: u32,
     /// Time for one auth-key check of an account's budget to refill.
     pub account_auth_interval: Duration,
+    /// Longest a connection may take to send a request's header, counted from
+    /// when the server starts waiting for it: on a new connection, and after
+    /// each answer on a kept-alive one (so it is also the idle timeout).
+    pub header_read_timeout: Duration,
+    /// Most client connections open at once; more wait in the listen queue.
+    pub max_http_connections: usize,
 }
 
 impl Default for Settings {
@@ -68,6 +72,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             account_auth_burst: 10,
             account_auth_interval: Duration::from_secs(600),
+            header_read_timeout: Duration::from_secs(10),
+            max_http_connections: 512,
         }
     }
 }
@@ -157,12 +163,14 @@ fn rate_limited<S: Store>(routes: Router<App<S>>, settings: &Settings) -> (Route
         .finish()
         .expect("period and burst are non-zero");
     let limiter = config.limiter().clone();
-    let routes = routes.layer(GovernorLayer::new(config).error_handler(|error| match error {
-        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
-            ApiError::rate_limited(wait_time).into_response()
+    let routes = routes.layer(GovernorLayer::new(config).error_handler(|error| {
+        match error {
+            tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+                ApiError::rate_limited(wait_time).into_response()
+            }
+            _ => ApiError::bad_request("unknown_client_address", "the client address could not be determined")
+                .into_response(),
         }
-        _ => ApiError::bad_request("unknown_client_address", "the client address could not be determined")
-            .into_response(),
     }));
     (routes, limiter)
 }
@@ -196,15 +204,4 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     metrics::histogram!("sealsync_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -77,6 +77,16 @@ pub struct Config {
     #[arg(long, env = "SEALSYNC_ACCOUNT_AUTH_PER_HOUR", default_value_t = 6, global = true,
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub account_auth_per_hour: u32,
+    /// Longest a connection may take to send a request header, in seconds;
+    /// also how long an idle (kept-alive or silent) connection stays open.
+    #[arg(long, env = "SEALSYNC_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+    /// Most client connections open at once; more wait in the listen queue.
+    /// Keep it below the open-file limit (ulimit -n, LimitNOFILE): see README.
+    #[arg(long, env = "SEALSYNC_MAX_HTTP_CONNECTIONS", default_value_t = 512, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_http_connections: u32,
     /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "SEALSYNC_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: bool,
@@ -116,6 +126,8 @@ impl Config {
             trust_forwarded_for: self.trust_forwarded_for,
             account_auth_burst: self.account_auth_burst,
             account_auth_interval: Duration::from_secs(3600 / u64::from(self.account_auth_per_hour.max(1))),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            max_http_connections: self.max_http_connections as usize,
         }
     }
 }
@@ -169,6 +181,8 @@ mod tests {
         let settings = cli.config.settings();
         assert_eq!(settings.account_auth_burst, Settings::default().account_auth_burst);
         assert_eq!(settings.account_auth_interval, Settings::default().account_auth_interval);
+        assert_eq!(settings.header_read_timeout, Settings::default().header_read_timeout);
+        assert_eq!(settings.max_http_connections, Settings::default().max_http_connections);
     }
 
     #[test]
@@ -180,6 +194,8 @@ mod tests {
             &["sealsync-server", "--auth-burst", "0"],
             &["sealsync-server", "--account-auth-burst", "0"],
             &["sealsync-server", "--account-auth-per-hour", "0"],
+            &["sealsync-server", "--header-read-timeout-secs", "0"],
+            &["sealsync-server", "--max-http-connections", "0"],
             &["sealsync-server", "migrate", "--database-url", "sqlite:"],
         ] {
             let error = Cli::try_parse_from(args).unwrap_err().to_string();

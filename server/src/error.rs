@@ -77,10 +77,7 @@ impl ApiError {
     /// 429 with `Retry-After`: the account's budget of auth-key checks is
     /// spent, from whatever address (the same answer for a right key).
     pub fn account_rate_limited(retry_after: u64) -> Self {
-        Self {
-            detail: "too many attempts for this account; retry later".to_owned(),
-            ..Self::rate_limited(retry_after)
-        }
+        Self { detail: "too many attempts for this account; retry later".to_owned(), ..Self::rate_limited(retry_after) }
     }
 
     /// 404 for an unknown path.

@@ -138,9 +138,7 @@ impl SecretGuard {
             .expect("a non-zero period");
         Arc::new(Self {
             per_address: DefaultKeyedRateLimiter::keyed(address.allow_burst(at_least_one(settings.auth_burst))),
-            per_account: DefaultKeyedRateLimiter::keyed(
-                account.allow_burst(at_least_one(settings.account_auth_burst)),
-            ),
+            per_account: DefaultKeyedRateLimiter::keyed(account.allow_burst(at_least_one(settings.account_auth_burst))),
         })
     }
 

@@ -279,7 +279,12 @@ async fn a_device_renames_only_itself(server: TestServer) {
     };
     let before = names(first.token.clone()).await;
     let targets = [joined.id.0, stranger.id.0, uuid::Uuid::new_v4()];
-    for (target, token) in [(targets[0], &first.token), (targets[0], &stranger.token), (targets[1], &first.token), (targets[2], &first.token)] {
+    for (target, token) in [
+        (targets[0], &first.token),
+        (targets[0], &stranger.token),
+        (targets[1], &first.token),
+        (targets[2], &first.token),
+    ] {
         let path = format!("/v1/devices/{target}/name");
         let (status, body) = server.json(Method::PUT, &path, Some(token), Some(rename("ee"))).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_this_device")), "{target}");
@@ -290,7 +295,8 @@ async fn a_device_renames_only_itself(server: TestServer) {
 
     // Revoking another device of the account is still allowed, and a revoked
     // device is not renamed by anyone.
-    let (status, _) = server.json(Method::DELETE, &format!("/v1/devices/{}", joined.id), Some(&first.token), None).await;
+    let (status, _) =
+        server.json(Method::DELETE, &format!("/v1/devices/{}", joined.id), Some(&first.token), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let path = format!("/v1/devices/{}/name", joined.id);
     let (status, body) = server.json(Method::PUT, &path, Some(&first.token), Some(rename("ee"))).await;

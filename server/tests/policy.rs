@@ -5,8 +5,8 @@ mod common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};
-use sealsync_envelope::{Cursor, RecordId};
 use sealsync_envelope::dto::{PushResult, RejectCode, ServerLimits};
+use sealsync_envelope::{Cursor, RecordId};
 use std::time::Duration;
 
 use sealsync_server::{Registration, Settings};
@@ -55,7 +55,10 @@ fn small_quota() -> Settings {
 
 /// The most `--max-envelopes-per-push` accepts.
 fn largest_push() -> Settings {
-    Settings { limits: ServerLimits { max_envelopes_per_push: 10_000, ..ServerLimits::default() }, ..Settings::default() }
+    Settings {
+        limits: ServerLimits { max_envelopes_per_push: 10_000, ..ServerLimits::default() },
+        ..Settings::default()
+    }
 }
 
 fn closed_registration() -> Settings {
@@ -157,7 +160,8 @@ async fn auth_key_checks_are_limited_per_account_whatever_the_address(server: Te
     // The budget of 3 is spent: wrong and right keys alike now get 429.
     assert_rate_limited(login_from(&server, &next(), &account.name, [7; 32]).await, 4).await;
     assert_rate_limited(login_from(&server, &next(), &account.name, account.auth_key).await, 4).await;
-    let retry_after = assert_rate_limited(delete_from(&server, &next(), &device.token, account.auth_key).await, 4).await;
+    let retry_after =
+        assert_rate_limited(delete_from(&server, &next(), &device.token, account.auth_key).await, 4).await;
     assert!(server.db.rows_of_account(account.id).await > 0);
 
     // An unknown name: the same answers in the same order.
