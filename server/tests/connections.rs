@@ -93,7 +93,7 @@ async fn idle_connections_are_closed() {
     for (what, stream) in [("silent", &mut silent), ("kept alive", &mut kept_alive)] {
         let closed = closed_within(stream, TIMEOUT * 4).await;
         let closed = closed.unwrap_or_else(|| panic!("the {what} connection is still open"));
-        assert!(closed <= TIMEOUT + Duration::from_secs(1), "{what}: {closed:?}");
+        assert!(closed <= TIMEOUT + Duration::from_secs(2), "{what}: {closed:?}");
     }
     server.stop().await;
 }
@@ -108,20 +108,21 @@ async fn idle_connections_are_closed() {
 async fn connections_beyond_the_cap_wait_and_are_then_served() {
     const CAP: usize = 4;
     let server = TestServer::sqlite(Settings { max_http_connections: CAP, ..short_timeouts() }).await;
+    // No idle connection can time out before TIMEOUT after this instant.
+    let idle_since = Instant::now();
     let mut idle = Vec::new();
     for _ in 0..CAP {
         idle.push(connect(&server).await);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let opened = Instant::now();
     let mut waiting = connect(&server).await;
     assert_eq!(health_on(&mut waiting).await, "HTTP/1.1 200 OK");
-    let waited = opened.elapsed();
+    let answered = idle_since.elapsed();
     assert!(
-        waited >= TIMEOUT - Duration::from_millis(500),
-        "answered after {waited:?}: the server took more than {CAP} connections at once"
+        answered >= TIMEOUT - Duration::from_millis(100),
+        "answered {answered:?} after the idle connections opened: the server took more than {CAP} at once"
     );
-    assert!(waited <= TIMEOUT * 3, "answered only after {waited:?}");
+    assert!(answered <= TIMEOUT * 3, "answered only {answered:?} after the idle connections opened");
     for stream in &mut idle {
         assert!(closed_within(stream, Duration::from_secs(1)).await.is_some(), "an idle connection is still open");
     }
