@@ -1,26 +1,24 @@
-//! The application: shared state, the router with its middleware, and the
-//! serve loop with graceful shutdown.
+//! The application: shared state, and the router with its middleware (the
+//! serve loop is in `serve.rs`).
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
+use axum::{Extension, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sealsync_envelope::dto::ServerLimits;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::ApiError;
+use crate::guard::{ClientAddr, ClientKey, SecretGuard, resolve_client_addr};
 use crate::routes;
 use crate::store::{Store, StoreError};
 
@@ -42,13 +40,25 @@ pub struct Settings {
     pub limits: ServerLimits,
     /// Longest a request may take.
     pub request_timeout: Duration,
-    /// Register and login attempts per client address per minute (sustained).
+    /// Requests to the account endpoints (register, login parameters, login)
+    /// per client address per minute (sustained); the same again, counted
+    /// apart, for auth-key checks (login, account deletion).
     pub auth_per_minute: u32,
-    /// Attempts a client address may burst before the rate applies.
+    /// Requests a client address may burst before the rate applies.
     pub auth_burst: u32,
     /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind
     /// a proxy that sets them; otherwise clients could pick their own).
     pub trust_forwarded_for: bool,
+    /// Auth-key checks one account may take in a burst, whatever the address.
+    pub account_auth_burst: u32,
+    /// Time for one auth-key check of an account's budget to refill.
+    pub account_auth_interval: Duration,
+    /// Longest a connection may take to send a request's header, counted from
+    /// when the server starts waiting for it: on a new connection, and after
+    /// each answer on a kept-alive one (so it is also the idle timeout).
+    pub header_read_timeout: Duration,
+    /// Most client connections open at once; more wait in the listen queue.
+    pub max_http_connections: usize,
 }
 
 impl Default for Settings {
@@ -60,6 +70,10 @@ impl Default for Settings {
             auth_per_minute: 30,
             auth_burst: 10,
             trust_forwarded_for: false,
+            account_auth_burst: 10,
+            account_auth_interval: Duration::from_secs(600),
+            header_read_timeout: Duration::from_secs(10),
+            max_http_connections: 512,
         }
     }
 }
@@ -121,11 +135,9 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/account/rotate", post(routes::keys::rotate::<S>))
         .route("/v1/recover/keys", post(routes::keys::recover_keys::<S>))
         .route("/v1/recover", post(routes::keys::recover::<S>));
-    let auth = if settings.trust_forwarded_for {
-        rate_limited(auth, SmartIpKeyExtractor, settings)
-    } else {
-        rate_limited(auth, PeerIpKeyExtractor, settings)
-    };
+    let (auth, address_limiter) = rate_limited(auth, settings);
+    let guard = SecretGuard::new(settings);
+    forget_full_budgets(Arc::downgrade(&guard), Arc::downgrade(&address_limiter));
 
     Ok(open
         .merge(auth)
@@ -138,26 +150,28 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
             )
         })
         .with_state(app)
+        .layer(Extension(guard))
+        .layer(axum::middleware::from_fn_with_state(settings.trust_forwarded_for, resolve_client_addr))
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
         .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO))))
 }
 
+/// The limiter of [`rate_limited`], keyed by client address.
+type AddressLimiter = governor::DefaultKeyedRateLimiter<ClientAddr>;
+
 /// Per-client-address rate limit on the account endpoints, answering 429 with
-/// `Retry-After` as a problem document.
-fn rate_limited<S: Store, K>(routes: Router<App<S>>, key: K, settings: &Settings) -> Router<App<S>>
-where
-    K: KeyExtractor + Send + Sync + 'static,
-    K::Key: Send + Sync,
-{
+/// `Retry-After` as a problem document; returns the routes and their limiter.
+fn rate_limited<S: Store>(routes: Router<App<S>>, settings: &Settings) -> (Router<App<S>>, Arc<AddressLimiter>) {
     let period = Duration::from_millis(60_000 / u64::from(settings.auth_per_minute.max(1)));
     let config = GovernorConfigBuilder::default()
-        .key_extractor(key)
+        .key_extractor(ClientKey)
         .period(period)
         .burst_size(settings.auth_burst.max(1))
         .finish()
         .expect("period and burst are non-zero");
-    routes.layer(GovernorLayer::new(config).error_handler(|error| {
+    let limiter = config.limiter().clone();
+    let routes = routes.layer(GovernorLayer::new(config).error_handler(|error| {
         match error {
             tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
                 ApiError::rate_limited(wait_time).into_response()
@@ -165,7 +179,25 @@ where
             _ => ApiError::bad_request("unknown_client_address", "the client address could not be determined")
                 .into_response(),
         }
-    }))
+    }));
+    (routes, limiter)
+}
+
+/// Every minute, until the router is dropped, forgets the client addresses and
+/// accounts whose budgets are full again, so the limiters' memory holds only
+/// recent callers.
+fn forget_full_budgets(guard: Weak<SecretGuard>, addresses: Weak<AddressLimiter>) {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        every_minute.tick().await;
+        loop {
+            every_minute.tick().await;
+            let (Some(guard), Some(addresses)) = (guard.upgrade(), addresses.upgrade()) else { return };
+            guard.forget_full_budgets();
+            addresses.retain_recent();
+            addresses.shrink_to_fit();
+        }
+    });
 }
 
 /// Counts requests and their latency by route and status for `/metrics`.
@@ -180,15 +212,4 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     metrics::histogram!("sealsync_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }

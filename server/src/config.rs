@@ -57,14 +57,36 @@ pub struct Config {
     #[arg(long, env = "SEALSYNC_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_secs: u64,
-    /// Register/login attempts per client address per minute.
+    /// Account-endpoint requests (register, login parameters, login) per client
+    /// address per minute; auth-key checks (login, account deletion) are
+    /// counted apart at the same rate. An IPv6 address counts by its /64.
     #[arg(long, env = "SEALSYNC_AUTH_RATE_PER_MINUTE", default_value_t = 30, global = true,
           value_parser = clap::value_parser!(u32).range(1..=60_000))]
     pub auth_rate_per_minute: u32,
-    /// Register/login attempts a client address may make in a burst.
+    /// Of those, how many a client address may make in a burst.
     #[arg(long, env = "SEALSYNC_AUTH_BURST", default_value_t = 10, global = true,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub auth_burst: u32,
+    /// Auth-key checks (login, account deletion) one account may take in a
+    /// burst, from any number of addresses.
+    #[arg(long, env = "SEALSYNC_ACCOUNT_AUTH_BURST", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub account_auth_burst: u32,
+    /// Auth-key checks per account per hour once the burst is spent, from any
+    /// number of addresses (the budget refills at this rate).
+    #[arg(long, env = "SEALSYNC_ACCOUNT_AUTH_PER_HOUR", default_value_t = 6, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub account_auth_per_hour: u32,
+    /// Longest a connection may take to send a request header, in seconds;
+    /// also how long an idle (kept-alive or silent) connection stays open.
+    #[arg(long, env = "SEALSYNC_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+    /// Most client connections open at once; more wait in the listen queue.
+    /// Keep it below the open-file limit (ulimit -n, LimitNOFILE): see README.
+    #[arg(long, env = "SEALSYNC_MAX_HTTP_CONNECTIONS", default_value_t = 512, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_http_connections: u32,
     /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "SEALSYNC_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: bool,
@@ -102,6 +124,10 @@ impl Config {
             auth_per_minute: self.auth_rate_per_minute,
             auth_burst: self.auth_burst,
             trust_forwarded_for: self.trust_forwarded_for,
+            account_auth_burst: self.account_auth_burst,
+            account_auth_interval: Duration::from_secs(3600 / u64::from(self.account_auth_per_hour.max(1))),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            max_http_connections: self.max_http_connections as usize,
         }
     }
 }
@@ -152,6 +178,11 @@ mod tests {
         assert_eq!(cli.config.bind, "127.0.0.1:8787".parse().unwrap());
         assert_eq!(cli.config.database_url, DatabaseUrl::Sqlite("sqlite://sealsync.db".into()));
         assert_eq!(cli.config.registration, Registration::Open);
+        let settings = cli.config.settings();
+        assert_eq!(settings.account_auth_burst, Settings::default().account_auth_burst);
+        assert_eq!(settings.account_auth_interval, Settings::default().account_auth_interval);
+        assert_eq!(settings.header_read_timeout, Settings::default().header_read_timeout);
+        assert_eq!(settings.max_http_connections, Settings::default().max_http_connections);
     }
 
     #[test]
@@ -161,6 +192,10 @@ mod tests {
             &["sealsync-server", "--bind", "localhost"],
             &["sealsync-server", "--registration", "maybe"],
             &["sealsync-server", "--auth-burst", "0"],
+            &["sealsync-server", "--account-auth-burst", "0"],
+            &["sealsync-server", "--account-auth-per-hour", "0"],
+            &["sealsync-server", "--header-read-timeout-secs", "0"],
+            &["sealsync-server", "--max-http-connections", "0"],
             &["sealsync-server", "migrate", "--database-url", "sqlite:"],
         ] {
             let error = Cli::try_parse_from(args).unwrap_err().to_string();

@@ -74,6 +74,12 @@ impl ApiError {
         }
     }
 
+    /// 429 with `Retry-After`: the account's budget of auth-key checks is
+    /// spent, from whatever address (the same answer for a right key).
+    pub fn account_rate_limited(retry_after: u64) -> Self {
+        Self { detail: "too many attempts for this account; retry later".to_owned(), ..Self::rate_limited(retry_after) }
+    }
+
     /// 404 for an unknown path.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")

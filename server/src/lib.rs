@@ -3,8 +3,10 @@
 //!
 //! - [`store`]: the [`store::Store`] trait with Postgres and SQLite backends;
 //! - [`app`]: state, router, middleware (rate limits, timeouts, metrics, logs);
+//! - [`serve`]: the accept loop (connection cap, header-read timeout, graceful shutdown);
 //! - [`routes`]: the handlers of the HTTP API;
 //! - [`auth`], [`body`], [`error`]: tokens, bodies and problem documents;
+//! - [`guard`]: client addresses, and the limits on guessing auth keys;
 //! - [`wire`]: the JSON bodies as they arrive, and their field checks;
 //! - [`config`]: the command line.
 //!
@@ -17,8 +19,11 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod routes;
+pub mod serve;
 pub mod store;
 pub mod wire;
 
-pub use app::{App, Registration, Settings, router, serve};
+pub use app::{App, Registration, Settings, router};
+pub use serve::{serve, serve_with};

@@ -40,14 +40,50 @@ async fn run<S: Store>(store: S, command: Command, config: &Config) -> Result<()
     if command == Command::Migrate {
         return Ok(());
     }
-    let router = sealsync_server::router(store, &config.settings()).await.map_err(|e| e.to_string())?;
+    let settings = config.settings();
+    check_open_file_limit(settings.max_http_connections, config.max_connections);
+    let router = sealsync_server::router(store, &settings).await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    tracing::info!(address = %config.bind, registration = ?config.registration, "sealsync-server listening");
-    sealsync_server::serve(listener, router, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        address = %config.bind,
+        registration = ?config.registration,
+        max_http_connections = settings.max_http_connections,
+        "sealsync-server listening"
+    );
+    sealsync_server::serve_with(listener, router, &settings, shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Warns at start when the process's open-file limit (`ulimit -n`, systemd's
+/// `LimitNOFILE=`) is below what the connection cap and the database pool may
+/// use: past it, accepting fails with "Too many open files" (the server then
+/// pauses and retries, but it is a misconfiguration). Each pooled database
+/// connection may hold three files (SQLite: the database, its WAL and its
+/// shared memory), and the process needs a few dozen of its own.
+fn check_open_file_limit(max_http_connections: usize, max_connections: u32) {
+    let needed = max_http_connections as u64 + 3 * u64::from(max_connections) + 64;
+    if let Some(limit) = open_file_limit()
+        && limit < needed
+    {
+        tracing::warn!(
+            limit,
+            needed,
+            "the open-file limit (ulimit -n) is below what --max-http-connections {max_http_connections} and \
+             --max-connections {max_connections} may need; raise it (systemd: LimitNOFILE=) or lower \
+             --max-http-connections"
+        );
+    }
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux; `None`
+/// elsewhere, or when it is unlimited or unreadable).
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Resolves on ctrl-c or SIGTERM; requests in flight then finish.

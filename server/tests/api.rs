@@ -19,6 +19,7 @@ on_both_backends!(
     login_params_do_not_reveal_accounts,
     devices_are_listed_and_revoked,
     devices_are_renamed_within_their_account,
+    a_device_renames_only_itself,
     push_then_pull_in_pages,
     repush_after_a_lost_response_changes_nothing,
     the_newest_envelope_per_record_and_device_survives,
@@ -255,15 +256,54 @@ async fn devices_are_renamed_within_their_account(server: TestServer) {
 
     let (status, body) = server.json(Method::PUT, &path, Some(&joined.token), Some(rename("ab".repeat(513)))).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_name")));
-    let (_, stranger) = server.register().await;
-    let (status, _) = server.json(Method::PUT, &path, Some(&stranger.token), Some(rename("00".into()))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "another account's device cannot be renamed");
     let (status, body) =
         server.json(Method::PUT, "/v1/devices/nope/name", Some(&first.token), Some(rename("00".into()))).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_id")));
-    let (_, _) = server.json(Method::DELETE, &format!("/v1/devices/{}", joined.id), Some(&first.token), None).await;
-    let (status, _) = server.json(Method::PUT, &path, Some(&first.token), Some(rename("00".into()))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a revoked device keeps its last name");
+    server.stop().await;
+}
+
+/// A device renames only itself (issue 12, item 11): another device of the
+/// same account, another account's device, a revoked one or one that does not
+/// exist are all `403 not_this_device`, and nothing changes. Revoking another
+/// device of the account stays allowed.
+async fn a_device_renames_only_itself(server: TestServer) {
+    let (account, first) = server.register().await;
+    let joined = server.login(&account).await;
+    let (_, stranger) = server.register().await;
+    let rename = |name: &str| json!({ "encrypted_name": name });
+    let names = |token: String| {
+        let server = &server;
+        async move {
+            let (_, list) = server.json(Method::GET, "/v1/devices", Some(&token), None).await;
+            list.as_array().unwrap().iter().map(|d| (d["id"].clone(), d["encrypted_name"].clone())).collect::<Vec<_>>()
+        }
+    };
+    let before = names(first.token.clone()).await;
+    let targets = [joined.id.0, stranger.id.0, uuid::Uuid::new_v4()];
+    for (target, token) in [
+        (targets[0], &first.token),
+        (targets[0], &stranger.token),
+        (targets[1], &first.token),
+        (targets[2], &first.token),
+    ] {
+        let path = format!("/v1/devices/{target}/name");
+        let (status, body) = server.json(Method::PUT, &path, Some(token), Some(rename("ee"))).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_this_device")), "{target}");
+    }
+    assert_eq!(names(first.token.clone()).await, before, "nothing was renamed");
+    let (_, list) = server.json(Method::GET, "/v1/devices", Some(&stranger.token), None).await;
+    assert_eq!(list[0]["encrypted_name"], json!("cd".repeat(40)));
+
+    // Revoking another device of the account is still allowed, and a revoked
+    // device is not renamed by anyone.
+    let (status, _) =
+        server.json(Method::DELETE, &format!("/v1/devices/{}", joined.id), Some(&first.token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let path = format!("/v1/devices/{}/name", joined.id);
+    let (status, body) = server.json(Method::PUT, &path, Some(&first.token), Some(rename("ee"))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_this_device")));
+    let (status, body) = server.json(Method::PUT, &path, Some(&joined.token), Some(rename("ee"))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
     server.stop().await;
 }
 

@@ -1,7 +1,8 @@
 //! The `sealsync-server` binary as a self-hoster runs it: no configuration
 //! (embedded SQLite in the working directory on 127.0.0.1:8787), the
 //! `migrate` subcommand, Postgres by URL, settings that must fail at start,
-//! graceful shutdown on SIGTERM, and logs that never contain a secret.
+//! graceful shutdown on SIGTERM, logs that never contain a secret, and how it
+//! holds up against more connections than it may keep open.
 
 mod common;
 
@@ -173,4 +174,101 @@ async fn logs_never_contain_tokens_keys_or_ciphertext() {
     assert!(!log.contains("MARKER-never-in-logs"));
     let debug_rendering = format!("{:?}", &ciphertext[..8]);
     assert!(!log.contains(debug_rendering.trim_end_matches(']')), "ciphertext bytes appear in the log");
+}
+
+/// File descriptors the process holds (Linux).
+#[cfg(target_os = "linux")]
+fn open_files(child: &Child) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", child.id())).unwrap().count()
+}
+
+/// CPU time the process has used so far (Linux: utime + stime, in clock ticks of 10 ms).
+#[cfg(target_os = "linux")]
+fn cpu_time(child: &Child) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// `GET /health` with a deadline: the status, or `None` if no answer came.
+async fn health_within(base: &str, deadline: Duration) -> Option<StatusCode> {
+    let client = reqwest::Client::builder().timeout(deadline).build().unwrap();
+    client.get(format!("{base}/health")).send().await.ok().map(|r| r.status())
+}
+
+/// Issue 12, item 9: about 1,000 idle connections used to exhaust the file
+/// descriptors. With `--max-http-connections 8`, 40 idle connections cost
+/// the server at most 8 descriptors (the rest wait in the listen queue), and
+/// once the idle ones go, `/health` answers.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn idle_connections_beyond_the_cap_hold_no_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+    let args = ["--bind", &bind, "--max-http-connections", "8", "--header-read-timeout-secs", "60"];
+    let mut child = server(dir.path(), &args, &[]).spawn().unwrap();
+    wait_healthy(&base, &mut child).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = open_files(&child);
+
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(tokio::net::TcpStream::connect(&bind).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let during = open_files(&child);
+    assert!(during <= before + 8, "{before} descriptors before, {during} with 40 idle connections");
+
+    drop(idle);
+    assert_eq!(health_within(&base, Duration::from_secs(10)).await, Some(StatusCode::OK));
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+}
+
+/// A self-hoster's open-file limit below the connection cap: accepting
+/// fails with "Too many open files". The server warns at start, logs the
+/// failures and pauses between them instead of spinning, and once the idle
+/// connections time out it answers again.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn running_out_of_file_descriptors_pauses_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+    let command = server(dir.path(), &[], &[]);
+    let mut shell = Command::new("sh");
+    shell
+        .current_dir(dir.path())
+        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", BIN, "--bind", &bind, "--header-read-timeout-secs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
+    }
+    let mut child = shell.spawn().unwrap();
+    wait_healthy(&base, &mut child).await;
+
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        idle.push(tokio::net::TcpStream::connect(&bind).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let spent = cpu_time(&child);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let spinning = cpu_time(&child) - spent;
+    assert!(spinning < Duration::from_millis(500), "{spinning:?} of CPU in 1.5 s while out of descriptors");
+
+    // The idle connections time out, and the server serves again; they are
+    // still open on this side.
+    assert_eq!(health_within(&base, Duration::from_secs(20)).await, Some(StatusCode::OK));
+    drop(idle);
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+    assert!(log.contains("the open-file limit (ulimit -n) is below"), "no warning at start: {log}");
+    assert!(log.contains("cannot accept connections") && log.contains("Too many open files"), "{log}");
 }

@@ -12,9 +12,10 @@ use sealsync_envelope::{AccountId, KeyId};
 use sha2::Sha256;
 
 use crate::app::{App, Registration, now_ms};
-use crate::auth::{AuthDevice, auth_key_hash, hashes_match, new_token, recovery_auth_hash};
+use crate::auth::{AuthDevice, auth_key_hash, new_token, recovery_auth_hash};
 use crate::body::Json;
 use crate::error::ApiError;
+use crate::guard::{AccountKey, SecretCheck};
 use crate::store::{KeyState, NewAccount, NewDevice, RecoveryState, Store};
 use crate::wire::{DeleteAccountBody, LoginBody, RegisterBody, account_name};
 
@@ -117,19 +118,23 @@ pub async fn login_params<S: Store>(
 
 /// `POST /v1/login`: checks the auth key and registers a new device, returning
 /// its token and the account's wrapped keys. Unknown name and wrong key are
-/// one answer, reached by the same work.
+/// one answer, reached by the same work, and draw on a budget of attempts
+/// each (`guard::SecretCheck`).
 pub async fn login<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     Json(body): Json<LoginBody>,
 ) -> Result<JsonResponse<SessionResponse>, ApiError> {
     let (request, name) = body.check()?;
     let account = app.store.account_by_name(name.as_str()).await?;
-    let (account_id, expected) = match &account {
-        Some(a) => (a.id, a.auth_key_hash),
-        None => (AccountId::from_bytes([0; 16]), crate::auth::random_bytes()),
+    let unknown = AccountKey::unknown_name(name.as_str());
+    let (account_id, expected, budget) = match &account {
+        Some(a) => (a.id, a.auth_key_hash, AccountKey::account(a.id)),
+        None => (AccountId::from_bytes([0; 16]), crate::auth::random_bytes(), unknown),
     };
     let presented = auth_key_hash(account_id.as_bytes(), &request.auth_key);
-    let Some(account) = account.filter(|_| hashes_match(&presented, &expected)) else {
+    check.verify(budget, &presented, &expected)?;
+    let Some(account) = account else {
         return Err(ApiError::invalid_credentials());
     };
     let (device, token) = new_device(request.device);
@@ -140,18 +145,20 @@ pub async fn login<S: Store>(
 }
 
 /// `DELETE /v1/account`: removes the account and everything of it, after
-/// checking the auth key again (a device token alone cannot destroy data).
+/// checking the auth key again (a device token alone cannot destroy data). The
+/// check draws on the same budgets as login (`guard::SecretCheck`), so a
+/// stolen token is not a passphrase oracle.
 pub async fn delete<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     AuthDevice(device): AuthDevice,
     Json(body): Json<DeleteAccountBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = body.check()?;
     let account_id = device.account_id;
     let stored = app.store.auth_key_hash(account_id).await?.ok_or_else(ApiError::invalid_token)?;
-    if !hashes_match(&auth_key_hash(account_id.as_bytes(), &request.auth_key), &stored) {
-        return Err(ApiError::invalid_credentials());
-    }
+    let presented = auth_key_hash(account_id.as_bytes(), &request.auth_key);
+    check.verify(AccountKey::account(account_id), &presented, &stored)?;
     app.store.delete_account(account_id).await?;
     tracing::info!(account = %account_id, "account deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -1,4 +1,4 @@
-//! Devices of the caller's account: list, rename and revoke.
+//! Devices of the caller's account: list, rename (itself only) and revoke.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -47,8 +47,12 @@ fn no_such_device() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "device_not_found", "the account has no such active device")
 }
 
-/// `PUT /v1/devices/{id}/name`: replaces a device's sealed name (a device that
-/// joins an account can seal its name only once login gave it the data key).
+/// `PUT /v1/devices/{id}/name`: replaces the calling device's own sealed name
+/// (a device that joins an account can seal its name only once login gave it
+/// the data key). Any other id is `403 not_this_device`, whether or not such
+/// a device exists: one device's token cannot relabel another device, for
+/// example to make a stolen device look like the owner's phone before the
+/// owner revokes devices by name. Revoking another device stays allowed.
 pub async fn rename<S: Store>(
     State(app): State<App<S>>,
     AuthDevice(me): AuthDevice,
@@ -57,6 +61,9 @@ pub async fn rename<S: Store>(
 ) -> Result<StatusCode, ApiError> {
     let id = device_id(&id)?;
     let request = body.check()?;
+    if id != me.device_id {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_this_device", "a device can rename only itself"));
+    }
     if app.store.rename_device(me.account_id, id, &request.encrypted_name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

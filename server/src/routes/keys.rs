@@ -17,9 +17,10 @@ use sealsync_envelope::{AccountId, KeyId};
 
 use super::accounts::{new_device, session};
 use crate::app::{App, now_ms};
-use crate::auth::{AuthDevice, auth_key_hash, hashes_match, random_bytes, recovery_auth_hash};
+use crate::auth::{AuthDevice, auth_key_hash, random_bytes, recovery_auth_hash};
 use crate::body::Json;
 use crate::error::ApiError;
+use crate::guard::{AccountKey, SecretCheck};
 use crate::store::{KeyChange, KeyState, NewPassphrase, Recovery, RecoveryState, Rotation, Store};
 use crate::wire::{ChangePassphraseBody, RecoverBody, RecoverKeysBody, RotateBody, SetRecoveryBody, UnlockBody};
 
@@ -33,18 +34,20 @@ async fn keys_of<S: Store>(app: &App<S>, account_id: AccountId) -> Result<KeySta
     app.store.key_state(account_id).await?.ok_or_else(ApiError::invalid_token)
 }
 
-/// The stored auth-key hash, if `auth_key` matches it.
+/// The stored auth-key hash, if `auth_key` matches it. The check draws on
+/// the account's and the address's budgets of attempts, shared with login
+/// (`guard::SecretCheck`), so a stolen device token is no passphrase oracle.
 async fn check_auth_key<S: Store>(
     app: &App<S>,
+    check: &SecretCheck,
     account_id: AccountId,
     auth_key: &[u8; 32],
 ) -> Result<[u8; 32], ApiError> {
     let stored = app.store.auth_key_hash(account_id).await?.ok_or_else(ApiError::invalid_token)?;
     let presented = auth_key_hash(account_id.as_bytes(), auth_key);
-    if !hashes_match(&presented, &stored) {
-        tracing::info!(account = %account_id, "wrong auth key on a key change");
-        return Err(ApiError::invalid_credentials());
-    }
+    check.verify(AccountKey::account(account_id), &presented, &stored).inspect_err(|_| {
+        tracing::info!(account = %account_id, "auth key refused on a key change");
+    })?;
     Ok(stored)
 }
 
@@ -91,11 +94,12 @@ pub async fn keys<S: Store>(
 /// device token.
 pub async fn unlock<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     AuthDevice(device): AuthDevice,
     Json(body): Json<UnlockBody>,
 ) -> Result<JsonResponse<UnlockResponse>, ApiError> {
     let request = body.check()?;
-    check_auth_key(&app, device.account_id, &request.auth_key).await?;
+    check_auth_key(&app, &check, device.account_id, &request.auth_key).await?;
     let keys = keys_of(&app, device.account_id).await?;
     Ok(JsonResponse(UnlockResponse {
         key: WrappedKey { key_id: keys.current_key_id.0, wrapped_data_key: keys.wrapped_key },
@@ -108,12 +112,13 @@ pub async fn unlock<S: Store>(
 /// signed out in the same transaction.
 pub async fn change_passphrase<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     AuthDevice(device): AuthDevice,
     Json(body): Json<ChangePassphraseBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = body.check()?;
     let account_id = device.account_id;
-    let old = check_auth_key(&app, account_id, &request.auth_key).await?;
+    let old = check_auth_key(&app, &check, account_id, &request.auth_key).await?;
     let new = NewPassphrase {
         salt_seed: request.salt_seed,
         auth_key_hash: auth_key_hash(account_id.as_bytes(), &request.new_auth_key),
@@ -130,12 +135,13 @@ pub async fn change_passphrase<S: Store>(
 /// stops working at once), on proof of the auth key.
 pub async fn set_recovery<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     AuthDevice(device): AuthDevice,
     Json(body): Json<SetRecoveryBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = body.check()?;
     let account_id = device.account_id;
-    let proof = check_auth_key(&app, account_id, &request.auth_key).await?;
+    let proof = check_auth_key(&app, &check, account_id, &request.auth_key).await?;
     let r = request.recovery;
     let recovery = RecoveryState {
         auth_hash: recovery_auth_hash(account_id.as_bytes(), &r.recovery_auth),
@@ -154,12 +160,13 @@ pub async fn set_recovery<S: Store>(
 /// lost; if the account has a recovery key, the new key must be wrapped to it.
 pub async fn rotate<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     AuthDevice(device): AuthDevice,
     Json(body): Json<RotateBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = body.check()?;
     let account_id = device.account_id;
-    let proof = check_auth_key(&app, account_id, &request.auth_key).await?;
+    let proof = check_auth_key(&app, &check, account_id, &request.auth_key).await?;
     let keys = keys_of(&app, account_id).await?;
     if keys.current_key_id.0 != request.previous_key_id {
         return Err(not_current());
@@ -195,6 +202,7 @@ pub async fn rotate<S: Store>(
 /// answer, reached by the same work.
 async fn check_recovery<S: Store>(
     app: &App<S>,
+    check: &SecretCheck,
     name: &str,
     recovery_auth: &[u8; 32],
 ) -> Result<(AccountId, u16, KeyState, [u8; 32]), ApiError> {
@@ -203,13 +211,18 @@ async fn check_recovery<S: Store>(
         Some(a) => app.store.key_state(a.id).await?,
         None => None,
     };
+    let budget = match &account {
+        Some(a) => AccountKey::account(a.id),
+        None => AccountKey::unknown_name(name),
+    };
     let (account_id, expected) = match (&account, keys.as_ref().and_then(|k| k.recovery.as_ref())) {
         (Some(a), Some(r)) => (a.id, r.auth_hash),
         _ => (AccountId::from_bytes([0; 16]), random_bytes()),
     };
     let presented = recovery_auth_hash(account_id.as_bytes(), recovery_auth);
+    check.verify(budget, &presented, &expected)?;
     match (account, keys) {
-        (Some(a), Some(keys)) if hashes_match(&presented, &expected) => Ok((a.id, a.protocol_version, keys, expected)),
+        (Some(a), Some(keys)) if keys.recovery.is_some() => Ok((a.id, a.protocol_version, keys, expected)),
         _ => Err(ApiError::invalid_credentials()),
     }
 }
@@ -218,10 +231,12 @@ async fn check_recovery<S: Store>(
 /// the keyring, on proof of the recovery key.
 pub async fn recover_keys<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     Json(body): Json<RecoverKeysBody>,
 ) -> Result<JsonResponse<RecoverKeysResponse>, ApiError> {
     let (request, name) = body.check()?;
-    let (account_id, protocol_version, keys, _) = check_recovery(&app, name.as_str(), &request.recovery_auth).await?;
+    let (account_id, protocol_version, keys, _) =
+        check_recovery(&app, &check, name.as_str(), &request.recovery_auth).await?;
     let recovery = keys.recovery.expect("checked");
     Ok(JsonResponse(RecoverKeysResponse {
         account_id,
@@ -236,10 +251,12 @@ pub async fn recover_keys<S: Store>(
 /// new device with it, in one transaction. The recovery key stays valid.
 pub async fn recover<S: Store>(
     State(app): State<App<S>>,
+    check: SecretCheck,
     Json(body): Json<RecoverBody>,
 ) -> Result<(StatusCode, JsonResponse<SessionResponse>), ApiError> {
     let (request, name) = body.check()?;
-    let (account_id, protocol_version, _, proof) = check_recovery(&app, name.as_str(), &request.recovery_auth).await?;
+    let (account_id, protocol_version, _, proof) =
+        check_recovery(&app, &check, name.as_str(), &request.recovery_auth).await?;
     let (device, token) = new_device(request.device);
     let recovery = Recovery {
         auth_hash: proof,

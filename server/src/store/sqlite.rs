@@ -46,6 +46,27 @@ impl SqliteStore {
     }
 }
 
+/// The most parameters one SQLite statement may bind
+/// (`SQLITE_MAX_VARIABLE_NUMBER`: 32,766 in the bundled SQLite since 3.32;
+/// a statement above it fails with "too many SQL variables").
+const MAX_VARIABLES: usize = 32_766;
+
+/// Rows per statement in a push: a push may carry up to 10,000 envelopes
+/// (the most `--max-envelopes-per-push` accepts), and at six parameters a
+/// row that would be 60,000, so the lookup and the insert go in chunks.
+/// 2,000 rows (12,000 parameters) is the largest push the reference client
+/// sends and the server's default limit: such a push stays one statement per
+/// step, as it was before chunking, and the statements of a larger one have
+/// one of two shapes, which sqlx keeps prepared.
+const ROWS_PER_STATEMENT: usize = 2_000;
+
+/// Parameters of one inserted envelope row.
+const INSERT_PARAMETERS: usize = 6;
+
+const _: () = assert!(ROWS_PER_STATEMENT * INSERT_PARAMETERS <= MAX_VARIABLES);
+// The lookup binds two per row and the account id once.
+const _: () = assert!(ROWS_PER_STATEMENT * 2 < MAX_VARIABLES);
+
 /// The unique constraint on account names, as SQLite's message names it.
 const NAME_CONSTRAINT: &str = "accounts.name";
 
@@ -99,15 +120,15 @@ impl Store for SqliteStore {
         .await?;
         let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
 
-        // One statement per step, as on Postgres: SQLite has no arrays, so the
-        // pairs and rows go in as VALUES lists (at most 500 x 6 parameters).
+        // SQLite has no arrays, so the pairs and rows go in as VALUES lists,
+        // a chunk of at most ROWS_PER_STATEMENT rows per statement.
         let mut existing = HashMap::new();
-        if !items.is_empty() {
+        for chunk in items.chunks(ROWS_PER_STATEMENT) {
             let mut lookup = QueryBuilder::<Sqlite>::new(
                 "SELECT record_id, device_id, device_seq, envelope FROM envelopes WHERE account_id = ",
             );
             lookup.push_bind(account_id.0).push(" AND (record_id, device_id) IN (");
-            lookup.push_values(items, |mut row, item| {
+            lookup.push_values(chunk, |mut row, item| {
                 row.push_bind(item.header.record_id.0).push_bind(item.header.device_id.0);
             });
             lookup.push(")");
@@ -122,11 +143,11 @@ impl Store for SqliteStore {
 
         let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
         let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
-        if !plan.rows.is_empty() {
+        for chunk in plan.rows.chunks(ROWS_PER_STATEMENT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) ",
             );
-            insert.push_values(&plan.rows, |mut row, r| {
+            insert.push_values(chunk, |mut row, r| {
                 row.push_bind(account_id.0)
                     .push_bind(r.record_id.0)
                     .push_bind(r.device_id.0)

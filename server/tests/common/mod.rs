@@ -19,7 +19,7 @@ use sealsync_envelope::{
 use sealsync_server::store::Store;
 use sealsync_server::store::postgres::PgStore;
 use sealsync_server::store::sqlite::SqliteStore;
-use sealsync_server::{Settings, router, serve};
+use sealsync_server::{Settings, router, serve_with};
 use sealsync_testkit::ScratchPostgres;
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -136,7 +136,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
-            serve(listener, app, async {
+            serve_with(listener, app, &settings, async {
                 let _ = rx.await;
             })
             .await
