@@ -42,7 +42,11 @@ impl SealedKey {
 
     /// Parses the stored form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let bytes = bytes.try_into().map_err(|_| Error::Length { what: "sealed key", expected: Self::LEN, got: bytes.len() })?;
+        let bytes = bytes.try_into().map_err(|_| Error::Length {
+            what: "sealed key",
+            expected: Self::LEN,
+            got: bytes.len(),
+        })?;
         Ok(Self(bytes))
     }
 
@@ -80,8 +84,13 @@ pub fn open_older_key(
     let aad = keyring_aad(account_id, current.key_id(), older_id);
     let (nonce, body) = sealed.0.split_at(NONCE_LEN);
     let mut buffer = zeroize::Zeroizing::new(body.to_vec());
-    primitives::aead_open(current.keyring_key().expose_secret(), nonce.try_into().expect("24 bytes"), &aad, &mut buffer)
-        .map_err(|_| Error::Unwrap)?;
+    primitives::aead_open(
+        current.keyring_key().expose_secret(),
+        nonce.try_into().expect("24 bytes"),
+        &aad,
+        &mut buffer,
+    )
+    .map_err(|_| Error::Unwrap)?;
     let key = DataKey::try_from_slice(&buffer)?;
     if !bool::from(key.key_id().as_bytes().ct_eq(older_id.as_bytes())) {
         return Err(Error::KeyIdMismatch);
