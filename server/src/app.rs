@@ -49,6 +49,13 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind
     /// a proxy that sets them; otherwise clients could pick their own).
     pub trust_forwarded_for: bool,
+    /// How long a device-linking pairing lives after it is opened.
+    pub pairing_ttl: Duration,
+    /// Requests to the pairing endpoints per client address per minute
+    /// (sustained; both devices of a linking poll them).
+    pub pairing_per_minute: u32,
+    /// Pairing requests a client address may burst before the rate applies.
+    pub pairing_burst: u32,
 }
 
 impl Default for Settings {
@@ -60,6 +67,9 @@ impl Default for Settings {
             auth_per_minute: 30,
             auth_burst: 10,
             trust_forwarded_for: false,
+            pairing_ttl: Duration::from_secs(600),
+            pairing_per_minute: 120,
+            pairing_burst: 20,
         }
     }
 }
@@ -113,14 +123,18 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/accounts", post(routes::accounts::register::<S>))
         .route("/v1/login/params", post(routes::accounts::login_params::<S>))
         .route("/v1/login", post(routes::accounts::login::<S>));
-    let auth = if settings.trust_forwarded_for {
-        rate_limited(auth, SmartIpKeyExtractor, settings)
+    let (auth_rate, pairing_rate) =
+        ((settings.auth_per_minute, settings.auth_burst), (settings.pairing_per_minute, settings.pairing_burst));
+    let pairings = routes::pairings::routes::<S>(settings.pairing_ttl);
+    let (auth, pairings) = if settings.trust_forwarded_for {
+        (rate_limited(auth, SmartIpKeyExtractor, auth_rate), rate_limited(pairings, SmartIpKeyExtractor, pairing_rate))
     } else {
-        rate_limited(auth, PeerIpKeyExtractor, settings)
+        (rate_limited(auth, PeerIpKeyExtractor, auth_rate), rate_limited(pairings, PeerIpKeyExtractor, pairing_rate))
     };
 
     Ok(open
         .merge(auth)
+        .merge(pairings)
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -135,18 +149,19 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO))))
 }
 
-/// Per-client-address rate limit on the account endpoints, answering 429 with
-/// `Retry-After` as a problem document.
-fn rate_limited<S: Store, K>(routes: Router<App<S>>, key: K, settings: &Settings) -> Router<App<S>>
+/// Per-client-address rate limit of `(per_minute, burst)` on a group of
+/// endpoints (the account endpoints; the pairing endpoints, in a bucket of
+/// their own), answering 429 with `Retry-After` as a problem document.
+fn rate_limited<S: Store, K>(routes: Router<App<S>>, key: K, (per_minute, burst): (u32, u32)) -> Router<App<S>>
 where
     K: KeyExtractor + Send + Sync + 'static,
     K::Key: Send + Sync,
 {
-    let period = Duration::from_millis(60_000 / u64::from(settings.auth_per_minute.max(1)));
+    let period = Duration::from_millis(60_000 / u64::from(per_minute.max(1)));
     let config = GovernorConfigBuilder::default()
         .key_extractor(key)
         .period(period)
-        .burst_size(settings.auth_burst.max(1))
+        .burst_size(burst.max(1))
         .finish()
         .expect("period and burst are non-zero");
     routes.layer(GovernorLayer::new(config).error_handler(|error| {

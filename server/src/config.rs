@@ -65,6 +65,18 @@ pub struct Config {
     #[arg(long, env = "SEALSYNC_AUTH_BURST", default_value_t = 10, global = true,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub auth_burst: u32,
+    /// Seconds a device-linking pairing lives after it is opened.
+    #[arg(long, env = "SEALSYNC_PAIRING_TTL_SECS", default_value_t = 600, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub pairing_ttl_secs: u64,
+    /// Requests to the pairing endpoints per client address per minute.
+    #[arg(long, env = "SEALSYNC_PAIRING_RATE_PER_MINUTE", default_value_t = 120, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub pairing_rate_per_minute: u32,
+    /// Pairing requests a client address may make in a burst.
+    #[arg(long, env = "SEALSYNC_PAIRING_BURST", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pairing_burst: u32,
     /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "SEALSYNC_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: bool,
@@ -102,6 +114,9 @@ impl Config {
             auth_per_minute: self.auth_rate_per_minute,
             auth_burst: self.auth_burst,
             trust_forwarded_for: self.trust_forwarded_for,
+            pairing_ttl: Duration::from_secs(self.pairing_ttl_secs),
+            pairing_per_minute: self.pairing_rate_per_minute,
+            pairing_burst: self.pairing_burst,
         }
     }
 }

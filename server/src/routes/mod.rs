@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod devices;
 pub mod meta;
+pub mod pairings;
 pub mod sync;
