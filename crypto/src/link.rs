@@ -19,6 +19,44 @@
 //! not know the password: each pairing gives it one guess (2^-40), and a
 //! wrong guess fails a confirmation, which burns the pairing. Both device ids
 //! and the pairing number are bound into every derived key.
+//!
+//! Both sides in one process, with the relay's requests (PROTOCOL.md §8.3)
+//! in the comments:
+//!
+//! ```
+//! use sealsync_crypto::link::{ApproverLink, LinkCode, NewDeviceLink, PairingNumber};
+//! # fn main() -> Result<(), sealsync_crypto::Error> {
+//! let (new_id, approver_id) = ([0x11; 16], [0xaa; 16]);
+//!
+//! // N: POST /v1/pairings {device_id, message} -> {pairing: "004217", secret, expires_at}
+//! let new = NewDeviceLink::start(new_id)?;
+//! let pairing = PairingNumber::parse("004217")?;
+//! let shown = new.code(pairing).to_text(); // "004217-XXXX-XXXX" on N's screen
+//!
+//! // A: the typed code; GET /v1/pairings/004217 -> {new_device_id, message}
+//! let code = LinkCode::parse(&shown)?;
+//! let approver = ApproverLink::start(&code, new_id, approver_id);
+//! let approver_message = approver.message();
+//! let a_keys = approver.finish(&new.message())?;
+//! // A: POST .../claim {message: approver_message, confirm: a_keys.confirm_approver}
+//!
+//! // N: GET -> {approver_device_id, message, confirm}
+//! let n_keys = new.finish(pairing, approver_id, &approver_message)?;
+//! n_keys.check_approver(a_keys.confirm_approver.expose_secret())?; // else POST .../fail
+//! let sealed_name = n_keys.seal_name("Sam's phone".as_bytes())?;
+//! // N: POST .../confirm {confirm: n_keys.confirm_new, encrypted_name: sealed_name}
+//!
+//! // A: GET -> {confirm, encrypted_name}
+//! a_keys.check_new(n_keys.confirm_new.expose_secret())?; // else POST .../fail
+//! assert_eq!(a_keys.open_name(&sealed_name)?, b"Sam's phone");
+//! let sealed_bundle = a_keys.seal_bundle(b"the client's bundle of account keys")?;
+//! // A: POST .../approve {encrypted_name: (the name under the record key), bundle: sealed_bundle}
+//!
+//! // N: GET -> {bundle, token}
+//! assert_eq!(&*n_keys.open_bundle(&sealed_bundle)?, b"the client's bundle of account keys");
+//! # Ok(())
+//! # }
+//! ```
 
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 use subtle::ConstantTimeEq;
@@ -245,6 +283,11 @@ impl NewDeviceLink {
     /// N's message, for `POST /v1/pairings`.
     pub fn message(&self) -> LinkMessage {
         self.message
+    }
+
+    /// N's device id, as given to [`NewDeviceLink::start`].
+    pub fn device_id(&self) -> [u8; 16] {
+        self.device_id
     }
 
     /// The code to show, once the relay has assigned `pairing`.

@@ -24,6 +24,7 @@ on_both_backends!(
     a_wrong_code_fails_a_confirmation_and_burns_the_pairing,
     a_pairing_is_claimed_once_and_only_its_claimant_goes_on with many_attempts,
     a_bundle_is_fetched_once,
+    deleting_the_account_deletes_the_pairings_it_claimed,
     an_expired_pairing_is_refused with short_pairings,
     pairing_endpoints_are_rate_limited_per_address with strict_pairing_rate,
     pairing_requests_are_checked_field_by_field with many_attempts,
@@ -31,7 +32,7 @@ on_both_backends!(
 );
 
 fn short_pairings() -> Settings {
-    Settings { pairing_ttl: Duration::from_millis(700), ..many_attempts() }
+    Settings { pairing_ttl: Duration::from_millis(1500), ..many_attempts() }
 }
 
 fn strict_pairing_rate() -> Settings {
@@ -395,13 +396,26 @@ async fn a_bundle_is_fetched_once(server: TestServer) {
     server.stop().await;
 }
 
+async fn deleting_the_account_deletes_the_pairings_it_claimed(server: TestServer) {
+    let (account, a) = server.register().await;
+    let approver = Approver { account: &account, device: &a };
+    let (claimed, _) = approved(&server, &approver).await;
+    let unclaimed = New::open(&server).await;
+    let body = json!({ "auth_key": hex::encode(account.auth_key) });
+    let (status, _) = server.json(Method::DELETE, "/v1/account", Some(&a.token), Some(body)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(code_of(&claimed.get(&server).await), (StatusCode::NOT_FOUND, Some("pairing_not_found")));
+    assert_eq!(unclaimed.view(&server).await.state, PairingState::Open);
+    server.stop().await;
+}
+
 async fn an_expired_pairing_is_refused(server: TestServer) {
     let (account, a) = server.register().await;
     let approver = Approver { account: &account, device: &a };
     let new = New::open(&server).await;
     let view = approver.view(&server, new.pairing).await;
     assert!(view.expires_at > sealsync_envelope::UnixMillis::now().0);
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     // Found expired: answered 410 once, and deleted.
     assert_eq!(code_of(&new.get(&server).await), (StatusCode::GONE, Some("pairing_expired")));
     assert_eq!(code_of(&new.get(&server).await), (StatusCode::NOT_FOUND, Some("pairing_not_found")));
@@ -409,13 +423,13 @@ async fn an_expired_pairing_is_refused(server: TestServer) {
     // A claim that arrives too late changes nothing.
     let new = New::open(&server).await;
     let link = ApproverLink::start(&LinkCode::new(new.pairing, LinkPassword::from_bytes([0; 5])), [0; 16], [0; 16]);
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     let body = json!({ "message": hex::encode(link.message().as_bytes()), "confirm": "00".repeat(32) });
     let late = call(&server, Method::POST, &new.path("/claim"), Auth::Bearer(&a.token), Some(body)).await;
     assert_eq!(code_of(&late), (StatusCode::GONE, Some("pairing_expired")));
     // Opening a pairing purges the expired ones.
     let third = New::open(&server).await;
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     let _fourth = New::open(&server).await;
     assert_eq!(code_of(&third.get(&server).await), (StatusCode::NOT_FOUND, Some("pairing_not_found")));
     server.stop().await;
