@@ -242,7 +242,7 @@ impl Api {
         self.repeatable(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
     }
 
-    /// The account's key state (PROTOCOL.md §8.3).
+    /// The account's key state (PROTOCOL.md §8.4).
     pub(crate) async fn keys(&self, token: &str) -> Result<KeysResponse, ClientError> {
         json(&self.repeatable(Method::GET, "/v1/keys", Some(token), None).await?)
     }

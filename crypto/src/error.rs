@@ -35,9 +35,16 @@ pub enum Error {
     /// The unwrapped data key's fingerprint is not the key id it was filed under.
     #[error("the unwrapped data key does not match its key id")]
     KeyIdMismatch,
-    /// The public key relayed for a link code is not the one the code names.
-    #[error("the relayed public key does not match the link code's fingerprint")]
-    FingerprintMismatch,
+    /// A typed link code is not 6 digits and 8 characters of base32.
+    #[error("that is not a link code: expected 6 digits and 8 letters or digits, like 012345-ABCD-EFGH")]
+    LinkCodeFormat,
+    /// A relayed SPAKE2 message is from the wrong side or not a point.
+    #[error("the other device's link message is malformed")]
+    LinkMessage,
+    /// The other device's key confirmation does not match: the code was
+    /// mistyped, or someone in between guessed wrong. The pairing must be failed.
+    #[error("the devices did not agree on a key: check the link code and start again")]
+    LinkConfirmation,
     /// X25519 gave the all-zero output: the peer key has low order (RFC 7748 §6.1).
     #[error("key agreement with a low-order public key")]
     LowOrderPoint,

@@ -42,8 +42,9 @@ secret_bytes!(
 );
 
 /// Crockford's base32 (0-9 A-Z without I L O U), reading I and L as 1 and O
-/// as 0, in either case, and ignoring hyphens and spaces.
-fn crockford() -> Encoding {
+/// as 0, in either case, and ignoring hyphens and spaces. Link codes use it
+/// too (`crate::link`).
+pub(crate) fn crockford() -> Encoding {
     let mut spec = data_encoding::Specification::new();
     spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
     spec.translate.from.push_str("abcdefghjkmnpqrstvwxyzILOilo");

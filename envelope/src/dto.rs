@@ -4,12 +4,16 @@
 //! Each envelope inside is carried as a byte string holding its canonical
 //! encoding, decoded strictly by [`Envelope::decode`]: the server stores
 //! exactly the bytes the client sealed and hands back exactly those bytes.
-//! Account and device bodies are JSON, with byte strings in lower-case hex.
+//! Account and device bodies are JSON, with byte strings in lower-case hex;
+//! so are the device-linking relay's (`pairing.rs`).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{AccountId, Cursor, DecodeError, DeviceId, Envelope};
+
+mod pairing;
+pub use pairing::*;
 
 /// The canonical encoding of one envelope.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

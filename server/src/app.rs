@@ -59,6 +59,13 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// Most client connections open at once; more wait in the listen queue.
     pub max_http_connections: usize,
+    /// How long a device-linking pairing lives after it is opened.
+    pub pairing_ttl: Duration,
+    /// Requests to the pairing endpoints per client address per minute
+    /// (sustained; both devices of a linking poll them).
+    pub pairing_per_minute: u32,
+    /// Pairing requests a client address may burst before the rate applies.
+    pub pairing_burst: u32,
 }
 
 impl Default for Settings {
@@ -74,6 +81,9 @@ impl Default for Settings {
             account_auth_interval: Duration::from_secs(600),
             header_read_timeout: Duration::from_secs(10),
             max_http_connections: 512,
+            pairing_ttl: Duration::from_secs(600),
+            pairing_per_minute: 120,
+            pairing_burst: 20,
         }
     }
 }
@@ -135,12 +145,18 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/account/rotate", post(routes::keys::rotate::<S>))
         .route("/v1/recover/keys", post(routes::keys::recover_keys::<S>))
         .route("/v1/recover", post(routes::keys::recover::<S>));
-    let (auth, address_limiter) = rate_limited(auth, settings);
+    let (auth, address_limiter) = rate_limited(auth, (settings.auth_per_minute, settings.auth_burst));
+    let pairings = routes::pairings::routes::<S>(settings.pairing_ttl);
+    let (pairings, pairing_limiter) = rate_limited(pairings, (settings.pairing_per_minute, settings.pairing_burst));
     let guard = SecretGuard::new(settings);
-    forget_full_budgets(Arc::downgrade(&guard), Arc::downgrade(&address_limiter));
+    forget_full_budgets(
+        Arc::downgrade(&guard),
+        vec![Arc::downgrade(&address_limiter), Arc::downgrade(&pairing_limiter)],
+    );
 
     Ok(open
         .merge(auth)
+        .merge(pairings)
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -160,14 +176,19 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
 /// The limiter of [`rate_limited`], keyed by client address.
 type AddressLimiter = governor::DefaultKeyedRateLimiter<ClientAddr>;
 
-/// Per-client-address rate limit on the account endpoints, answering 429 with
-/// `Retry-After` as a problem document; returns the routes and their limiter.
-fn rate_limited<S: Store>(routes: Router<App<S>>, settings: &Settings) -> (Router<App<S>>, Arc<AddressLimiter>) {
-    let period = Duration::from_millis(60_000 / u64::from(settings.auth_per_minute.max(1)));
+/// Per-client-address rate limit of `(per_minute, burst)` on a group of
+/// endpoints (the account endpoints; the pairing endpoints, in a bucket of
+/// their own), answering 429 with `Retry-After` as a problem document;
+/// returns the routes and their limiter.
+fn rate_limited<S: Store>(
+    routes: Router<App<S>>,
+    (per_minute, burst): (u32, u32),
+) -> (Router<App<S>>, Arc<AddressLimiter>) {
+    let period = Duration::from_millis(60_000 / u64::from(per_minute.max(1)));
     let config = GovernorConfigBuilder::default()
         .key_extractor(ClientKey)
         .period(period)
-        .burst_size(settings.auth_burst.max(1))
+        .burst_size(burst.max(1))
         .finish()
         .expect("period and burst are non-zero");
     let limiter = config.limiter().clone();
@@ -186,16 +207,18 @@ fn rate_limited<S: Store>(routes: Router<App<S>>, settings: &Settings) -> (Route
 /// Every minute, until the router is dropped, forgets the client addresses and
 /// accounts whose budgets are full again, so the limiters' memory holds only
 /// recent callers.
-fn forget_full_budgets(guard: Weak<SecretGuard>, addresses: Weak<AddressLimiter>) {
+fn forget_full_budgets(guard: Weak<SecretGuard>, limiters: Vec<Weak<AddressLimiter>>) {
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(Duration::from_secs(60));
         every_minute.tick().await;
         loop {
             every_minute.tick().await;
-            let (Some(guard), Some(addresses)) = (guard.upgrade(), addresses.upgrade()) else { return };
+            let Some(guard) = guard.upgrade() else { return };
             guard.forget_full_budgets();
-            addresses.retain_recent();
-            addresses.shrink_to_fit();
+            for addresses in limiters.iter().filter_map(Weak::upgrade) {
+                addresses.retain_recent();
+                addresses.shrink_to_fit();
+            }
         }
     });
 }

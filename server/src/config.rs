@@ -87,6 +87,18 @@ pub struct Config {
     #[arg(long, env = "SEALSYNC_MAX_HTTP_CONNECTIONS", default_value_t = 512, global = true,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_http_connections: u32,
+    /// Seconds a device-linking pairing lives after it is opened.
+    #[arg(long, env = "SEALSYNC_PAIRING_TTL_SECS", default_value_t = 600, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub pairing_ttl_secs: u64,
+    /// Requests to the pairing endpoints per client address per minute.
+    #[arg(long, env = "SEALSYNC_PAIRING_RATE_PER_MINUTE", default_value_t = 120, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub pairing_rate_per_minute: u32,
+    /// Pairing requests a client address may make in a burst.
+    #[arg(long, env = "SEALSYNC_PAIRING_BURST", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pairing_burst: u32,
     /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "SEALSYNC_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: bool,
@@ -128,6 +140,9 @@ impl Config {
             account_auth_interval: Duration::from_secs(3600 / u64::from(self.account_auth_per_hour.max(1))),
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
             max_http_connections: self.max_http_connections as usize,
+            pairing_ttl: Duration::from_secs(self.pairing_ttl_secs),
+            pairing_per_minute: self.pairing_rate_per_minute,
+            pairing_burst: self.pairing_burst,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The JSON bodies of the account and device endpoints as they arrive, and
-//! their field-by-field checks (PROTOCOL.md §8.1).
+//! their field-by-field checks (PROTOCOL.md §8.1); those of the device-linking
+//! relay (§8.3) are in `wire/pairings.rs`.
 //!
 //! The bodies are first read with every id and byte string as plain text, so
 //! a body that is valid JSON of the right shape reaches the checks below and a
@@ -22,6 +23,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+
+mod pairings;
+pub use pairings::{ApprovePairingBody, ClaimPairingBody, ConfirmPairingBody, CreatePairingBody, pairing_number};
 
 /// Whether `text` is only the digits `0-9 a-f`.
 fn is_lower_hex(text: &str) -> bool {

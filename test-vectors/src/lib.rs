@@ -6,11 +6,12 @@
 //! them to `test-vectors/v1/`, and the tests regenerate and compare them, then
 //! open every vector from the JSON through the production API alone.
 //!
-//! The generator needs fixed nonces and ephemeral keys, which sealsync's own
+//! The generator needs fixed nonces and random scalars, which sealsync's own
 //! code never accepts. So it composes each construction itself from the
-//! specification: the AEAD straight from the `chacha20poly1305` crate, the
-//! X25519 and HKDF steps from `sealsync_crypto::primitives`, and the public
-//! encoders (payload CBOR, padding, AAD, envelope). The tests then open every
+//! specification: the AEAD straight from the `chacha20poly1305` crate, SPAKE2
+//! over Edwards25519 from `curve25519-dalek`, the HKDF steps from
+//! `sealsync_crypto::primitives`, and the public encoders (payload CBOR,
+//! padding, AAD, envelope). The tests then open every
 //! vector with the production API, so generator and product check each other.
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ mod accounts;
 mod clock;
 mod decoding;
 pub mod keys;
+mod link;
 pub mod records;
 
 pub use accounts::{
@@ -26,11 +28,10 @@ pub use accounts::{
 };
 pub use clock::{HlcStep, HlcVector, hlc_vectors};
 pub use decoding::{DecodableEnvelopeVector, InvalidEnvelopeVector, OpenErrorVector, error_class, open_error_class};
+pub use link::{LinkCodeVector, LinkFile, LinkVector, SPAKE2_M, SPAKE2_N, link_file};
 
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
-use sealsync_crypto::link::{LinkCode, LinkPublicKey, LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId};
-use sealsync_crypto::primitives::{hkdf_sha256, x25519, x25519_base};
 use sealsync_crypto::{
     AccountName, DataKey, KdfParams, Passphrase, ProtocolVersion, RootKey, SaltSeed, WrapContext, argon2id_salt,
     derive_root_key,
@@ -222,39 +223,6 @@ pub struct EnvelopeFile {
     pub open_errors: Vec<OpenErrorVector>,
 }
 
-/// `link.json`: device linking (PROTOCOL.md §6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkVector {
-    /// New device's X25519 secret scalar.
-    pub new_device_secret_key: String,
-    /// `X25519(sk, 9)`.
-    pub new_device_public_key: String,
-    /// Pairing id.
-    pub pairing_id: String,
-    /// `HKDF-SHA256["", "sealsync/v1/link-fingerprint"](pk, 16)`.
-    pub fingerprint: String,
-    /// The 128-bit one-time secret.
-    pub link_secret: String,
-    /// `pairing_id || fingerprint || link_secret`.
-    pub link_code: String,
-    /// Existing device's ephemeral secret scalar.
-    pub ephemeral_secret_key: String,
-    /// `X25519(e, 9)`.
-    pub ephemeral_public_key: String,
-    /// `X25519(e, pk)`.
-    pub shared_secret: String,
-    /// `"sealsync/v1/link" || pairing_id || epk || pk`.
-    pub info: String,
-    /// `HKDF-SHA256[link_secret, info](shared_secret, 32)`.
-    pub link_key: String,
-    /// Nonce (random in production).
-    pub nonce: String,
-    /// The payload sealed (the client's account-key bundle; opaque here).
-    pub payload: String,
-    /// `epk || nonce || XChaCha20-Poly1305[link_key](nonce, "", payload)`.
-    pub sealed: String,
-}
-
 /// Every vector file: name and pretty JSON with a trailing newline.
 pub fn generate() -> Vec<(&'static str, String)> {
     fn json<T: Serialize>(value: &T) -> String {
@@ -265,7 +233,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("subkeys.json", json(&subkey_vectors())),
         ("wrap.json", json(&wrap_vectors())),
         ("envelope.json", json(&envelope_file())),
-        ("link.json", json(&link_vectors())),
+        ("link.json", json(&link::link_file())),
         ("merge.json", json(&records::merge_vectors())),
         ("record-body.json", json(&records::record_body_vectors(seal_vector))),
         ("keyring.json", json(&keys::keyring_vectors())),
@@ -448,42 +416,4 @@ pub fn envelope_file() -> EnvelopeFile {
         invalid: decoding::invalid_envelopes(),
         valid,
     }
-}
-
-/// The account keys sealed to a new device.
-pub fn link_vectors() -> Vec<LinkVector> {
-    let secret_key: [u8; 32] = counting(0x20);
-    let pairing_id = PairingId(counting(0x50));
-    let link_secret: [u8; 16] = counting(0x60);
-    let request =
-        LinkRequest::from_parts(LinkSecretKey::from_bytes(secret_key), pairing_id, LinkSecret::from_bytes(link_secret));
-    let code = LinkCode::from_bytes(&*request.code().to_bytes()).expect("48 bytes");
-    let ephemeral: [u8; 32] = counting(0x80);
-    let nonce = counting(0x30);
-    let payload = b"account keys: the client's bundle of account id, key id and data key".to_vec();
-
-    let pk: LinkPublicKey = request.public_key();
-    let epk = LinkPublicKey(x25519_base(&ephemeral));
-    let shared = x25519(&ephemeral, &pk.0).expect("not low order");
-    let info = [b"sealsync/v1/link".as_slice(), &pairing_id.0, &epk.0, &pk.0].concat();
-    let mut link_key = [0u8; 32];
-    hkdf_sha256(&link_secret, &info, shared.as_slice(), &mut link_key).expect("32 bytes");
-    let ciphertext = xchacha_seal(&link_key, &nonce, b"", &payload);
-    let sealed = LinkSealed { ephemeral_public: epk, nonce, ciphertext };
-    vec![LinkVector {
-        new_device_secret_key: hex(secret_key),
-        new_device_public_key: hex(pk.0),
-        pairing_id: hex(pairing_id.0),
-        fingerprint: hex(pk.fingerprint().0),
-        link_secret: hex(link_secret),
-        link_code: hex(code.to_bytes().as_slice()),
-        ephemeral_secret_key: hex(ephemeral),
-        ephemeral_public_key: hex(epk.0),
-        shared_secret: hex(shared.as_slice()),
-        info: hex(&info),
-        link_key: hex(link_key),
-        nonce: hex(nonce),
-        payload: hex(&payload),
-        sealed: hex(sealed.to_bytes()),
-    }]
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use sealsync_crypto::link::{LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId, seal_to_new_device};
+use sealsync_crypto::link::{ApproverLink, LinkCode, LinkKeys, LinkMessage, SpakeKey, Transcript};
 use sealsync_crypto::primitives::aead_open;
 use sealsync_crypto::{
     AccountName, DataKey, KeyId, Passphrase, RootKey, SaltSeed, WrapContext, WrapKey, WrappedDataKey, accept_version,
@@ -15,9 +15,11 @@ use sealsync_envelope::padding::unpad;
 use sealsync_envelope::{AccountId, Clock, Envelope, Hlc, RecordBody, RecordSealer, UnixMillis, Version, merge::merge};
 use sealsync_test_vectors::records::{MergeVector, RecordBodyVector, VersionVector, lost_vector, stamp_vectors};
 use sealsync_test_vectors::{
-    AccountsFile, DeviceNameVector, EnvelopeFile, HlcVector, LinkVector, RootKeyVector, SubkeyVector, WrapVector,
-    error_class, generate, hex, open_error_class,
+    AccountsFile, DeviceNameVector, EnvelopeFile, HlcVector, LinkFile, RootKeyVector, SPAKE2_M, SPAKE2_N, SubkeyVector,
+    WrapVector, error_class, generate, hex, open_error_class,
 };
+
+const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("v1")
@@ -271,7 +273,7 @@ async fn fake_salt_seeds_match_the_server() {
 /// (record-body.json's `fields` are the client's JSON, UUID text included).
 #[test]
 fn every_byte_string_is_lower_case_hex() {
-    const TEXT_FIELDS: [&str; 11] = [
+    const TEXT_FIELDS: [&str; 13] = [
         "comment",
         "passphrase",
         "account_name_input",
@@ -283,6 +285,8 @@ fn every_byte_string_is_lower_case_hex() {
         "refused",
         "recovery_key",
         "recovery_key_with_typo",
+        "code",
+        "typed",
     ];
     fn walk(value: &serde_json::Value, key: &str, file: &str) {
         match value {
@@ -304,31 +308,107 @@ fn every_byte_string_is_lower_case_hex() {
     }
 }
 
-#[test]
-fn link_payload_opens_from_the_json() {
-    let vectors: Vec<LinkVector> = load("link.json");
-    assert!(!vectors.is_empty());
-    for v in vectors {
-        let request = LinkRequest::from_parts(
-            LinkSecretKey::from_bytes(unhex(&v.new_device_secret_key)),
-            PairingId(unhex(&v.pairing_id)),
-            LinkSecret::from_bytes(unhex(&v.link_secret)),
-        );
-        assert_eq!(hex(request.public_key().0), v.new_device_public_key);
-        assert_eq!(hex(request.code().fingerprint.0), v.fingerprint);
-        assert_eq!(hex(request.code().to_bytes().as_slice()), v.link_code);
+/// SPAKE2's random scalar comes from 64 bytes of its RNG (`Scalar::random`);
+/// this RNG hands out exactly the vector's 64 bytes.
+struct VectorRng(Vec<u8>);
 
-        let sealed = LinkSealed::from_bytes(&hex::decode(&v.sealed).unwrap()).unwrap();
-        assert_eq!(hex(sealed.ephemeral_public.0), v.ephemeral_public_key);
-        assert_eq!(hex(request.open(&sealed).unwrap().as_slice()), v.payload);
-
-        // The production sealing path (fresh ephemeral key and nonce) also
-        // reaches this request.
-        let payload = hex::decode(&v.payload).unwrap();
-        let fresh = seal_to_new_device(request.code(), &request.public_key(), &payload).unwrap();
-        assert_ne!(fresh.ephemeral_public, sealed.ephemeral_public);
-        assert_eq!(*request.open(&fresh).unwrap(), payload);
+impl rand_core::RngCore for VectorRng {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
     }
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        assert!(dest.len() <= self.0.len(), "SPAKE2 asked for more than the vector's random bytes");
+        dest.copy_from_slice(&self.0[..dest.len()]);
+        self.0.drain(..dest.len());
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for VectorRng {}
+
+/// The `spake2` crate, called as the product calls it (its identities and
+/// the code's password), on the vector's random bytes; then the production
+/// key schedule and opening from `K` on; then the production approver against
+/// the vector's message of N.
+#[test]
+fn link_exchanges_finish_and_open_from_the_json() {
+    use sealsync_crypto::link::{ID_APPROVER, ID_NEW};
+    use spake2::{Ed25519Group, Identity, Password, Spake2};
+
+    let file: LinkFile = load("link.json");
+    assert!(file.exchanges.len() >= 2);
+    for v in &file.exchanges {
+        let code = LinkCode::parse(&v.code).unwrap();
+        assert_eq!(code.pairing().get(), v.pairing);
+        assert_eq!(hex(code.password().expose_secret()), v.password);
+        assert_eq!(code.to_text().as_str(), v.code);
+
+        let password = Password::new(code.password().expose_secret());
+        let (id_new, id_approver) = (Identity::new(ID_NEW), Identity::new(ID_APPROVER));
+        let rng = |random: &str| VectorRng(hex::decode(random).unwrap());
+        let (new, message_new) =
+            Spake2::<Ed25519Group>::start_a_with_rng(&password, &id_new, &id_approver, rng(&v.x_random));
+        let (approver, message_approver) =
+            Spake2::<Ed25519Group>::start_b_with_rng(&password, &id_new, &id_approver, rng(&v.y_random));
+        assert_eq!(hex(&message_new), v.message_new, "{}", v.comment);
+        assert_eq!(hex(&message_approver), v.message_approver, "{}", v.comment);
+        let k = new.finish(&message_approver).unwrap();
+        assert_eq!(approver.finish(&message_new).unwrap(), k);
+        assert_eq!(hex(&k), v.k, "{}", v.comment);
+
+        let transcript = Transcript {
+            pairing: code.pairing(),
+            new_device_id: unhex(&v.new_device_id),
+            approver_device_id: unhex(&v.approver_device_id),
+        };
+        assert_eq!(hex(transcript.to_bytes()), v.transcript);
+        let keys = LinkKeys::derive(&SpakeKey::from_bytes(unhex(&v.k)), transcript);
+        assert_eq!(hex(keys.confirm_new.expose_secret()), v.confirm_new);
+        assert_eq!(hex(keys.confirm_approver.expose_secret()), v.confirm_approver);
+        assert_eq!(hex(keys.link_key.expose_secret()), v.link_key);
+        keys.check_new(&hex::decode(&v.confirm_new).unwrap()).unwrap();
+        keys.check_approver(&hex::decode(&v.confirm_approver).unwrap()).unwrap();
+        let name = keys.open_name(&hex::decode(&v.sealed_name).unwrap()).unwrap();
+        assert_eq!(String::from_utf8(name).unwrap(), v.name);
+        let bundle = keys.open_bundle(&hex::decode(&v.sealed_bundle).unwrap()).unwrap();
+        assert_eq!(hex(bundle.as_slice()), v.bundle);
+
+        // The production approver (its own random scalar) with the vector's
+        // message of N reaches the same keys as the crate's N side.
+        let (new, _) = Spake2::<Ed25519Group>::start_a_with_rng(&password, &id_new, &id_approver, rng(&v.x_random));
+        let production = ApproverLink::start(&code, transcript.new_device_id, transcript.approver_device_id);
+        let its_message = production.message();
+        let production = production.finish(&LinkMessage::from_bytes(&message_new).unwrap()).unwrap();
+        let k = SpakeKey::try_from_slice(&new.finish(its_message.as_bytes()).unwrap()).unwrap();
+        assert_eq!(production, LinkKeys::derive(&k, transcript), "{}", v.comment);
+    }
+    for c in &file.codes {
+        match LinkCode::parse(&c.typed) {
+            Ok(code) => {
+                assert_eq!(Some(code.pairing().get()), c.pairing, "{}", c.comment);
+                assert_eq!(Some(hex(code.password().expose_secret())), c.password, "{}", c.comment);
+                assert_eq!(c.error, None, "{}", c.comment);
+            }
+            Err(e) => {
+                assert_eq!(e, sealsync_crypto::Error::LinkCodeFormat);
+                assert_eq!(c.error.as_deref(), Some("link_code_format"), "{}", c.comment);
+            }
+        }
+    }
+}
+
+/// The constants PROTOCOL.md §6 writes for SPAKE2 are the generator's.
+#[test]
+fn the_spake2_constants_are_the_specifications() {
+    let section = PROTOCOL.split("\n## 6. Device linking").nth(1).unwrap().split("\n## 7.").next().unwrap();
+    assert!(section.contains(SPAKE2_M), "§6 names M = {SPAKE2_M}");
+    assert!(section.contains(SPAKE2_N), "§6 names N = {SPAKE2_N}");
 }
 
 #[test]

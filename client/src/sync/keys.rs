@@ -1,4 +1,4 @@
-//! The key lifecycle on this device (PROTOCOL.md §3.2–§3.5, §8.3): joining
+//! The key lifecycle on this device (PROTOCOL.md §3.2–§3.5, §8.4): joining
 //! with the account's keyring, the recovery key, passphrase change, recovery,
 //! data-key rotation and unlocking a rotated key.
 //!

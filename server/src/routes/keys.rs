@@ -1,4 +1,4 @@
-//! The key lifecycle (PROTOCOL.md §3.2–§3.5, §8.3): reading the account's
+//! The key lifecycle (PROTOCOL.md §3.2–§3.5, §8.4): reading the account's
 //! keys, unlocking the current one with the passphrase, changing the
 //! passphrase, setting a recovery key, rotating the data key, and recovering
 //! with the recovery key. Every change needs a proof (the auth key, or the

@@ -4,4 +4,5 @@ pub mod accounts;
 pub mod devices;
 pub mod keys;
 pub mod meta;
+pub mod pairings;
 pub mod sync;

@@ -14,6 +14,7 @@ use sealsync_envelope::dto::PushResult;
 use sealsync_envelope::{AccountId, Cursor, DeviceId, EnvelopeHeader, KeyId};
 
 pub mod keys;
+pub mod pairings;
 pub mod plan;
 pub mod postgres;
 mod shared;
@@ -134,8 +135,8 @@ pub struct PullPage {
 /// authenticating a request is a read, not a write.
 pub const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 
-/// The server's storage.
-pub trait Store: Clone + Send + Sync + 'static {
+/// The server's storage, the device-linking relay's included ([`pairings`]).
+pub trait Store: pairings::PairingStore + Clone + Send + Sync + 'static {
     /// `"postgres"` or `"sqlite"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 
@@ -314,10 +315,12 @@ pub(crate) fn page(mut rows: Vec<(i64, Vec<u8>)>, limit: u32) -> PullPage {
 /// waits for a push in progress (pushes hold the row's lock) and makes every
 /// later push find no account, so no envelope can be added after the
 /// envelopes are deleted (on Postgres they have no foreign key: migration
-/// 0002). Devices and keys go by cascade, and explicitly. `$1` is the account id.
-pub(crate) const DELETE_ACCOUNT: [&str; 4] = [
+/// 0002). Devices and keys go by cascade, and explicitly, and so do the
+/// pairings the account's devices claimed. `$1` is the account id.
+pub(crate) const DELETE_ACCOUNT: [&str; 5] = [
     "DELETE FROM accounts WHERE id = $1",
     "DELETE FROM envelopes WHERE account_id = $1",
     "DELETE FROM devices WHERE account_id = $1",
     "DELETE FROM account_keys WHERE account_id = $1",
+    "DELETE FROM pairings WHERE account_id = $1",
 ];

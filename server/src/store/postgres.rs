@@ -21,7 +21,7 @@ use super::{
 /// Postgres storage over a connection pool.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {

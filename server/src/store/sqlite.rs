@@ -24,7 +24,7 @@ use super::{
 /// SQLite storage over a connection pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
