@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
-    ChangePassphraseRequest, DeviceListEntry, EnvelopeBytes, KeysResponse, LoginParamsRequest, LoginParamsResponse,
-    LoginRequest, MetaResponse, PullResponse, PushRequest, PushResponse, RecoverKeysRequest, RecoverKeysResponse,
-    RecoverRequest, RegisterRequest, RenameDeviceRequest, RotateRequest, SessionResponse, SetRecoveryRequest,
-    UnlockRequest, UnlockResponse, from_cbor, to_cbor,
+    ApprovePairingRequest, ApproverPairingView, ChangePassphraseRequest, ClaimPairingRequest, ConfirmPairingRequest,
+    CreatePairingRequest, CreatePairingResponse, DeviceListEntry, EnvelopeBytes, KeysResponse, LoginParamsRequest,
+    LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullResponse, PushRequest, PushResponse,
+    RecoverKeysRequest, RecoverKeysResponse, RecoverRequest, RegisterRequest, RenameDeviceRequest, RotateRequest,
+    SessionResponse, SetRecoveryRequest, UnlockRequest, UnlockResponse, from_cbor, to_cbor,
 };
 use sealsync_envelope::{Cursor, DeviceId};
 use serde::de::DeserializeOwned;
@@ -116,7 +117,10 @@ impl Api {
     ) -> Result<Vec<u8>, Failure> {
         let mut request = self.http.request(method, self.base.join(path));
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            request = match token.strip_prefix(PAIRING_SECRET) {
+                Some(secret) => request.header("authorization", format!("Pairing {secret}")),
+                None => request.bearer_auth(token),
+            };
         }
         if let Some((content_type, bytes)) = body {
             request = request.header("content-type", content_type).body(bytes);
@@ -242,6 +246,70 @@ impl Api {
         self.repeatable(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
     }
 
+    /// Opens a pairing for a new device (PROTOCOL.md §6.4, §8.3).
+    pub(crate) async fn create_pairing(
+        &self,
+        request: &CreatePairingRequest,
+    ) -> Result<CreatePairingResponse, ClientError> {
+        json(&self.single(Method::POST, "/v1/pairings", None, Some(json_body(request))).await?)
+    }
+
+    /// The pairing as the new device sees it (with its pairing secret).
+    pub(crate) async fn pairing_for_new_device(
+        &self,
+        pairing: &str,
+        secret: &str,
+    ) -> Result<NewDevicePairingView, ClientError> {
+        let auth = format!("{PAIRING_SECRET}{secret}");
+        json(&self.repeatable(Method::GET, &format!("/v1/pairings/{pairing}"), Some(&auth), None).await?)
+    }
+
+    /// The pairing as the approving device sees it (with its token).
+    pub(crate) async fn pairing_for_approver(
+        &self,
+        token: &str,
+        pairing: &str,
+    ) -> Result<ApproverPairingView, ClientError> {
+        json(&self.repeatable(Method::GET, &format!("/v1/pairings/{pairing}"), Some(token), None).await?)
+    }
+
+    pub(crate) async fn claim_pairing(
+        &self,
+        token: &str,
+        pairing: &str,
+        request: &ClaimPairingRequest,
+    ) -> Result<(), ClientError> {
+        let path = format!("/v1/pairings/{pairing}/claim");
+        self.single(Method::POST, &path, Some(token), Some(json_body(request))).await.map(drop)
+    }
+
+    pub(crate) async fn confirm_pairing(
+        &self,
+        secret: &str,
+        pairing: &str,
+        request: &ConfirmPairingRequest,
+    ) -> Result<(), ClientError> {
+        let (auth, path) = (format!("{PAIRING_SECRET}{secret}"), format!("/v1/pairings/{pairing}/confirm"));
+        self.single(Method::POST, &path, Some(&auth), Some(json_body(request))).await.map(drop)
+    }
+
+    pub(crate) async fn approve_pairing(
+        &self,
+        token: &str,
+        pairing: &str,
+        request: &ApprovePairingRequest,
+    ) -> Result<(), ClientError> {
+        let path = format!("/v1/pairings/{pairing}/approve");
+        self.single(Method::POST, &path, Some(token), Some(json_body(request))).await.map(drop)
+    }
+
+    /// Burns a pairing (a confirmation did not match, or the user declined).
+    /// `credential` is the approver's token, or the new device's pairing
+    /// secret as [`pairing_credential`] makes it.
+    pub(crate) async fn fail_pairing(&self, credential: &str, pairing: &str) -> Result<(), ClientError> {
+        self.single(Method::POST, &format!("/v1/pairings/{pairing}/fail"), Some(credential), None).await.map(drop)
+    }
+
     /// The account's key state (PROTOCOL.md §8.4).
     pub(crate) async fn keys(&self, token: &str) -> Result<KeysResponse, ClientError> {
         json(&self.repeatable(Method::GET, "/v1/keys", Some(token), None).await?)
@@ -275,6 +343,15 @@ impl Api {
     pub(crate) async fn recover(&self, request: &RecoverRequest) -> Result<SessionResponse, ClientError> {
         json(&self.single(Method::POST, "/v1/recover", None, Some(json_body(request))).await?)
     }
+}
+
+/// Marks a credential as a pairing secret (`Authorization: Pairing SECRET`)
+/// rather than a device token (`Bearer`).
+const PAIRING_SECRET: &str = "pairing-secret:";
+
+/// A new device's pairing secret as a credential for [`Api::fail_pairing`].
+pub(crate) fn pairing_credential(secret: &str) -> String {
+    format!("{PAIRING_SECRET}{secret}")
 }
 
 fn json_body<T: serde::Serialize>(value: &T) -> (&'static str, Vec<u8>) {

@@ -105,6 +105,9 @@ pub enum ClientError {
     /// The recovery key does not match this account (or it has none).
     #[error("that recovery key does not open this account (or the account has no recovery key)")]
     WrongRecoveryKey,
+    /// Device linking did not complete; nothing was saved.
+    #[error("linking failed: {0}")]
+    LinkFailed(String),
     /// Another device changed the keys first (a rotation): try again.
     #[error("another device changed the account's keys at the same time; run the command again")]
     KeysChanged,
@@ -136,6 +139,7 @@ impl ClientError {
             Self::NeedsUnlock => "needs_unlock",
             Self::WrongRecoveryKey => "wrong_recovery_key",
             Self::KeysChanged => "keys_changed",
+            Self::LinkFailed(_) => "link_failed",
         }
     }
 

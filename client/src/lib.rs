@@ -47,7 +47,10 @@ pub use sealsync_envelope::DeviceId;
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
 pub use store::sync_state::{QuarantineEntry, SyncState};
-pub use sync::{DeviceInfo, EnableOptions, Enabled, KeyInfo, Progress, RecoverOptions, RecoveryKey, SyncSummary};
+pub use sync::{
+    DeviceInfo, EnableOptions, Enabled, KeyInfo, LinkOptions, Progress, RecoverOptions, RecoveryKey, ShownCode,
+    SyncSummary,
+};
 
 use api::Http;
 use sealsync_envelope::UnixMillis;
@@ -164,6 +167,28 @@ impl Journal {
     pub async fn enable_sync(&mut self, options: EnableOptions) -> Result<Enabled, ClientError> {
         let http = self.http()?;
         sync::enable(&mut self.store, &self.dir, &http, options).await
+    }
+
+    /// Links this device to an account without the passphrase: shows a
+    /// short code through `show` and waits until a signed-in device approves
+    /// it (`approve_device`).
+    pub async fn link(
+        &mut self,
+        options: LinkOptions,
+        show: &mut (dyn FnMut(&ShownCode) + Send),
+    ) -> Result<SyncState, ClientError> {
+        let http = self.http()?;
+        sync::link::link(&mut self.store, &self.dir, &http, options, show).await
+    }
+
+    /// Approves a new device by the code it shows: `approve` is asked with
+    /// the new device's name before any key is sealed to it.
+    pub async fn approve_device(
+        &self,
+        code: &str,
+        approve: &mut (dyn FnMut(&str) -> bool + Send),
+    ) -> Result<String, ClientError> {
+        sync::link::approve(&self.store, &self.dir, &self.http()?, code, approve).await
     }
 
     /// Joins an account with its recovery key and sets a new passphrase.

@@ -112,6 +112,11 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a Tokio runtime starts")
 }
 
+/// Whole minutes until `expires_at` (Unix ms), at least 1.
+fn minutes_left(expires_at: u64) -> u64 {
+    (expires_at.saturating_sub(sealsync_envelope::UnixMillis::now().0) / 60_000).max(1)
+}
+
 /// `sealsync on HOSTNAME`.
 fn default_device_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
@@ -201,6 +206,45 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                 if let Some(key) = &enabled.recovery_key {
                     print_recovery_key(key);
                 }
+            }
+        }
+        SyncCommand::Link { server, allow_insecure_http, device_name } => {
+            let options = sealsync_client::LinkOptions {
+                server_url: server,
+                allow_insecure_http,
+                device_name: device_name.unwrap_or_else(default_device_name),
+            };
+            let mut show = |shown: &sealsync_client::ShownCode| {
+                if json {
+                    // One line, at once: a script reads the code while this waits.
+                    output::json_line(shown);
+                } else {
+                    println!("On a device that is signed in, run:\n\n    sealsync devices approve {}\n", shown.code);
+                    if std::io::stdout().is_terminal()
+                        && let Ok(qr) = qrcode::QrCode::new(shown.code.as_bytes())
+                    {
+                        let art = qr
+                            .render::<qrcode::render::unicode::Dense1x2>()
+                            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                            .build();
+                        println!("{art}\n");
+                    }
+                    println!(
+                        "Waiting for the approval (the code works for {} minutes)...",
+                        minutes_left(shown.expires_at)
+                    );
+                }
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+            };
+            let state = runtime().block_on(journal.link(options, &mut show))?;
+            if json {
+                output::json(&state);
+            } else {
+                println!(
+                    "linked: account {} on {}, this device {}; run `sealsync sync now`",
+                    state.account_name, state.server_url, state.device_id
+                );
             }
         }
         SyncCommand::Passphrase { passphrase_stdin, sign_out_others } => {
@@ -378,6 +422,21 @@ fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result
                         if d.revoked_at.is_some() { "  (revoked)" } else { "" },
                     );
                 }
+            }
+        }
+        DevicesCommand::Approve { code, yes } => {
+            let interactive = std::io::stdin().is_terminal();
+            let mut ask = |name: &str| {
+                if yes {
+                    return true;
+                }
+                interactive && confirm(&format!("Add the device {name:?} to this account? [y/N] ")).unwrap_or(false)
+            };
+            let name = runtime().block_on(journal.approve_device(&code, &mut ask))?;
+            if json {
+                output::json(&serde_json::json!({ "approved": name }));
+            } else {
+                println!("approved {name:?}: it now has the account's keys");
             }
         }
         DevicesCommand::Revoke { id, rotate, no_rotate, passphrase_stdin } => {

@@ -7,12 +7,17 @@
 
 mod common;
 
-use common::{Device, PASSPHRASE, Server, account_name, assert_converged, find, text};
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+
+use common::{Device, PASSPHRASE, Server, account_name, assert_converged, find, text, wait_output};
 use sealsync_crypto::DataKey;
 use sealsync_envelope::{AccountId, Envelope, RecordSealer};
 use serde_json::Value;
 
 on_both_backends!(
+    a_device_linked_with_a_short_code_gets_everything_and_never_the_passphrase,
+    a_wrong_code_or_a_relay_in_the_middle_burns_the_pairing_on_both_sides,
     a_passphrase_change_keeps_other_devices_syncing_and_can_sign_them_out,
     the_recovery_key_restores_an_account_with_a_new_passphrase,
     rotating_after_a_revocation_locks_the_revoked_keys_out_of_new_records,
@@ -200,4 +205,77 @@ fn rotating_after_a_revocation_locks_the_revoked_keys_out_of_new_records(server:
     d.sync();
     assert_eq!(d.snapshot(), a.snapshot());
     assert_eq!(d.status()["keys"]["keys_held"], 2);
+}
+
+/// Starts `sync link --json` on `device`; returns the running process and
+/// the code it printed first.
+fn start_link(device: &Device, server: &Server) -> (Child, String) {
+    let args = ["sync", "link", "--server", &server.url, "--json", "--device-name", "new phone"];
+    let mut child = device.spawn(&args);
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut first).unwrap();
+    let shown: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{first:?}: {e}"));
+    let code = shown["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 16, "{code}");
+    (child, code)
+}
+
+fn a_device_linked_with_a_short_code_gets_everything_and_never_the_passphrase(server: Server) {
+    let account = account_name();
+    let a = Device::new("a");
+    a.enable(&server, &account, true);
+    a.add_mood(5, "written before the new phone");
+    a.add_assessment("phq9", "1,0,2,1,0,1,0,0,1");
+    a.sync();
+
+    let phone = Device::new("phone");
+    let (child, code) = start_link(&phone, &server);
+    let approved = a.run(&["devices", "approve", &code.to_lowercase(), "--yes", "--json"]);
+    assert_eq!(serde_json::from_str::<Value>(&approved).unwrap()["approved"], "new phone");
+    let output = wait_output(child, &["sync", "link"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    phone.sync();
+    assert_converged(&[&a, &phone]);
+    phone.add_mood(7, "written on the linked phone");
+    phone.sync();
+    a.sync();
+    assert_converged(&[&a, &phone]);
+    let listed: Vec<Value> = serde_json::from_str(&a.run(&["devices", "list", "--json"])).unwrap();
+    assert!(listed.iter().any(|d| d["name"] == "new phone"), "{listed:#?}");
+    // The phone got keys and a token, never anything of the passphrase.
+    let file = String::from_utf8(std::fs::read(phone.dir().join("keys.json")).unwrap()).unwrap();
+    assert!(!file.contains(PASSPHRASE));
+    // A code is single-use: approving it again fails.
+    assert!(a.run_fail(&["devices", "approve", &code, "--yes"]).contains("linking failed"));
+}
+
+fn a_wrong_code_or_a_relay_in_the_middle_burns_the_pairing_on_both_sides(server: Server) {
+    let account = account_name();
+    let a = Device::new("a");
+    a.enable(&server, &account, true);
+
+    // A mistyped code: the password part differs, the pairing number is right.
+    let phone = Device::new("phone");
+    let (child, code) = start_link(&phone, &server);
+    let mut typo = code.clone().into_bytes();
+    typo[7] = if typo[7] == b'Z' { b'Y' } else { b'Z' };
+    let typo = String::from_utf8(typo).unwrap();
+    let error = a.run_fail(&["devices", "approve", &typo, "--yes"]);
+    assert!(error.contains("linking failed"), "{error}");
+    let output = wait_output(child, &["sync", "link"]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("did not match"), "{}", text(&output.stderr));
+    assert_eq!(phone.status()["enabled"], false, "nothing was saved");
+
+    // A relay that puts its own SPAKE2 message in place of the new device's:
+    // it cannot know the code, so the new device's check fails and burns it.
+    let (child, code) = start_link(&phone, &server);
+    let intruder = sealsync_crypto::link::NewDeviceLink::start([9; 16]).unwrap();
+    server.db.substitute_pairing_message(intruder.message().as_bytes().to_vec());
+    assert!(a.run_fail(&["devices", "approve", &code, "--yes"]).contains("linking failed"));
+    let output = wait_output(child, &["sync", "link"]);
+    assert!(text(&output.stderr).contains("did not match"), "{}", text(&output.stderr));
+    let listed: Vec<Value> = serde_json::from_str(&a.run(&["devices", "list", "--json"])).unwrap();
+    assert_eq!(listed.len(), 1, "no device was added: {listed:#?}");
 }

@@ -185,6 +185,19 @@ pub enum SyncCommand {
     },
     /// Push local changes and pull remote ones.
     Now,
+    /// Add this device to an account without the passphrase: shows a short
+    /// code (and a QR code) to approve on a device that is signed in, and waits.
+    Link {
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// Allow plain http:// to another machine.
+        #[arg(long)]
+        allow_insecure_http: bool,
+        /// How this device appears in `devices list`.
+        #[arg(long)]
+        device_name: Option<String>,
+    },
     /// Change the passphrase (old, then new): the other devices keep syncing without a prompt.
     Passphrase {
         /// Read the old and the new passphrase from standard input, one line each.
@@ -240,6 +253,14 @@ pub enum SyncCommand {
 pub enum DevicesCommand {
     /// List the account's devices.
     List,
+    /// Add a new device: type the code it shows (`sealsync sync link` there).
+    Approve {
+        /// The code, e.g. 123456-ABCD-EFGH.
+        code: String,
+        /// Approve without asking (for scripts; the new device's name is still printed).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Revoke a device: its token stops working at once. Rotating the data key
     /// too (asked on a terminal) keeps it from reading anything written after.
     Revoke {

@@ -9,6 +9,11 @@ pub fn json<T: Serialize>(value: &T) {
     println!("{}", serde_json::to_string_pretty(value).expect("output serializes"));
 }
 
+/// One JSON value on one line, for a script reading while the command goes on.
+pub fn json_line<T: Serialize>(value: &T) {
+    println!("{}", serde_json::to_string(value).expect("output serializes"));
+}
+
 /// Unix ms as local date and time.
 pub fn time(ms: u64) -> String {
     Local

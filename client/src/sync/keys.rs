@@ -162,13 +162,25 @@ pub(crate) fn finish_join(
         keyring,
         status,
     };
+    save_and_enable(store, dir, server_url, name, keys, session.protocol_version)
+}
+
+/// Saves `keys` and turns sync on locally under them.
+pub(crate) fn save_and_enable(
+    store: &mut Store,
+    dir: &std::path::Path,
+    server_url: &str,
+    name: &AccountName,
+    keys: Keys,
+    protocol_version: u16,
+) -> Result<SyncState, ClientError> {
     keyfile::save(dir, &keys)?;
     let state = SyncState {
         server_url: server_url.to_owned(),
         account_name: name.as_str().to_owned(),
         account_id: keys.account_id,
         device_id: keys.device_id,
-        protocol_version: session.protocol_version,
+        protocol_version,
         cursor: Cursor::START,
         last_sync_at: None,
     };

@@ -27,10 +27,12 @@ use crate::store::Store;
 use crate::store::sync_state::{self, SyncState};
 
 pub mod keys;
+pub mod link;
 mod pull;
 mod push;
 
 pub use keys::{KeyInfo, RecoverOptions, RecoveryKey};
+pub use link::{LinkOptions, ShownCode};
 
 /// How to turn sync on.
 #[derive(Debug)]

@@ -207,6 +207,19 @@ impl ServerDb {
         })
     }
 
+    /// What a malicious relay could do: replace the new device's SPAKE2
+    /// message of every open pairing with one of its own.
+    pub fn substitute_pairing_message(&self, message: Vec<u8>) {
+        with_conn!(self, |conn| {
+            let updated = sqlx::query("UPDATE pairings SET new_message = $1 WHERE state = 'open'")
+                .bind(message)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(updated.rows_affected(), 1, "one open pairing");
+        })
+    }
+
     /// What a malicious server could do: put an older envelope of `record`
     /// back in place of the newer one, at a new, higher server_seq (so every
     /// device pulls it). Returns that server_seq.
