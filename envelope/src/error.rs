@@ -68,6 +68,27 @@ pub enum DecodeError {
     Message(String),
 }
 
+impl DecodeError {
+    /// The error's class as PROTOCOL.md §4.6 names it (and `envelope.json`
+    /// writes it): `too_large`, `truncated`, `malformed`, `not_canonical`,
+    /// `unexpected_item`, `unsupported_version`, `unsupported_suite`,
+    /// `invalid_field` or `trailing_bytes`; `message` for a DTO.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "too_large",
+            Self::Truncated { .. } => "truncated",
+            Self::Malformed { .. } => "malformed",
+            Self::NotCanonical { .. } => "not_canonical",
+            Self::TrailingBytes(_) => "trailing_bytes",
+            Self::Unexpected { .. } => "unexpected_item",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::UnsupportedSuite(_) => "unsupported_suite",
+            Self::Message(_) => "message",
+        }
+    }
+}
+
 /// Why a record could not be sealed or an envelope opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -9,7 +9,7 @@ mod common;
 use common::{Account, TestServer};
 use reqwest::{Method, StatusCode};
 use sealsync_envelope::dto::{PushResult, RejectCode, ServerLimits};
-use sealsync_envelope::{Cursor, DecodeError, DeviceId, Envelope, MAX_ENVELOPE_LEN, RecordId};
+use sealsync_envelope::{Cursor, DeviceId, Envelope, MAX_ENVELOPE_LEN, RecordId};
 use sealsync_server::Settings;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -298,22 +298,6 @@ async fn only_stored_envelopes_take_positions(server: TestServer) {
     server.stop().await;
 }
 
-/// The §4.6 class of a decoder error, as `test-vectors` names it.
-fn class(error: &DecodeError) -> &'static str {
-    match error {
-        DecodeError::TooLarge { .. } => "too_large",
-        DecodeError::Truncated { .. } => "truncated",
-        DecodeError::Malformed { .. } => "malformed",
-        DecodeError::NotCanonical { .. } => "not_canonical",
-        DecodeError::TrailingBytes(_) => "trailing_bytes",
-        DecodeError::Unexpected { .. } => "unexpected_item",
-        DecodeError::InvalidField { .. } => "invalid_field",
-        DecodeError::UnsupportedVersion(_) => "unsupported_version",
-        DecodeError::UnsupportedSuite(_) => "unsupported_suite",
-        _ => "other",
-    }
-}
-
 /// PROTOCOL.md §8.2: every decoder error class answers its push rejection
 /// code: the invalid envelopes of `test-vectors/v1/envelope.json`, and
 /// envelopes made here for the classes the vectors do not cover.
@@ -358,7 +342,7 @@ async fn decoder_errors_map_to_push_rejection_codes(server: TestServer) {
     let envelopes: Vec<Vec<u8>> = cases.iter().map(|(_, bytes, _)| bytes.clone()).collect();
     for (expected, bytes, _) in &cases {
         let error = Envelope::decode(bytes).expect_err("an invalid envelope");
-        assert_eq!(class(&error), *expected, "{error}");
+        assert_eq!(error.class(), *expected, "{error}");
     }
     let response = server.push(&device, envelopes).await;
     let codes: Vec<PushResult> = cases.iter().map(|(_, _, code)| PushResult::Rejected { code: *code }).collect();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use sealsync_crypto::DataKey;
 use sealsync_envelope::{
-    AccountId, DecodeError, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, MAX_ENVELOPE_LEN, RecordId, RecordKind,
+    AccountId, DeviceId, DeviceSeq, Envelope, EnvelopeHeader, Hlc, MAX_ENVELOPE_LEN, RecordId, RecordKind,
     RecordPayload, UnixMillis,
 };
 
@@ -47,7 +47,7 @@ pub struct InvalidEnvelopeVector {
     pub comment: String,
     /// The bytes.
     pub envelope: String,
-    /// The error class: see [`error_class`].
+    /// The error class (PROTOCOL.md §4.6; `DecodeError::class`).
     pub error: String,
 }
 
@@ -67,29 +67,13 @@ pub struct OpenErrorVector {
     pub error: String,
 }
 
-/// The language-neutral name of a decode error, as written in `envelope.json`.
-pub fn error_class(error: &DecodeError) -> &'static str {
-    match error {
-        DecodeError::TooLarge { .. } => "too_large",
-        DecodeError::Truncated { .. } => "truncated",
-        DecodeError::Malformed { .. } => "malformed",
-        DecodeError::NotCanonical { .. } => "not_canonical",
-        DecodeError::TrailingBytes(_) => "trailing_bytes",
-        DecodeError::Unexpected { .. } => "unexpected_item",
-        DecodeError::InvalidField { .. } => "invalid_field",
-        DecodeError::UnsupportedVersion(_) => "unsupported_version",
-        DecodeError::UnsupportedSuite(_) => "unsupported_suite",
-        _ => "other",
-    }
-}
-
 /// The language-neutral name of an error of opening, as written in `envelope.json`.
 pub fn open_error_class(error: &sealsync_envelope::Error) -> String {
     match error {
         sealsync_envelope::Error::UnknownKeyId(_) => "unknown_key_id".into(),
         sealsync_envelope::Error::Crypto(sealsync_crypto::Error::Decrypt) => "decrypt".into(),
         sealsync_envelope::Error::Envelope(_) => "envelope".into(),
-        sealsync_envelope::Error::Payload(e) => format!("payload_{}", error_class(e)),
+        sealsync_envelope::Error::Payload(e) => format!("payload_{}", e.class()),
         _ => "other".into(),
     }
 }

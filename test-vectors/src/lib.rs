@@ -27,7 +27,7 @@ pub use accounts::{
     AccountsFile, AuthKeyHashVector, DeviceNameVector, FakeSaltSeedVector, accounts_file, device_name_vectors,
 };
 pub use clock::{HlcStep, HlcVector, hlc_vectors};
-pub use decoding::{DecodableEnvelopeVector, InvalidEnvelopeVector, OpenErrorVector, error_class, open_error_class};
+pub use decoding::{DecodableEnvelopeVector, InvalidEnvelopeVector, OpenErrorVector, open_error_class};
 pub use link::{LinkCodeVector, LinkFile, LinkVector, SPAKE2_M, SPAKE2_N, link_file};
 
 use chacha20poly1305::aead::AeadInOut;

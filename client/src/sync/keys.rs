@@ -20,8 +20,8 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{check_device_name, seal_device_name, session};
-use crate::api::{Api, Http, ServerUrl};
+use super::{Joining, joining, seal_device_name, session};
+use crate::api::{Api, Http};
 use crate::error::ClientError;
 use crate::keyfile::{self, KeyStatus, Keys};
 use crate::keyring::Keyring;
@@ -286,14 +286,14 @@ pub(crate) async fn recover(
     http: &Http,
     options: RecoverOptions,
 ) -> Result<SyncState, ClientError> {
-    if let Some(state) = store.sync_state()? {
-        return Err(ClientError::SyncAlreadyEnabled { server: state.server_url, account: state.account_name });
-    }
-    let url = ServerUrl::parse(&options.server_url, options.allow_insecure_http)?;
-    let name = AccountName::parse(&options.account_name)?;
-    check_device_name(&options.device_name)?;
-    let api = Api::new(url.clone(), http);
-    let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
+    let Joining { url, name, api, pinned } = joining(
+        store,
+        http,
+        &options.server_url,
+        options.allow_insecure_http,
+        &options.account_name,
+        &options.device_name,
+    )?;
     let secret = &options.recovery_key;
     let recovery_auth = *secret.auth().expose_secret();
 

@@ -134,6 +134,36 @@ pub(crate) fn open_device_name(data_key: &DataKey, device: DeviceId, sealed: &[u
     String::from_utf8(buffer).ok()
 }
 
+/// What every way of joining an account starts from, checked before any request.
+pub(crate) struct Joining {
+    pub url: ServerUrl,
+    pub name: AccountName,
+    pub api: Api,
+    /// The highest protocol version used with this account on this server.
+    pub pinned: Option<sealsync_crypto::ProtocolVersion>,
+}
+
+/// Checks that sync is off, the URL, the account name and the device name
+/// (it is sealed only after a request), and reads the pinned version.
+pub(crate) fn joining(
+    store: &Store,
+    http: &Http,
+    server_url: &str,
+    allow_insecure_http: bool,
+    account_name: &str,
+    device_name: &str,
+) -> Result<Joining, ClientError> {
+    if let Some(state) = store.sync_state()? {
+        return Err(ClientError::SyncAlreadyEnabled { server: state.server_url, account: state.account_name });
+    }
+    let url = ServerUrl::parse(server_url, allow_insecure_http)?;
+    let name = AccountName::parse(account_name)?;
+    check_device_name(device_name)?;
+    let api = Api::new(url.clone(), http);
+    let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
+    Ok(Joining { url, name, api, pinned })
+}
+
 /// Turns sync on. The version check comes before anything is derived or sent;
 /// a wrong passphrase fails at login, before any record is queued or uploaded.
 /// A new account gets a recovery key unless the options decline one; it is
@@ -144,15 +174,14 @@ pub(crate) async fn enable(
     http: &Http,
     options: EnableOptions,
 ) -> Result<Enabled, ClientError> {
-    if let Some(state) = store.sync_state()? {
-        return Err(ClientError::SyncAlreadyEnabled { server: state.server_url, account: state.account_name });
-    }
-    let url = ServerUrl::parse(&options.server_url, options.allow_insecure_http)?;
-    let name = AccountName::parse(&options.account_name)?;
-    // Before anything is sent: the name is sealed only after a network call.
-    check_device_name(&options.device_name)?;
-    let api = Api::new(url.clone(), http);
-    let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
+    let Joining { url, name, api, pinned } = joining(
+        store,
+        http,
+        &options.server_url,
+        options.allow_insecure_http,
+        &options.account_name,
+        &options.device_name,
+    )?;
     let device_id = DeviceId::random();
 
     let (session, keyring, recovery_key) = if options.create {
