@@ -93,6 +93,14 @@ pub enum ClientError {
         "the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol"
     )]
     ReenrolRequired(String),
+    /// The server's answer breaks the sync protocol (PROTOCOL.md §8.2, §12),
+    /// e.g. a pull page that does not move the cursor forward: the sync
+    /// stops rather than loop, and nothing from that answer is applied.
+    #[error(
+        "the server broke the sync protocol ({0}); nothing from that answer was applied. \
+         Try again later; if it persists, the server (or something between it and this device) is misbehaving"
+    )]
+    ProtocolViolation(String),
     /// This device's token was revoked or the account deleted.
     #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
     SignedOut,
@@ -120,6 +128,7 @@ impl ClientError {
             Self::Network(_) => "network",
             Self::Server { .. } => "server",
             Self::ReenrolRequired(_) => "reenrol_required",
+            Self::ProtocolViolation(_) => "protocol_violation",
             Self::SignedOut => "signed_out",
         }
     }

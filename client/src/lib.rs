@@ -71,8 +71,12 @@ pub struct SyncStatus {
     pub state: Option<SyncState>,
     /// Local changes waiting for upload.
     pub pending: u64,
-    /// Envelopes that were not applied.
+    /// Envelopes that were not applied (at most
+    /// [`store::sync_state::QUARANTINE_LIMIT`] that will not be retried, and
+    /// each envelope once).
     pub quarantined: Vec<QuarantineEntry>,
+    /// Older quarantined entries dropped to keep within that limit.
+    pub quarantine_dropped: u64,
     /// Records with entries in the conflict log (concurrent edits that lost a merge).
     pub conflicts: Vec<Conflicted>,
 }
@@ -174,6 +178,7 @@ impl Journal {
             state,
             pending: self.store.outbox_len()?,
             quarantined: self.store.quarantine()?,
+            quarantine_dropped: self.store.quarantine_dropped()?,
             conflicts: self.store.conflicted()?,
         })
     }

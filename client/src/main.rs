@@ -226,7 +226,13 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                         c.kind, c.record_id, c.conflicts, c.kind, c.record_id
                     );
                 }
-                println!("quarantined envelopes: {}", status.quarantined.len());
+                match status.quarantine_dropped {
+                    0 => println!("quarantined envelopes: {}", status.quarantined.len()),
+                    dropped => println!(
+                        "quarantined envelopes: {} (and {dropped} older ones dropped to keep the list bounded)",
+                        status.quarantined.len()
+                    ),
+                }
                 for entry in &status.quarantined {
                     println!(
                         "  #{} {}{}",

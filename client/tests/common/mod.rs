@@ -8,6 +8,8 @@
 //! stderr, except under `CI=true`, where that is a failure.
 #![allow(dead_code)] // not every test uses every helper
 
+pub mod hostile;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -771,17 +773,22 @@ pub fn is_deleted(record: &Value) -> bool {
 
 /// Waits for a CLI run, killing it if it takes longer than [`CLI_TIMEOUT`].
 pub fn wait_output(child: Child, args: &[&str]) -> Output {
+    wait_output_within(child, args, CLI_TIMEOUT)
+}
+
+/// Waits for a CLI run, killing it (and failing) if it takes longer than `timeout`.
+pub fn wait_output_within(child: Child, args: &[&str], timeout: Duration) -> Output {
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(CLI_TIMEOUT) {
+    match rx.recv_timeout(timeout) {
         Ok(output) => output.expect("waiting for the CLI"),
         Err(_) => {
             // Ours, by its id.
             let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-            panic!("sealsync {} did not finish within {CLI_TIMEOUT:?}", args.join(" "));
+            panic!("sealsync {} did not finish within {timeout:?}", args.join(" "));
         }
     }
 }
