@@ -78,6 +78,13 @@ pub enum ClientError {
     /// The server could not be reached (after retries).
     #[error("cannot reach the server: {0}")]
     Network(String),
+    /// The server's answer was larger than this client accepts for that
+    /// request; it stopped reading there (PROTOCOL.md §12).
+    #[error("the server's answer is larger than the {limit} bytes this client accepts for it; it was not used")]
+    ResponseTooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// The server answered with an error.
     #[error("the server refused the request: {detail} ({code})")]
     Server {
@@ -126,6 +133,7 @@ impl ClientError {
             Self::Clock(_) => "clock",
             Self::Seal(_) => "seal",
             Self::Network(_) => "network",
+            Self::ResponseTooLarge { .. } => "response_too_large",
             Self::Server { .. } => "server",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
