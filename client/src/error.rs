@@ -85,6 +85,14 @@ pub enum ClientError {
         /// The cap, in bytes.
         limit: u64,
     },
+    /// The server's session answer (registration or login) names another
+    /// account, device or protocol version than the ones this device sent or
+    /// derived: nothing was saved.
+    #[error(
+        "the server's answer names another {0} than this device sent; nothing was saved. \
+         The server, or something between it and this device, is misbehaving"
+    )]
+    SessionMismatch(&'static str),
     /// The server answered with an error.
     #[error("the server refused the request: {detail} ({code})")]
     Server {
@@ -134,6 +142,7 @@ impl ClientError {
             Self::Seal(_) => "seal",
             Self::Network(_) => "network",
             Self::ResponseTooLarge { .. } => "response_too_large",
+            Self::SessionMismatch(_) => "session_mismatch",
             Self::Server { .. } => "server",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",

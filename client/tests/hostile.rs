@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::hostile::{Answer, Exchange, HostileProxy};
-use common::{Backend, Device, Server, account_name, expect_failure, wait_output_within};
+use common::{Backend, Device, PASSPHRASE, Server, account_name, expect_failure, wait_output_within};
 use sealsync_envelope::Cursor;
 use sealsync_envelope::dto::{PullResponse, from_cbor, to_cbor};
 use serde_json::Value;
@@ -81,4 +81,71 @@ fn a_pull_cursor_that_never_advances_stops_the_sync() {
     let summary = b.sync();
     assert_eq!((n(&summary["pulled"]), n(&summary["quarantined"])), (0, 0), "{summary}");
     assert_eq!(b.status()["quarantined"].as_array().unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// 4. A session answer naming other ids
+// ---------------------------------------------------------------------------
+
+/// Rewrites one member of the session a registration or login answers.
+fn rewrite_session(route: &'static str, member: &'static str, value: Value) -> impl Fn(&Exchange) -> Option<Answer> {
+    move |exchange| {
+        if exchange.route() != route || !(200..300).contains(&exchange.status) {
+            return None;
+        }
+        let mut session: Value = serde_json::from_slice(&exchange.body).ok()?;
+        session[member] = value.clone();
+        Some(Answer {
+            status: exchange.status,
+            content_type: "application/json".into(),
+            body: serde_json::to_vec(&session).unwrap(),
+        })
+    }
+}
+
+/// Asserts `sync enable` through the proxy failed and left nothing behind.
+fn refused_and_nothing_saved(device: &Device, proxy: &HostileProxy, account: &str, new: bool) -> String {
+    let before = device.snapshot();
+    let output = device.try_enable_at(&proxy.url, account, PASSPHRASE, new);
+    let error = expect_failure(device.name, &["sync", "enable"], &output);
+    assert!(!device.dir().join("keys.json").exists(), "[{}] no key file was written: {error}", device.name);
+    let status = device.status();
+    assert_eq!(status["enabled"], false, "[{}] {status}", device.name);
+    assert_eq!(status["pending"], 0, "[{}] nothing was queued: {status}", device.name);
+    assert_eq!(device.snapshot(), before, "[{}] the journal is untouched", device.name);
+    error
+}
+
+/// The server (or a machine in the middle) answers a registration or a
+/// login with a session naming another device, account or protocol version
+/// than the ones the device sent or derived. The device refuses with
+/// `session_mismatch` before it saves a key, a token or a setting.
+#[test]
+fn a_session_naming_other_ids_is_refused_before_anything_is_saved() {
+    let server = sqlite_server();
+    let proxy = HostileProxy::new(&server);
+    let device = Device::new("new");
+    device.add_mood(5, "written before sync");
+    let other = || Value::String(uuid::Uuid::new_v4().to_string());
+
+    for (member, value) in [("device_id", other()), ("account_id", other()), ("protocol_version", Value::from(2))] {
+        proxy.set(rewrite_session("/v1/accounts", member, value));
+        let error = refused_and_nothing_saved(&device, &proxy, &account_name(), true);
+        assert!(error.contains(member), "registration, {member}: {error}");
+    }
+
+    // Joining an account: the login answer names another device, account or version.
+    let account = account_name();
+    let first = Device::new("first");
+    first.enable(&server, &account, true);
+    for (member, value) in [("device_id", other()), ("account_id", other()), ("protocol_version", Value::from(2))] {
+        proxy.set(rewrite_session("/v1/login", member, value));
+        let error = refused_and_nothing_saved(&device, &proxy, &account, false);
+        assert!(error.contains(member) || member == "account_id", "login, {member}: {error}");
+    }
+
+    // An honest answer joins.
+    proxy.honest();
+    device.enable_at(&proxy.url, &account, false);
+    assert_eq!(device.status()["enabled"], true);
 }

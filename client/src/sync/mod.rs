@@ -9,12 +9,14 @@
 //!   rest applies.
 
 use sealsync_crypto::{
-    AccountName, DataKey, Passphrase, SaltSeed, WrapContext, WrappedDataKey, accept_version, derive_root_key,
-    unwrap_data_key, wrap_data_key,
+    AccountName, DataKey, Passphrase, ProtocolVersion, SaltSeed, WrapContext, WrappedDataKey, accept_version,
+    derive_root_key, unwrap_data_key, wrap_data_key,
 };
 use std::sync::Arc;
 
-use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest};
+use sealsync_envelope::dto::{
+    DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest, SessionResponse,
+};
 use sealsync_envelope::{AccountId, Cursor, DeviceId, RecordSealer, UnixMillis};
 use serde::Serialize;
 
@@ -116,6 +118,30 @@ pub(crate) fn open_device_name(data_key: &DataKey, device: DeviceId, sealed: &[u
     String::from_utf8(buffer).ok()
 }
 
+/// Checks a session answer against what this device sent or derived, before
+/// anything from it is used or saved (PROTOCOL.md §12): the server must not
+/// choose the device's id, move it to another account, or name another
+/// protocol version than the one the keys were derived under. `account_id`
+/// is `None` at login, where the device does not know it yet: there the
+/// wrapped key's AAD binds it, so a wrong one fails to unwrap.
+fn check_session(
+    session: &SessionResponse,
+    account_id: Option<AccountId>,
+    device_id: DeviceId,
+    version: ProtocolVersion,
+) -> Result<(), ClientError> {
+    if account_id.is_some_and(|sent| sent != session.account_id) {
+        return Err(ClientError::SessionMismatch("account_id"));
+    }
+    if session.device_id != device_id {
+        return Err(ClientError::SessionMismatch("device_id"));
+    }
+    if session.protocol_version != version.get() {
+        return Err(ClientError::SessionMismatch("protocol_version"));
+    }
+    Ok(())
+}
+
 /// Turns sync on. The version check comes before anything is derived or sent;
 /// a wrong passphrase fails at login, before any record is queued or uploaded.
 pub(crate) async fn enable(
@@ -135,7 +161,7 @@ pub(crate) async fn enable(
     let pinned = store.pinned_version(url.as_str(), name.as_str())?.map(|v| accept_version(v, None)).transpose()?;
     let device_id = DeviceId::random();
 
-    let (session, data_key) = if options.create {
+    let (session, data_key, version) = if options.create {
         let meta = api.meta().await?;
         if !meta.registration_open {
             return Err(ClientError::RegistrationClosed);
@@ -167,7 +193,8 @@ pub(crate) async fn enable(
             }
             other => other,
         })?;
-        (session, data_key)
+        check_session(&session, Some(account_id), device_id, version)?;
+        (session, data_key, version)
     } else {
         let params = api.login_params(name.as_str()).await?;
         let version = accept_version(params.protocol_version, pinned)?;
@@ -180,6 +207,7 @@ pub(crate) async fn enable(
             device: DeviceRegistration { id: device_id, encrypted_name: Vec::new() },
         };
         let session = api.login(&request).await?;
+        check_session(&session, None, device_id, version)?;
         let key = session.keys.first().ok_or(ClientError::WrongPassphrase)?;
         let ctx = WrapContext::new(version, *session.account_id.as_bytes(), sealsync_crypto::KeyId(key.key_id));
         let wrapped = WrappedDataKey::from_bytes(&key.wrapped_data_key)?;
@@ -187,7 +215,7 @@ pub(crate) async fn enable(
         let name = seal_device_name(&data_key, session.device_id, &options.device_name)?;
         // Best effort: a device without a name still syncs.
         let _ = api.rename_device(&session.token, session.device_id, name).await;
-        (session, data_key)
+        (session, data_key, version)
     };
 
     let keys = Keys {
@@ -202,7 +230,7 @@ pub(crate) async fn enable(
         account_name: name.as_str().to_owned(),
         account_id: keys.account_id,
         device_id: keys.device_id,
-        protocol_version: session.protocol_version,
+        protocol_version: version.get(),
         cursor: Cursor::START,
         last_sync_at: None,
     };

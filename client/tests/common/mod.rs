@@ -503,7 +503,12 @@ impl Device {
 
     /// `sync enable` with the passphrase on stdin; returns the raw output.
     pub fn try_enable(&self, server: &Server, account: &str, passphrase: &str, new: bool) -> Output {
-        let mut args = vec!["sync", "enable", "--server", &server.url, "--account", account, "--passphrase-stdin"];
+        self.try_enable_at(&server.url, account, passphrase, new)
+    }
+
+    /// `sync enable` against a server URL (e.g. a proxy's), the passphrase on stdin; the raw output.
+    pub fn try_enable_at(&self, url: &str, account: &str, passphrase: &str, new: bool) -> Output {
+        let mut args = vec!["sync", "enable", "--server", url, "--account", account, "--passphrase-stdin"];
         if new {
             args.push("--new");
         }
