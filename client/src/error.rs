@@ -43,6 +43,15 @@ pub enum ClientError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The data directory, or a file in it, could be read or written by
+    /// others, or is not the user's own: the journal refuses to use it.
+    #[error("{path} {problem}; refusing to use it")]
+    InsecurePermissions {
+        /// The directory or file.
+        path: String,
+        /// What is wrong, and how to fix it.
+        problem: String,
+    },
     /// The operation needs sync, which is off.
     #[error("sync is not enabled; run `sealsync sync enable` first")]
     SyncDisabled,
@@ -131,6 +140,7 @@ impl ClientError {
             Self::Storage(_) => "storage",
             Self::Migration(_) => "migration",
             Self::Io { .. } => "io",
+            Self::InsecurePermissions { .. } => "insecure_permissions",
             Self::SyncDisabled => "sync_disabled",
             Self::SyncAlreadyEnabled { .. } => "sync_already_enabled",
             Self::InvalidServerUrl(_) => "invalid_server_url",

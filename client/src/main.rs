@@ -18,6 +18,8 @@ use sealsync_client::{
 use sealsync_envelope::DeviceId;
 
 fn main() -> ExitCode {
+    // Before anything else: every file this process creates is the user's alone.
+    sealsync_client::restrict_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
