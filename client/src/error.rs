@@ -125,6 +125,22 @@ pub enum ClientError {
          Try again later; if it persists, the server (or something between it and this device) is misbehaving"
     )]
     ProtocolViolation(String),
+    /// The server holds a newer counter than this device ever issued for some
+    /// of its own newest edits: someone else pushed under this device's id,
+    /// so its token is compromised (or a copy of the device, restored from a
+    /// backup, is syncing). The edits stay queued.
+    #[error(
+        "someone else pushed changes under this device's id ({device}): its token is compromised, or a copy of \
+         this device restored from a backup is syncing. {queued} edit(s) stay queued here. From another device run \
+         `sealsync devices revoke {device}`, then here `sealsync sync disable` and `sealsync sync enable`: the \
+         queued edits go up with the new enrolment"
+    )]
+    DeviceCompromised {
+        /// This device.
+        device: sealsync_envelope::DeviceId,
+        /// Edits kept queued.
+        queued: u64,
+    },
     /// This device's token was revoked or the account deleted.
     #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
     SignedOut,
@@ -156,6 +172,7 @@ impl ClientError {
             Self::Server { .. } => "server",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
+            Self::DeviceCompromised { .. } => "device_compromised",
             Self::SignedOut => "signed_out",
         }
     }

@@ -219,6 +219,16 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             } else if let Some(state) = &status.state {
                 println!("sync: on, account {} on {}", state.account_name, state.server_url);
                 println!("device: {}", state.device_id);
+                if let Some(at) = state.compromised_at {
+                    println!(
+                        "WARNING: since {}, someone else pushes changes under this device's id: its token is \
+                         compromised, or a copy of this device is syncing. Its edits stay queued. From another \
+                         device run `sealsync devices revoke {}`, then here `sealsync sync disable` and \
+                         `sealsync sync enable`",
+                        output::time(at),
+                        state.device_id
+                    );
+                }
                 println!("last sync: {}", state.last_sync_at.map_or_else(|| "never".to_owned(), output::time));
                 println!("pending changes: {}", status.pending);
                 println!("records with logged conflicts: {}", status.conflicts.len());

@@ -9,10 +9,15 @@ mod common;
 use std::time::Duration;
 
 use common::hostile::{Answer, Exchange, HostileProxy};
-use common::{Backend, Device, PASSPHRASE, Server, account_name, expect_failure, wait_output_within};
-use sealsync_envelope::Cursor;
-use sealsync_envelope::dto::{PullResponse, from_cbor, to_cbor};
+use common::{Backend, Device, PASSPHRASE, Server, account_name, block_on, expect_failure, wait_output_within};
+use sealsync_envelope::dto::{
+    EnvelopeBytes, MAX_DEVICE_SEQ_JUMP, PullResponse, PushRequest, PushResponse, PushResult, RejectCode, from_cbor,
+    to_cbor,
+};
+use sealsync_envelope::{Cursor, DeviceSeq, Envelope, EnvelopeHeader};
 use serde_json::Value;
+
+on_both_backends!(a_token_alone_cannot_silently_hide_a_device_s_edits);
 
 fn n(value: &Value) -> u64 {
     value.as_u64().unwrap_or_else(|| panic!("not a count: {value}"))
@@ -148,4 +153,106 @@ fn a_session_naming_other_ids_is_refused_before_anything_is_saved() {
     proxy.honest();
     device.enable_at(&proxy.url, &account, false);
     assert_eq!(device.status()["enabled"], true);
+}
+
+// ---------------------------------------------------------------------------
+// 3. A device's token, without any key
+// ---------------------------------------------------------------------------
+
+/// The attacker's pull, with nothing but a device's token: every envelope's header.
+fn attacker_pull(server: &Server, token: &str) -> Vec<EnvelopeHeader> {
+    let (url, token) = (format!("{}/v1/sync/pull?after=0", server.url), token.to_owned());
+    let bytes = block_on(async move {
+        let answer = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.bytes().await.unwrap().to_vec()
+    });
+    let page: PullResponse = from_cbor(&bytes, usize::MAX).unwrap();
+    page.envelopes.iter().map(|e| Envelope::decode(&e.envelope.0).unwrap().header).collect()
+}
+
+/// The attacker's push of one envelope under the token.
+fn attacker_push(server: &Server, token: &str, envelope: Vec<u8>) -> PushResult {
+    let (url, token) = (format!("{}/v1/sync/push", server.url), token.to_owned());
+    let body = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(envelope)] });
+    let bytes = block_on(async move {
+        let answer = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "application/cbor")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.bytes().await.unwrap().to_vec()
+    });
+    let response: PushResponse = from_cbor(&bytes, usize::MAX).unwrap();
+    response.results[0]
+}
+
+/// Someone who holds only a device's token (from a copy of its key file's
+/// token, a log, a proxy) pushes a well-formed envelope with random
+/// ciphertext under the device's id for one of its records. The server
+/// refuses the counter that would outrank every future edit
+/// (`device_seq_jump`); within the bound it stores it, but the device's next
+/// edit of the record, answered `superseded`, is not dropped: the device
+/// keeps it queued, stops with `device_compromised` and says so in `sync
+/// status`; the other device only quarantines the forged envelope. Revoking
+/// the device from the other one and re-enrolling it delivers the edit.
+fn a_token_alone_cannot_silently_hide_a_device_s_edits(server: Server) {
+    let account = account_name();
+    let (a, b) = (Device::new("a"), Device::new("b"));
+    a.enable(&server, &account, true);
+    b.enable(&server, &account, false);
+    let record = a.add_mood(4, "the original");
+    a.sync();
+    b.sync();
+
+    let keys: Value = serde_json::from_slice(&std::fs::read(a.dir().join("keys.json")).unwrap()).unwrap();
+    let (token, a_id) = (keys["token"].as_str().unwrap(), keys["device_id"].as_str().unwrap());
+    let header = attacker_pull(&server, token)
+        .into_iter()
+        .find(|h| h.record_id.0.to_string() == record)
+        .expect("the attacker sees the record's header");
+    let forged = |seq: u64| {
+        let nonce = sealsync_crypto::primitives::random::<24>().unwrap();
+        let ciphertext = sealsync_crypto::primitives::random::<528>().unwrap().to_vec();
+        Envelope { header: EnvelopeHeader { device_seq: DeviceSeq(seq), ..header }, nonce, ciphertext }.encode()
+    };
+    assert_eq!(
+        attacker_push(&server, token, forged(DeviceSeq::MAX.0)),
+        PushResult::Rejected { code: RejectCode::DeviceSeqJump },
+        "the counter that outranks every future edit is refused"
+    );
+    assert!(
+        matches!(attacker_push(&server, token, forged(MAX_DEVICE_SEQ_JUMP)), PushResult::Stored { .. }),
+        "a counter within the bound is stored"
+    );
+
+    a.run(&["mood", "edit", &record, "--note", "the real edit"]);
+    let error = a.run_fail(&["sync", "now", "--json"]);
+    assert!(error.contains("compromised") && error.contains("revoke"), "{error}");
+    let status = a.status();
+    assert_eq!(status["pending"], 1, "the edit stays queued: {status}");
+    assert!(status["compromised_at"].as_u64().is_some(), "{status}");
+    let shown = a.run(&["sync", "status"]);
+    assert!(shown.contains("compromised"), "{shown}");
+    // Again: the same answer, the edit still queued.
+    a.run_fail(&["sync", "now"]);
+    assert_eq!(a.status()["pending"], 1);
+
+    let summary = b.sync();
+    assert_eq!(n(&summary["quarantined"]), 1, "{summary}");
+    assert_eq!(b.show("mood", &record)["note"], "the original");
+
+    // Recovery: revoke the device from another one, turn sync off and on.
+    b.run(&["devices", "revoke", a_id]);
+    a.run(&["sync", "disable"]);
+    a.enable(&server, &account, false);
+    assert!(a.status()["compromised_at"].is_null());
+    a.sync();
+    b.sync();
+    assert_eq!(b.show("mood", &record)["note"], "the real edit");
+    assert_eq!(a.show("mood", &record)["note"], "the real edit");
 }

@@ -32,6 +32,10 @@ pub struct SyncState {
     pub cursor: Cursor,
     /// Unix ms of the last completed sync.
     pub last_sync_at: Option<u64>,
+    /// Unix ms when this device found that someone else pushes under its id
+    /// (its token is compromised, or a copy of it is syncing): revoke it from
+    /// another device, then `sync disable` and `sync enable` here.
+    pub compromised_at: Option<u64>,
 }
 
 /// A quarantined envelope.
@@ -98,8 +102,8 @@ impl Store {
         let row = self
             .conn()
             .prepare_cached(
-                "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at \
-                 FROM sync_state WHERE id = 1",
+                "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at, \
+                 compromised_at FROM sync_state WHERE id = 1",
             )?
             .query_row([], |r| {
                 Ok(SyncState {
@@ -110,6 +114,7 @@ impl Store {
                     protocol_version: r.get(4)?,
                     cursor: Cursor(r.get::<_, i64>(5)? as u64),
                     last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
+                    compromised_at: r.get::<_, Option<i64>>(7)?.map(|t| t as u64),
                 })
             })
             .optional()?;
@@ -261,6 +266,28 @@ pub(crate) fn acknowledge(tx: &Transaction<'_>, counters: &[u64], skip: Option<C
     Ok(())
 }
 
+/// How many of `counters` are still queued: each one is then this device's
+/// newest change of its record (queuing a change replaces the record's
+/// older entry), so no counter it issued can be above it.
+pub(crate) fn still_queued(tx: &Transaction<'_>, counters: &[u64]) -> Result<u64, ClientError> {
+    let mut statement = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE device_seq = ?1)")?;
+    let mut queued = 0;
+    for &seq in counters {
+        if statement.query_row([seq as i64], |r| r.get::<_, bool>(0))? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Records that someone else pushes under this device's id (kept until sync
+/// is turned off; the first time is kept).
+pub(crate) fn mark_compromised(tx: &Transaction<'_>, now: u64) -> Result<(), ClientError> {
+    tx.prepare_cached("UPDATE sync_state SET compromised_at = COALESCE(compromised_at, ?1) WHERE id = 1")?
+        .execute([now as i64])?;
+    Ok(())
+}
+
 /// The highest device_seq merged for every (record, device) pair of `records`:
 /// one statement, however many records.
 pub(crate) fn seen_many(tx: &Transaction<'_>, records: &[Uuid]) -> Result<HashMap<(Uuid, DeviceId), u64>, ClientError> {
@@ -388,6 +415,7 @@ mod tests {
             protocol_version: 1,
             cursor: Cursor::START,
             last_sync_at: None,
+            compromised_at: None,
         }
     }
 

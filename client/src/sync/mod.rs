@@ -233,6 +233,7 @@ pub(crate) async fn enable(
         protocol_version: version.get(),
         cursor: Cursor::START,
         last_sync_at: None,
+        compromised_at: None,
     };
     if let Err(e) = store.enable_sync(&state) {
         let _ = keyfile::remove(dir);
