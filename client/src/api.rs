@@ -316,7 +316,8 @@ mod tests {
     /// fast as the client reads them, and counts the body bytes it managed
     /// to hand to the kernel: the client's memory cannot hold more than
     /// that (plus the socket buffers between them).
-    fn flood(head: &'static str, body: u64) -> (ServerUrl, Arc<AtomicU64>) {
+    fn flood(head: impl Into<String>, body: u64) -> (ServerUrl, Arc<AtomicU64>) {
+        let head: Arc<str> = head.into().into();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = ServerUrl::parse(&format!("http://{}", listener.local_addr().unwrap()), false).unwrap();
         let sent = Arc::new(AtomicU64::new(0));
@@ -324,7 +325,7 @@ mod tests {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
-                let counter = counter.clone();
+                let (counter, head) = (counter.clone(), head.clone());
                 std::thread::spawn(move || {
                     let mut request = [0u8; 8192];
                     let _ = stream.read(&mut request);
@@ -376,6 +377,24 @@ mod tests {
         match result {
             Err(ClientError::ResponseTooLarge { limit }) => assert_eq!(limit, cap as u64),
             other => panic!("expected response_too_large, got {other:?}"),
+        }
+    }
+
+    /// A redirect is an answer like any other error, never followed: it
+    /// could lead to plain `http://` elsewhere, with the token.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        // The target answers at once, so a client that followed would hear back.
+        let (elsewhere, contacted) =
+            flood("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n", 2);
+        let target = format!("{}/v1/devices", elsewhere.as_str());
+        for status in ["301 Moved Permanently", "302 Found", "307 Temporary Redirect", "308 Permanent Redirect"] {
+            let (url, _) = flood(format!("HTTP/1.1 {status}\r\nlocation: {target}\r\ncontent-length: 0\r\n"), 0);
+            match api(url).devices("00").await {
+                Err(ClientError::Server { status: code, .. }) => assert_eq!(code.to_string(), status[..3]),
+                other => panic!("{status}: expected the redirect as an error, got {other:?}"),
+            }
+            assert_eq!(contacted.load(Ordering::SeqCst), 0, "{status}: the redirect's target was contacted");
         }
     }
 

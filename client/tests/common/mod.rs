@@ -167,6 +167,16 @@ impl ServerDb {
         })
     }
 
+    /// Devices revoked (every account).
+    pub fn revoked_devices(&self) -> i64 {
+        with_conn!(self, |conn| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM devices WHERE revoked_at IS NOT NULL")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        })
+    }
+
     /// Devices registered (every account, revoked or not).
     pub fn device_rows(&self) -> i64 {
         with_conn!(self, |conn| {
