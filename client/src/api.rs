@@ -1,6 +1,7 @@
 //! The server's HTTP API, as a device calls it: URL policy (no plain HTTP
-//! except to this machine), problem documents turned into [`ClientError`]s,
-//! and retries with backoff for the calls that are safe to repeat.
+//! except to this machine, no redirects), problem documents turned into
+//! [`ClientError`]s, retries with backoff for the calls that are safe to
+//! repeat, and a size cap on every answer, enforced while it streams in.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -22,8 +23,19 @@ use crate::error::ClientError;
 const ATTEMPTS: u32 = 5;
 /// First backoff; doubled after each failed attempt.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// Largest response body accepted (a pull page of the largest envelopes).
-const MAX_RESPONSE_BYTES: usize = 80 * 1024 * 1024;
+/// Largest JSON answer accepted (meta, sessions, the device list).
+pub(crate) const MAX_JSON_ANSWER: usize = 1 << 20;
+/// Largest answer to a push: a result per envelope, a few dozen bytes each.
+pub(crate) const MAX_PUSH_ANSWER: usize = 1 << 20;
+/// Largest error answer (a problem document) accepted.
+pub(crate) const MAX_PROBLEM_ANSWER: usize = 64 << 10;
+
+/// Largest answer to a pull of `limit` envelopes: that many of the largest
+/// envelopes, each with its CBOR framing (a map of `seq` and the byte
+/// string, under 64 bytes), and the page's own.
+pub(crate) fn pull_answer_cap(limit: u32) -> usize {
+    limit as usize * (sealsync_envelope::MAX_ENVELOPE_LEN + 64) + 1024
+}
 
 /// A checked server URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,13 +119,15 @@ impl Api {
         Self { base, http: http.0.clone() }
     }
 
-    /// One request, no retry.
+    /// One request, no retry; an answer larger than `cap` bytes (an error
+    /// answer: [`MAX_PROBLEM_ANSWER`]) is refused.
     async fn once(
         &self,
         method: Method,
         path: &str,
         token: Option<&str>,
         body: Option<(&'static str, Vec<u8>)>,
+        cap: usize,
     ) -> Result<Vec<u8>, Failure> {
         let mut request = self.http.request(method, self.base.join(path));
         if let Some(token) = token {
@@ -132,11 +146,8 @@ impl Api {
         let status = response.status();
         let retry_after =
             response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).map(Duration::from_secs);
-        let bytes = match response.bytes().await {
-            Ok(bytes) if bytes.len() <= MAX_RESPONSE_BYTES => bytes.to_vec(),
-            Ok(_) => return Err(Failure::Fatal(ClientError::Network("the server's answer is too large".into()))),
-            Err(e) => return Err(Failure::Retry(ClientError::Network(without_url(&e)), None)),
-        };
+        let cap = if status.is_success() { cap } else { cap.min(MAX_PROBLEM_ANSWER) };
+        let bytes = read_capped(response, cap).await?;
         if status.is_success() {
             return Ok(bytes);
         }
@@ -162,10 +173,11 @@ impl Api {
         path: &str,
         token: Option<&str>,
         body: Option<(&'static str, Vec<u8>)>,
+        cap: usize,
     ) -> Result<Vec<u8>, ClientError> {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {
-            match self.once(method.clone(), path, token, body.clone()).await {
+            match self.once(method.clone(), path, token, body.clone(), cap).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry(error, _)) if attempt == ATTEMPTS => return Err(error),
@@ -185,45 +197,47 @@ impl Api {
         path: &str,
         token: Option<&str>,
         body: Option<(&'static str, Vec<u8>)>,
+        cap: usize,
     ) -> Result<Vec<u8>, ClientError> {
-        self.once(method, path, token, body).await.map_err(|f| match f {
+        self.once(method, path, token, body, cap).await.map_err(|f| match f {
             Failure::Retry(e, _) | Failure::Fatal(e) => e,
         })
     }
 
     pub(crate) async fn meta(&self) -> Result<MetaResponse, ClientError> {
-        json(&self.repeatable(Method::GET, "/v1/meta", None, None).await?)
+        json(&self.repeatable(Method::GET, "/v1/meta", None, None, MAX_JSON_ANSWER).await?)
     }
 
     pub(crate) async fn login_params(&self, account_name: &str) -> Result<LoginParamsResponse, ClientError> {
         let body = json_body(&LoginParamsRequest { account_name: account_name.to_owned() });
-        json(&self.repeatable(Method::POST, "/v1/login/params", None, Some(body)).await?)
+        json(&self.repeatable(Method::POST, "/v1/login/params", None, Some(body), MAX_JSON_ANSWER).await?)
     }
 
     pub(crate) async fn register(&self, request: &RegisterRequest) -> Result<SessionResponse, ClientError> {
-        json(&self.single(Method::POST, "/v1/accounts", None, Some(json_body(request))).await?)
+        json(&self.single(Method::POST, "/v1/accounts", None, Some(json_body(request)), MAX_JSON_ANSWER).await?)
     }
 
     pub(crate) async fn login(&self, request: &LoginRequest) -> Result<SessionResponse, ClientError> {
-        json(&self.single(Method::POST, "/v1/login", None, Some(json_body(request))).await?)
+        json(&self.single(Method::POST, "/v1/login", None, Some(json_body(request)), MAX_JSON_ANSWER).await?)
     }
 
     /// Push is safe to repeat: the envelopes are re-sent byte for byte.
     pub(crate) async fn push(&self, token: &str, envelopes: Vec<Vec<u8>>) -> Result<PushResponse, ClientError> {
         let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
-        let bytes =
-            self.repeatable(Method::POST, "/v1/sync/push", Some(token), Some(("application/cbor", body))).await?;
-        from_cbor(&bytes, MAX_RESPONSE_BYTES).map_err(|e| ClientError::Network(format!("bad push answer: {e}")))
+        let body = Some(("application/cbor", body));
+        let bytes = self.repeatable(Method::POST, "/v1/sync/push", Some(token), body, MAX_PUSH_ANSWER).await?;
+        from_cbor(&bytes, MAX_PUSH_ANSWER).map_err(|e| ClientError::Network(format!("bad push answer: {e}")))
     }
 
     pub(crate) async fn pull(&self, token: &str, after: Cursor, limit: u32) -> Result<PullResponse, ClientError> {
         let path = format!("/v1/sync/pull?after={}&limit={limit}", after.0);
-        let bytes = self.repeatable(Method::GET, &path, Some(token), None).await?;
-        from_cbor(&bytes, MAX_RESPONSE_BYTES).map_err(|e| ClientError::Network(format!("bad pull answer: {e}")))
+        let cap = pull_answer_cap(limit);
+        let bytes = self.repeatable(Method::GET, &path, Some(token), None, cap).await?;
+        from_cbor(&bytes, cap).map_err(|e| ClientError::Network(format!("bad pull answer: {e}")))
     }
 
     pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {
-        json(&self.repeatable(Method::GET, "/v1/devices", Some(token), None).await?)
+        json(&self.repeatable(Method::GET, "/v1/devices", Some(token), None, MAX_JSON_ANSWER).await?)
     }
 
     /// Replaces a device's sealed name.
@@ -234,16 +248,20 @@ impl Api {
         sealed: Vec<u8>,
     ) -> Result<(), ClientError> {
         let body = json_body(&RenameDeviceRequest { encrypted_name: sealed });
-        self.repeatable(Method::PUT, &format!("/v1/devices/{device}/name"), Some(token), Some(body)).await.map(drop)
+        let path = format!("/v1/devices/{device}/name");
+        self.repeatable(Method::PUT, &path, Some(token), Some(body), MAX_JSON_ANSWER).await.map(drop)
     }
 
     /// Revokes a device with a single attempt (for `sync disable`, which must not hang offline).
     pub(crate) async fn revoke_once(&self, token: &str, device: DeviceId) -> Result<(), ClientError> {
-        self.single(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
+        self.single(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None, MAX_JSON_ANSWER)
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn revoke(&self, token: &str, device: DeviceId) -> Result<(), ClientError> {
-        self.repeatable(Method::DELETE, &format!("/v1/devices/{device}"), Some(token), None).await.map(drop)
+        let path = format!("/v1/devices/{device}");
+        self.repeatable(Method::DELETE, &path, Some(token), None, MAX_JSON_ANSWER).await.map(drop)
     }
 
     /// Opens a pairing for a new device (PROTOCOL.md §6.4, §8.3).
@@ -251,7 +269,7 @@ impl Api {
         &self,
         request: &CreatePairingRequest,
     ) -> Result<CreatePairingResponse, ClientError> {
-        json(&self.single(Method::POST, "/v1/pairings", None, Some(json_body(request))).await?)
+        json(&self.single(Method::POST, "/v1/pairings", None, Some(json_body(request)), MAX_JSON_ANSWER).await?)
     }
 
     /// The pairing as the new device sees it (with its pairing secret).
@@ -261,7 +279,11 @@ impl Api {
         secret: &str,
     ) -> Result<NewDevicePairingView, ClientError> {
         let auth = format!("{PAIRING_SECRET}{secret}");
-        json(&self.repeatable(Method::GET, &format!("/v1/pairings/{pairing}"), Some(&auth), None).await?)
+        json(
+            &self
+                .repeatable(Method::GET, &format!("/v1/pairings/{pairing}"), Some(&auth), None, MAX_JSON_ANSWER)
+                .await?,
+        )
     }
 
     /// The pairing as the approving device sees it (with its token).
@@ -270,7 +292,11 @@ impl Api {
         token: &str,
         pairing: &str,
     ) -> Result<ApproverPairingView, ClientError> {
-        json(&self.repeatable(Method::GET, &format!("/v1/pairings/{pairing}"), Some(token), None).await?)
+        json(
+            &self
+                .repeatable(Method::GET, &format!("/v1/pairings/{pairing}"), Some(token), None, MAX_JSON_ANSWER)
+                .await?,
+        )
     }
 
     pub(crate) async fn claim_pairing(
@@ -280,7 +306,7 @@ impl Api {
         request: &ClaimPairingRequest,
     ) -> Result<(), ClientError> {
         let path = format!("/v1/pairings/{pairing}/claim");
-        self.single(Method::POST, &path, Some(token), Some(json_body(request))).await.map(drop)
+        self.single(Method::POST, &path, Some(token), Some(json_body(request)), MAX_JSON_ANSWER).await.map(drop)
     }
 
     pub(crate) async fn confirm_pairing(
@@ -290,7 +316,7 @@ impl Api {
         request: &ConfirmPairingRequest,
     ) -> Result<(), ClientError> {
         let (auth, path) = (format!("{PAIRING_SECRET}{secret}"), format!("/v1/pairings/{pairing}/confirm"));
-        self.single(Method::POST, &path, Some(&auth), Some(json_body(request))).await.map(drop)
+        self.single(Method::POST, &path, Some(&auth), Some(json_body(request)), MAX_JSON_ANSWER).await.map(drop)
     }
 
     pub(crate) async fn approve_pairing(
@@ -300,24 +326,30 @@ impl Api {
         request: &ApprovePairingRequest,
     ) -> Result<(), ClientError> {
         let path = format!("/v1/pairings/{pairing}/approve");
-        self.single(Method::POST, &path, Some(token), Some(json_body(request))).await.map(drop)
+        self.single(Method::POST, &path, Some(token), Some(json_body(request)), MAX_JSON_ANSWER).await.map(drop)
     }
 
     /// Burns a pairing (a confirmation did not match, or the user declined).
     /// `credential` is the approver's token, or the new device's pairing
     /// secret as [`pairing_credential`] makes it.
     pub(crate) async fn fail_pairing(&self, credential: &str, pairing: &str) -> Result<(), ClientError> {
-        self.single(Method::POST, &format!("/v1/pairings/{pairing}/fail"), Some(credential), None).await.map(drop)
+        self.single(Method::POST, &format!("/v1/pairings/{pairing}/fail"), Some(credential), None, MAX_JSON_ANSWER)
+            .await
+            .map(drop)
     }
 
     /// The account's key state (PROTOCOL.md §8.4).
     pub(crate) async fn keys(&self, token: &str) -> Result<KeysResponse, ClientError> {
-        json(&self.repeatable(Method::GET, "/v1/keys", Some(token), None).await?)
+        json(&self.repeatable(Method::GET, "/v1/keys", Some(token), None, MAX_JSON_ANSWER).await?)
     }
 
     /// The current key wrapped under the passphrase, on proof of it.
     pub(crate) async fn unlock(&self, token: &str, request: &UnlockRequest) -> Result<UnlockResponse, ClientError> {
-        json(&self.single(Method::POST, "/v1/keys/unlock", Some(token), Some(json_body(request))).await?)
+        json(
+            &self
+                .single(Method::POST, "/v1/keys/unlock", Some(token), Some(json_body(request)), MAX_JSON_ANSWER)
+                .await?,
+        )
     }
 
     pub(crate) async fn change_passphrase(
@@ -325,23 +357,50 @@ impl Api {
         token: &str,
         request: &ChangePassphraseRequest,
     ) -> Result<(), ClientError> {
-        self.single(Method::POST, "/v1/account/passphrase", Some(token), Some(json_body(request))).await.map(drop)
+        self.single(Method::POST, "/v1/account/passphrase", Some(token), Some(json_body(request)), MAX_JSON_ANSWER)
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn set_recovery(&self, token: &str, request: &SetRecoveryRequest) -> Result<(), ClientError> {
-        self.single(Method::PUT, "/v1/account/recovery", Some(token), Some(json_body(request))).await.map(drop)
+        self.single(Method::PUT, "/v1/account/recovery", Some(token), Some(json_body(request)), MAX_JSON_ANSWER)
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn rotate(&self, token: &str, request: &RotateRequest) -> Result<(), ClientError> {
-        self.single(Method::POST, "/v1/account/rotate", Some(token), Some(json_body(request))).await.map(drop)
+        self.single(Method::POST, "/v1/account/rotate", Some(token), Some(json_body(request)), MAX_JSON_ANSWER)
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn recover_keys(&self, request: &RecoverKeysRequest) -> Result<RecoverKeysResponse, ClientError> {
-        json(&self.single(Method::POST, "/v1/recover/keys", None, Some(json_body(request))).await?)
+        json(&self.single(Method::POST, "/v1/recover/keys", None, Some(json_body(request)), MAX_JSON_ANSWER).await?)
     }
 
     pub(crate) async fn recover(&self, request: &RecoverRequest) -> Result<SessionResponse, ClientError> {
-        json(&self.single(Method::POST, "/v1/recover", None, Some(json_body(request))).await?)
+        json(&self.single(Method::POST, "/v1/recover", None, Some(json_body(request)), MAX_JSON_ANSWER).await?)
+    }
+}
+
+/// Reads an answer's body, refusing it as soon as it is known to be larger
+/// than `cap` bytes: from its `Content-Length` before any of it is read, or
+/// while it streams in, so a server cannot make the client hold more than
+/// `cap` bytes (plus one chunk) of it.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, Failure> {
+    let too_large = || Failure::Fatal(ClientError::ResponseTooLarge { limit: cap as u64 });
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > cap => return Err(too_large()),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(Failure::Retry(ClientError::Network(without_url(&e)), None)),
+        }
     }
 }
 
@@ -379,7 +438,130 @@ fn without_url(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     use super::*;
+
+    /// A loopback server that answers every connection with `head` and then
+    /// `body` bytes of filler (chunked unless `head` names a length), as
+    /// fast as the client reads them, and counts the body bytes it managed
+    /// to hand to the kernel: the client's memory cannot hold more than
+    /// that (plus the socket buffers between them).
+    fn flood(head: impl Into<String>, body: u64) -> (ServerUrl, Arc<AtomicU64>) {
+        let head: Arc<str> = head.into().into();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = ServerUrl::parse(&format!("http://{}", listener.local_addr().unwrap()), false).unwrap();
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let (counter, head) = (counter.clone(), head.clone());
+                std::thread::spawn(move || {
+                    let mut request = [0u8; 8192];
+                    let _ = stream.read(&mut request);
+                    let chunked = !head.to_ascii_lowercase().contains("content-length");
+                    let framing = if chunked { "transfer-encoding: chunked\r\n" } else { "" };
+                    if write!(stream, "{head}{framing}\r\n").is_err() {
+                        return;
+                    }
+                    if body == 0 {
+                        // Hold the connection open, as a slow server would: a
+                        // client that waits for a body gets it cut off here.
+                        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        let _ = stream.read(&mut request);
+                        return;
+                    }
+                    let filler = vec![b'x'; 64 * 1024];
+                    let mut left = body;
+                    while left > 0 {
+                        let n = left.min(filler.len() as u64) as usize;
+                        let written = if chunked {
+                            write!(stream, "{n:x}\r\n")
+                                .and_then(|()| stream.write_all(&filler[..n]))
+                                .and_then(|()| stream.write_all(b"\r\n"))
+                        } else {
+                            stream.write_all(&filler[..n])
+                        };
+                        if written.is_err() {
+                            return; // the client hung up
+                        }
+                        counter.fetch_add(n as u64, Ordering::SeqCst);
+                        left -= n as u64;
+                    }
+                    let _ = stream.write_all(if chunked { b"0\r\n\r\n" } else { b"" });
+                });
+            }
+        });
+        (url, sent)
+    }
+
+    /// Socket buffers and the HTTP stack's own buffer, between what the
+    /// server wrote and what the client holds: a few MiB on loopback.
+    const IN_FLIGHT: u64 = 16 << 20;
+
+    fn api(url: ServerUrl) -> Api {
+        Api::new(url, &Http::new().unwrap())
+    }
+
+    fn assert_too_large<T: std::fmt::Debug>(result: Result<T, ClientError>, cap: usize) {
+        match result {
+            Err(ClientError::ResponseTooLarge { limit }) => assert_eq!(limit, cap as u64),
+            other => panic!("expected response_too_large, got {other:?}"),
+        }
+    }
+
+    /// A redirect is an answer like any other error, never followed: it
+    /// could lead to plain `http://` elsewhere, with the token.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        // The target answers at once, so a client that followed would hear back.
+        let (elsewhere, contacted) =
+            flood("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n", 2);
+        let target = format!("{}/v1/devices", elsewhere.as_str());
+        for status in ["301 Moved Permanently", "302 Found", "307 Temporary Redirect", "308 Permanent Redirect"] {
+            let (url, _) = flood(format!("HTTP/1.1 {status}\r\nlocation: {target}\r\ncontent-length: 0\r\n"), 0);
+            match api(url).devices("00").await {
+                Err(ClientError::Server { status: code, .. }) => assert_eq!(code.to_string(), status[..3]),
+                other => panic!("{status}: expected the redirect as an error, got {other:?}"),
+            }
+            assert_eq!(contacted.load(Ordering::SeqCst), 0, "{status}: the redirect's target was contacted");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pull_answer_is_cut_off_at_its_cap_while_it_streams() {
+        // 240 MiB of answer, without a length: the client stops reading at its cap.
+        let (url, sent) = flood("HTTP/1.1 200 OK\r\ncontent-type: application/cbor\r\n", 240 << 20);
+        let cap = pull_answer_cap(1000);
+        assert_too_large(api(url).pull("00", Cursor(0), 1000).await, cap);
+        let sent = sent.load(Ordering::SeqCst);
+        assert!(sent <= cap as u64 + IN_FLIGHT, "the client read {sent} bytes of a {cap}-byte cap");
+    }
+
+    #[tokio::test]
+    async fn a_json_answer_has_a_much_smaller_cap() {
+        let (url, sent) = flood("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n", 64 << 20);
+        assert_too_large(api(url).meta().await, MAX_JSON_ANSWER);
+        let sent = sent.load(Ordering::SeqCst);
+        assert!(sent <= MAX_JSON_ANSWER as u64 + IN_FLIGHT, "the client read {sent} bytes");
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_has_the_problem_document_cap() {
+        let (url, _) = flood("HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\n", 8 << 20);
+        assert_too_large(api(url).devices("00").await, MAX_PROBLEM_ANSWER);
+    }
+
+    #[tokio::test]
+    async fn a_content_length_above_the_cap_is_refused_before_the_body() {
+        // The server announces 10 GiB and then sends nothing: a client that
+        // waited for the body would be cut off by the server, not refuse it.
+        let (url, _) = flood("HTTP/1.1 200 OK\r\ncontent-type: application/cbor\r\ncontent-length: 10737418240\r\n", 0);
+        assert_too_large(api(url).push("00", vec![vec![0xa8]]).await, MAX_PUSH_ANSWER);
+    }
 
     #[test]
     fn plain_http_only_to_this_machine() {

@@ -43,6 +43,15 @@ pub enum ClientError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The data directory, or a file in it, could be read or written by
+    /// others, or is not the user's own: the journal refuses to use it.
+    #[error("{path} {problem}; refusing to use it")]
+    InsecurePermissions {
+        /// The directory or file.
+        path: String,
+        /// What is wrong, and how to fix it.
+        problem: String,
+    },
     /// The operation needs sync, which is off.
     #[error("sync is not enabled; run `sealsync sync enable` first")]
     SyncDisabled,
@@ -78,6 +87,21 @@ pub enum ClientError {
     /// The server could not be reached (after retries).
     #[error("cannot reach the server: {0}")]
     Network(String),
+    /// The server's answer was larger than this client accepts for that
+    /// request; it stopped reading there (PROTOCOL.md §12).
+    #[error("the server's answer is larger than the {limit} bytes this client accepts for it; it was not used")]
+    ResponseTooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The server's session answer (registration or login) names another
+    /// account, device or protocol version than the ones this device sent or
+    /// derived: nothing was saved.
+    #[error(
+        "the server's answer names another {0} than this device sent; nothing was saved. \
+         The server, or something between it and this device, is misbehaving"
+    )]
+    SessionMismatch(&'static str),
     /// The server answered with an error.
     #[error("the server refused the request: {detail} ({code})")]
     Server {
@@ -93,6 +117,30 @@ pub enum ClientError {
         "the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol"
     )]
     ReenrolRequired(String),
+    /// The server's answer breaks the sync protocol (PROTOCOL.md §8.2, §12),
+    /// e.g. a pull page that does not move the cursor forward: the sync
+    /// stops rather than loop, and nothing from that answer is applied.
+    #[error(
+        "the server broke the sync protocol ({0}); nothing from that answer was applied. \
+         Try again later; if it persists, the server (or something between it and this device) is misbehaving"
+    )]
+    ProtocolViolation(String),
+    /// The server holds a newer counter than this device ever issued for some
+    /// of its own newest edits: someone else pushed under this device's id,
+    /// so its token is compromised (or a copy of the device, restored from a
+    /// backup, is syncing). The edits stay queued.
+    #[error(
+        "someone else pushed changes under this device's id ({device}): its token is compromised, or a copy of \
+         this device restored from a backup is syncing. {queued} edit(s) stay queued here. From another device run \
+         `sealsync devices revoke {device}`, then here `sealsync sync disable` and `sealsync sync enable`: the \
+         queued edits go up with the new enrolment"
+    )]
+    DeviceCompromised {
+        /// This device.
+        device: sealsync_envelope::DeviceId,
+        /// Edits kept queued.
+        queued: u64,
+    },
     /// This device's token was revoked or the account deleted.
     #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
     SignedOut,
@@ -123,6 +171,7 @@ impl ClientError {
             Self::Storage(_) => "storage",
             Self::Migration(_) => "migration",
             Self::Io { .. } => "io",
+            Self::InsecurePermissions { .. } => "insecure_permissions",
             Self::SyncDisabled => "sync_disabled",
             Self::SyncAlreadyEnabled { .. } => "sync_already_enabled",
             Self::InvalidServerUrl(_) => "invalid_server_url",
@@ -133,8 +182,12 @@ impl ClientError {
             Self::Clock(_) => "clock",
             Self::Seal(_) => "seal",
             Self::Network(_) => "network",
+            Self::ResponseTooLarge { .. } => "response_too_large",
+            Self::SessionMismatch(_) => "session_mismatch",
             Self::Server { .. } => "server",
             Self::ReenrolRequired(_) => "reenrol_required",
+            Self::ProtocolViolation(_) => "protocol_violation",
+            Self::DeviceCompromised { .. } => "device_compromised",
             Self::SignedOut => "signed_out",
             Self::NeedsUnlock => "needs_unlock",
             Self::WrongRecoveryKey => "wrong_recovery_key",

@@ -1,11 +1,13 @@
 //! The key file: the account's data keys (the keyring) and this device's
 //! token, kept in the data directory, readable by the user alone (mode 0600
-//! on Unix), written atomically. It never holds the passphrase, anything
-//! derived from it, or the recovery key: a stolen device yields data keys,
-//! never a way to unwrap a future one. threat-model.md says what that does
-//! and does not protect.
+//! on Unix from its first byte), written atomically through a fresh
+//! temporary file, and read only if it is a regular file of the user's that
+//! no one else may read ([`crate::private`]). It never holds the passphrase,
+//! anything derived from it, or the recovery key: a stolen device yields data
+//! keys, never a way to unwrap a future one. threat-model.md says what that
+//! does and does not protect.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sealsync_crypto::{DataKey, KeyId};
@@ -15,6 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ClientError;
 use crate::keyring::Keyring;
+use crate::private;
 
 /// What sync needs that must never go to the server in the clear.
 pub struct Keys {
@@ -67,11 +70,19 @@ struct OnDisk {
     status: KeyStatus,
 }
 
+const FILE_NAME: &str = "keys.json";
+
 fn path(dir: &Path) -> PathBuf {
-    dir.join("keys.json")
+    dir.join(FILE_NAME)
 }
 
-/// Writes the key file (to a temporary file first, then renamed into place).
+/// Refuses a key file others could have planted or read (see [`load`]).
+pub(crate) fn check(dir: &Path) -> Result<(), ClientError> {
+    private::check_file(&path(dir), private::Loose::Refuse)
+}
+
+/// Writes the key file: a fresh temporary file, created exclusively with
+/// mode 0600, synced, renamed into place, the directory synced.
 pub fn save(dir: &Path, keys: &Keys) -> Result<(), ClientError> {
     let on_disk = OnDisk {
         account_id: keys.account_id,
@@ -85,24 +96,16 @@ pub fn save(dir: &Path, keys: &Keys) -> Result<(), ClientError> {
     let OnDisk { token, data_keys, .. } = on_disk;
     drop(Zeroizing::new(token));
     data_keys.into_iter().for_each(|k| drop(Zeroizing::new(k)));
-    let tmp = dir.join("keys.json.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(ClientError::io(format!("cannot write {}", tmp.display())))?;
-    file.write_all(&json).and_then(|()| file.sync_all()).map_err(ClientError::io("cannot write the key file"))?;
-    std::fs::rename(&tmp, path(dir)).map_err(ClientError::io("cannot move the key file into place"))
+    private::write_atomically(dir, FILE_NAME, &json)
 }
 
-/// Reads the key file, if there is one.
+/// Reads the key file, if there is one: refused unless it is a regular file
+/// (not a link) of the user's that no one else may read or write.
 pub fn load(dir: &Path) -> Result<Option<Keys>, ClientError> {
     let path = path(dir);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => Zeroizing::new(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ClientError::io(format!("cannot read {}", path.display()))(e)),
-    };
+    let Some(mut file) = private::open_private(&path)? else { return Ok(None) };
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes).map_err(ClientError::io(format!("cannot read {}", path.display())))?;
     let corrupt = || ClientError::Io {
         what: format!("{} is corrupt", path.display()),
         source: std::io::Error::from(std::io::ErrorKind::InvalidData),
@@ -130,14 +133,15 @@ pub fn remove(dir: &Path) -> Result<(), ClientError> {
     let path = path(dir);
     // Overwrite in place (no truncation, so the same blocks are rewritten),
     // then delete. On copy-on-write or journaling file systems old blocks may
-    // survive anyway: threat-model.md recommends full-disk encryption.
-    if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&path)
+    // survive anyway: threat-model.md recommends full-disk encryption. A link
+    // in the key file's place is not followed: only the link goes.
+    if let Ok(Some(mut file)) = private::open_private_for_writing(&path)
         && let Ok(meta) = file.metadata()
     {
         let _ = file.write_all(&vec![0u8; meta.len() as usize]).and_then(|()| file.sync_all());
     }
     match std::fs::remove_file(&path) {
-        Ok(()) => Ok(()),
+        Ok(()) => private::sync_dir(dir),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(ClientError::io(format!("cannot delete {}", path.display()))(e)),
     }
@@ -147,19 +151,67 @@ pub fn remove(dir: &Path) -> Result<(), ClientError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_private_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
+    fn keys() -> Keys {
         let (old, new) = (DataKey::generate().unwrap(), DataKey::generate().unwrap());
         let mut keyring = Keyring::new(old);
         keyring.rotate_to(new);
-        let keys = Keys {
+        Keys {
             account_id: AccountId::random(),
             device_id: DeviceId::random(),
             token: Zeroizing::new("ab".repeat(32)),
             keyring,
             status: KeyStatus { key_created_at: Some(5), recovery_key: Some(true), needs_unlock: false },
-        };
+        }
+    }
+
+    /// Someone who could write to the directory once planted the temporary
+    /// file's old name, world-writable, and holds it open: it must receive
+    /// nothing, and the key file must still be the user's alone.
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_temporary_file_receives_nothing() {
+        use std::io::Read;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("keys.json.tmp");
+        let mut held = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&planted).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let keys = keys();
+        save(dir.path(), &keys).unwrap();
+        let mut leaked = Vec::new();
+        held.read_to_end(&mut leaked).unwrap();
+        assert!(leaked.is_empty(), "the planted file received {} bytes", leaked.len());
+        let mode = std::fs::metadata(dir.path().join("keys.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(*load(dir.path()).unwrap().unwrap().token, *keys.token);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "no temporary file is left behind: {names:?}");
+    }
+
+    /// A key file others can read, or a link in its place, is refused, not used.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_reach_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), &keys()).unwrap();
+        let path = dir.path().join("keys.json");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(load(dir.path()), Err(ClientError::InsecurePermissions { .. })));
+
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::rename(&path, &elsewhere).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(matches!(load(dir.path()), Err(ClientError::InsecurePermissions { .. })));
+        remove(dir.path()).unwrap();
+        assert!(std::fs::read(&elsewhere).unwrap().iter().any(|&b| b != 0), "the link's target was not overwritten");
+    }
+
+    #[test]
+    fn round_trip_private_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = keys();
         save(dir.path(), &keys).unwrap();
         let loaded = load(dir.path()).unwrap().unwrap();
         assert_eq!((loaded.account_id, loaded.device_id), (keys.account_id, keys.device_id));

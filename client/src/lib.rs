@@ -37,11 +37,13 @@ pub mod domain;
 mod error;
 pub mod keyfile;
 pub mod keyring;
+mod private;
 pub mod store;
 pub mod sync;
 
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
+pub use private::restrict_umask;
 pub use sealsync_crypto::Passphrase;
 pub use sealsync_envelope::DeviceId;
 pub use store::Store;
@@ -76,8 +78,12 @@ pub struct SyncStatus {
     pub state: Option<SyncState>,
     /// Local changes waiting for upload.
     pub pending: u64,
-    /// Envelopes that were not applied.
+    /// Envelopes that were not applied (at most
+    /// [`store::sync_state::QUARANTINE_LIMIT`] that will not be retried, and
+    /// each envelope once).
     pub quarantined: Vec<QuarantineEntry>,
+    /// Older quarantined entries dropped to keep within that limit.
+    pub quarantine_dropped: u64,
     /// Records with entries in the conflict log (concurrent edits that lost a merge).
     pub conflicts: Vec<Conflicted>,
     /// The data key in use, and whether this device must unlock a new one.
@@ -85,28 +91,29 @@ pub struct SyncStatus {
 }
 
 impl Journal {
-    /// Opens the journal in `dir`. A directory it creates is private to the
-    /// user (0700); an existing one (which might be shared, like /tmp) is left
-    /// as it is; `journal.db` and `keys.json` are 0600 either way.
+    /// Opens the journal in `dir`, privately (on Unix; threat-model.md §2.4):
+    ///
+    /// - it sets the process umask to 077 ([`restrict_umask`]) and leaves it
+    ///   so: every file created from then on, by the journal, SQLite or the
+    ///   rest of the app, is readable and writable by the user alone from its
+    ///   first byte;
+    /// - a directory it creates is 0700; an existing one must belong to the
+    ///   user and be writable by no one else, or it is refused
+    ///   ([`ClientError::InsecurePermissions`]);
+    /// - `journal.db-wal`, `-shm`, `-journal` and `keys.json`, if already
+    ///   there, must be regular files of the user's that no one else may
+    ///   read or write, or they are refused rather than used; `journal.db`
+    ///   itself, if the user's, is made 0600.
     pub fn open(dir: &Path) -> Result<Self, ClientError> {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(error::ClientError::io(format!("cannot create {}", dir.display())))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-            }
-        }
+        restrict_umask();
+        private::prepare_dir(dir)?;
         let path = dir.join("journal.db");
-        let store = Store::open(&path)?;
-        // Clinical data: readable by the user alone (SQLite gives its -wal and
-        // -shm files the database file's mode).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                .map_err(error::ClientError::io(format!("cannot restrict {}", path.display())))?;
+        private::check_file(&path, private::Loose::Repair)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            private::check_file(&dir.join(format!("journal.db{suffix}")), private::Loose::Refuse)?;
         }
+        keyfile::check(dir)?;
+        let store = Store::open(&path)?;
         Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
     }
 
@@ -243,6 +250,7 @@ impl Journal {
             state,
             pending: self.store.outbox_len()?,
             quarantined: self.store.quarantine()?,
+            quarantine_dropped: self.store.quarantine_dropped()?,
             conflicts: self.store.conflicted()?,
             keys: keyfile::load(&self.dir)?.map(|k| KeyInfo::of(&k)),
         })
@@ -284,5 +292,70 @@ mod tests {
         let created = shared.path().join("new");
         Journal::open(&created).unwrap();
         assert_eq!(mode(&created), 0o700);
+    }
+
+    #[cfg(unix)]
+    fn modes(dir: &Path) -> Vec<(String, u32)> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut modes: Vec<(String, u32)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (entry.file_name().to_string_lossy().into_owned(), entry.metadata().unwrap().permissions().mode())
+            })
+            .collect();
+        modes.sort();
+        modes
+    }
+
+    /// While the journal is open and written to, every file in its directory
+    /// (the database, SQLite's -wal and -shm) is the user's alone.
+    #[cfg(unix)]
+    #[test]
+    fn every_file_is_private_from_its_first_byte() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("journal");
+        let mut journal = Journal::open(&dir).unwrap();
+        journal.create(&Mood { score: 4, note: "private".into(), tags: vec![] }).unwrap();
+        let modes = modes(&dir);
+        assert!(modes.iter().any(|(name, _)| name == "journal.db-wal"), "{modes:?}");
+        for (name, mode) in &modes {
+            assert_eq!(mode & 0o077, 0, "{name} is open to others: {mode:o}");
+        }
+    }
+
+    /// Files planted beside the journal before it opens (here world-readable,
+    /// and held open by whoever planted them) are refused, not used.
+    #[cfg(unix)]
+    #[test]
+    fn planted_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["journal.db-wal", "journal.db-shm", "keys.json"] {
+            let dir = tempfile::tempdir().unwrap();
+            let planted = dir.path().join(name);
+            let _held = std::fs::File::create(&planted).unwrap();
+            std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+            match Journal::open(dir.path()) {
+                Err(ClientError::InsecurePermissions { path, .. }) => assert!(path.ends_with(name), "{path}"),
+                other => panic!("a planted {name} was not refused: {other:?}"),
+            }
+        }
+    }
+
+    /// A data directory others can write to is refused (they could plant or
+    /// swap files in it); one the journal creates is private.
+    #[cfg(unix)]
+    #[test]
+    fn a_data_directory_others_can_write_to_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        for mode in [0o777, 0o770, 0o1777, 0o722] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            match Journal::open(dir.path()) {
+                Err(ClientError::InsecurePermissions { .. }) => {}
+                other => panic!("a directory of mode {mode:o} was not refused: {other:?}"),
+            }
+            assert!(modes(dir.path()).is_empty(), "nothing was created in it");
+        }
     }
 }

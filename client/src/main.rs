@@ -18,6 +18,8 @@ use sealsync_client::{
 use sealsync_envelope::DeviceId;
 
 fn main() -> ExitCode {
+    // Before anything else: every file this process creates is the user's alone.
+    sealsync_client::restrict_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -373,6 +375,16 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             } else if let Some(state) = &status.state {
                 println!("sync: on, account {} on {}", state.account_name, state.server_url);
                 println!("device: {}", state.device_id);
+                if let Some(at) = state.compromised_at {
+                    println!(
+                        "WARNING: since {}, someone else pushes changes under this device's id: its token is \
+                         compromised, or a copy of this device is syncing. Its edits stay queued. From another \
+                         device run `sealsync devices revoke {}`, then here `sealsync sync disable` and \
+                         `sealsync sync enable`",
+                        output::time(at),
+                        state.device_id
+                    );
+                }
                 println!("last sync: {}", state.last_sync_at.map_or_else(|| "never".to_owned(), output::time));
                 println!("pending changes: {}", status.pending);
                 println!("records with logged conflicts: {}", status.conflicts.len());
@@ -382,7 +394,13 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                         c.kind, c.record_id, c.conflicts, c.kind, c.record_id
                     );
                 }
-                println!("quarantined envelopes: {}", status.quarantined.len());
+                match status.quarantine_dropped {
+                    0 => println!("quarantined envelopes: {}", status.quarantined.len()),
+                    dropped => println!(
+                        "quarantined envelopes: {} (and {dropped} older ones dropped to keep the list bounded)",
+                        status.quarantined.len()
+                    ),
+                }
                 for entry in &status.quarantined {
                     println!(
                         "  #{} {}{}",

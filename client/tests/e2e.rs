@@ -531,8 +531,11 @@ fn repeated_and_interrupted_syncs_lose_and_duplicate_nothing(mut server: Server)
 
     // Turning sync off keeps every entry; turning it on again re-uploads them
     // all as a new device, and edits made while that sync runs are not lost.
+    assert_eq!(server.db.revoked_devices(), 0);
     a.run(&["sync", "disable"]);
     assert_eq!(a.status()["enabled"], false);
+    assert_eq!(server.db.revoked_devices(), 1, "turning sync off revokes the device's token on the server");
+    assert!(!a.dir().join("keys.json").exists(), "and forgets the key file");
     assert_eq!(a.snapshot(), lists, "turning sync off keeps every entry");
     a.enable_at(&proxy.url, &account, false);
     assert_eq!(n(&a.status()["pending"]), records as u64, "every entry is queued again");

@@ -56,8 +56,11 @@ pub struct PushResponse {
     pub cursor: Cursor,
 }
 
-/// The fate of one pushed envelope. Every variant but `Rejected` means the
-/// device may drop it from its outbox.
+/// The fate of one pushed envelope. `Stored` and `Duplicate` mean the device
+/// may drop it from its outbox; so does `Superseded`, unless the envelope is
+/// still the device's newest change of its record: then someone else pushed
+/// under the device's id, and the device keeps it (PROTOCOL.md §12).
+/// `Rejected` keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum PushResult {
@@ -106,7 +109,19 @@ pub enum RejectCode {
     /// the data key was rotated, and the device must unlock the new key
     /// (passphrase or linking) before it pushes again.
     StaleKeyId,
+    /// Its `device_seq` is more than [`MAX_DEVICE_SEQ_JUMP`] above the
+    /// highest the server has ever stored for the device: no device issues
+    /// that many counters between two pushes, so someone holding only the
+    /// device's token is trying to outrank its future edits.
+    DeviceSeqJump,
 }
+
+/// How far above the highest `device_seq` a server has ever stored for a
+/// device (0 before its first envelope) a pushed `device_seq` may be
+/// (PROTOCOL.md §8.2): 2^32, more edits than a device makes between two
+/// pushes in its lifetime (a device's outbox of a million queued edits uses a
+/// millionth of it), and far below the 2^63 − 1 a counter may reach.
+pub const MAX_DEVICE_SEQ_JUMP: u64 = 1 << 32;
 
 impl RejectCode {
     /// The stable wire name (the same string serde writes).
@@ -121,6 +136,7 @@ impl RejectCode {
             Self::DeviceSeqReused => "device_seq_reused",
             Self::QuotaExceeded => "quota_exceeded",
             Self::StaleKeyId => "stale_key_id",
+            Self::DeviceSeqJump => "device_seq_jump",
         }
     }
 }
@@ -573,6 +589,7 @@ mod tests {
             DeviceMismatch,
             DeviceSeqReused,
             QuotaExceeded,
+            DeviceSeqJump,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

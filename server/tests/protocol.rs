@@ -22,6 +22,7 @@ on_both_backends!(
     the_token_is_stored_as_the_sha256_of_its_hex_text,
     only_stored_envelopes_take_positions,
     decoder_errors_map_to_push_rejection_codes,
+    a_counter_far_above_the_device_s_highest_is_refused,
 );
 
 const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
@@ -295,6 +296,45 @@ async fn only_stored_envelopes_take_positions(server: TestServer) {
     // A push that stores nothing leaves the cursor where it was.
     let again = server.push(&device, batch[1..4].to_vec()).await;
     assert_eq!((again.results, again.cursor), (vec![PushResult::Duplicate; 3], Cursor(4)));
+    server.stop().await;
+}
+
+/// PROTOCOL.md §8.2: a pushed `device_seq` more than 2^32 above the
+/// highest the server has ever stored for the device (0 before its first)
+/// is refused with `device_seq_jump`, so a token alone cannot push a
+/// counter that outranks every future edit of the device (2^63 − 1);
+/// the bound is the high-water mark when the push takes the lock.
+async fn a_counter_far_above_the_device_s_highest_is_refused(server: TestServer) {
+    use sealsync_envelope::dto::MAX_DEVICE_SEQ_JUMP as JUMP;
+    let codes = PROTOCOL.split("\ncode   = ").nth(1).expect("§8.2 lists the codes");
+    let codes = &codes[..codes.find("```").unwrap()];
+    assert!(codes.contains("\"device_seq_jump\""), "§8.2 lists the code: {codes}");
+    let jump = PushResult::Rejected { code: RejectCode::DeviceSeqJump };
+
+    let (account, device) = server.register().await;
+    let push = |seq: u64| {
+        let envelope = account.envelope(&device, RecordId::random(), seq, "x");
+        let server = &server;
+        let device = &device;
+        async move { server.push(device, vec![envelope]).await.results }
+    };
+    // A new device: at most 2^32.
+    assert_eq!(push(JUMP + 1).await, [jump]);
+    assert_eq!(push(sealsync_envelope::DeviceSeq::MAX.0).await, [jump], "the counter that outranks everything");
+    assert_eq!(push(5).await, [PushResult::Stored { seq: Cursor(1) }]);
+    assert_eq!(push(5 + JUMP + 1).await, [jump]);
+    assert_eq!(push(5 + JUMP).await, [PushResult::Stored { seq: Cursor(2) }], "exactly the bound is accepted");
+    // The mark moved: the next bound is from there, for every record of the device.
+    assert_eq!(push(5 + 2 * JUMP).await, [PushResult::Stored { seq: Cursor(3) }]);
+
+    // Within one push the bound is the mark when the push began.
+    let other = server.login(&account).await;
+    let (r1, r2) = (RecordId::random(), RecordId::random());
+    let batch = vec![account.envelope(&other, r1, JUMP, "a"), account.envelope(&other, r2, JUMP + 5, "b")];
+    let response = server.push(&other, batch).await;
+    assert_eq!(response.results, [PushResult::Stored { seq: Cursor(4) }, jump]);
+    // Another device's mark is its own; the refused envelope stored nothing.
+    assert_eq!(server.pull(&other, 3, 100).await.envelopes.len(), 1);
     server.stop().await;
 }
 

@@ -26,6 +26,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../migrations/client/0002_outbox_by_counter.sql")),
         M::up(include_str!("../../../migrations/client/0003_sealed_apart.sql")),
         M::up(include_str!("../../../migrations/client/0004_field_groups.sql")),
+        M::up(include_str!("../../../migrations/client/0005_bounded_quarantine.sql")),
+        M::up(include_str!("../../../migrations/client/0006_compromised_token.sql")),
     ])
 }
 

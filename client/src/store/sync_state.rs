@@ -32,6 +32,10 @@ pub struct SyncState {
     pub cursor: Cursor,
     /// Unix ms of the last completed sync.
     pub last_sync_at: Option<u64>,
+    /// Unix ms when this device found that someone else pushes under its id
+    /// (its token is compromised, or a copy of it is syncing): revoke it from
+    /// another device, then `sync disable` and `sync enable` here.
+    pub compromised_at: Option<u64>,
 }
 
 /// A quarantined envelope.
@@ -113,8 +117,8 @@ impl Store {
         let row = self
             .conn()
             .prepare_cached(
-                "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at \
-                 FROM sync_state WHERE id = 1",
+                "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at, \
+                 compromised_at FROM sync_state WHERE id = 1",
             )?
             .query_row([], |r| {
                 Ok(SyncState {
@@ -125,6 +129,7 @@ impl Store {
                     protocol_version: r.get(4)?,
                     cursor: Cursor(r.get::<_, i64>(5)? as u64),
                     last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
+                    compromised_at: r.get::<_, Option<i64>>(7)?.map(|t| t as u64),
                 })
             })
             .optional()?;
@@ -183,6 +188,14 @@ impl Store {
     pub(crate) fn has_deferred(&self) -> Result<bool, ClientError> {
         let sql = "SELECT EXISTS (SELECT 1 FROM quarantine WHERE deferred = 1)";
         Ok(self.conn().prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+    }
+
+    /// Quarantined entries dropped to keep the quarantine within
+    /// [`QUARANTINE_LIMIT`] since sync was turned on.
+    pub fn quarantine_dropped(&self) -> Result<u64, ClientError> {
+        let sql = "SELECT quarantine_dropped FROM sync_state WHERE id = 1";
+        let dropped: Option<i64> = self.conn().prepare_cached(sql)?.query_row([], |r| r.get(0)).optional()?;
+        Ok(dropped.unwrap_or(0) as u64)
     }
 
     /// Quarantined envelopes, oldest first.
@@ -268,6 +281,28 @@ pub(crate) fn acknowledge(tx: &Transaction<'_>, counters: &[u64], skip: Option<C
     Ok(())
 }
 
+/// How many of `counters` are still queued: each one is then this device's
+/// newest change of its record (queuing a change replaces the record's
+/// older entry), so no counter it issued can be above it.
+pub(crate) fn still_queued(tx: &Transaction<'_>, counters: &[u64]) -> Result<u64, ClientError> {
+    let mut statement = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE device_seq = ?1)")?;
+    let mut queued = 0;
+    for &seq in counters {
+        if statement.query_row([seq as i64], |r| r.get::<_, bool>(0))? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Records that someone else pushes under this device's id (kept until sync
+/// is turned off; the first time is kept).
+pub(crate) fn mark_compromised(tx: &Transaction<'_>, now: u64) -> Result<(), ClientError> {
+    tx.prepare_cached("UPDATE sync_state SET compromised_at = COALESCE(compromised_at, ?1) WHERE id = 1")?
+        .execute([now as i64])?;
+    Ok(())
+}
+
 /// The highest device_seq merged for every (record, device) pair of `records`:
 /// one statement, however many records.
 pub(crate) fn seen_many(tx: &Transaction<'_>, records: &[Uuid]) -> Result<HashMap<(Uuid, DeviceId), u64>, ClientError> {
@@ -297,6 +332,16 @@ pub(crate) fn mark_seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId, se
     Ok(())
 }
 
+/// Entries of the quarantine that will not be retried, at most: beyond it,
+/// [`trim_quarantine`] drops the oldest (their number is kept, see
+/// [`Store::quarantine_dropped`]). Deferred entries are not counted and never
+/// dropped: each opened under the account's key, so only the account's own
+/// devices made it, and it is data this device will still apply.
+pub const QUARANTINE_LIMIT: u64 = 1_000;
+
+/// Sets an envelope aside with the reason. An envelope whose exact bytes are
+/// already quarantined is not added again, so a server replaying one
+/// envelope at new positions adds nothing.
 pub(crate) fn quarantine(
     tx: &Transaction<'_>,
     server_seq: Cursor,
@@ -305,11 +350,28 @@ pub(crate) fn quarantine(
     deferred: bool,
     now: u64,
 ) -> Result<(), ClientError> {
-    tx.execute(
-        "INSERT INTO quarantine (server_seq, envelope, reason, deferred, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![server_seq.0 as i64, envelope, reason, deferred, now as i64],
-    )?;
+    tx.prepare_cached(
+        "INSERT INTO quarantine (server_seq, envelope, reason, deferred, received_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (envelope) DO NOTHING",
+    )?
+    .execute(params![server_seq.0 as i64, envelope, reason, deferred, now as i64])?;
     Ok(())
+}
+
+/// Drops the oldest entries that will not be retried beyond
+/// [`QUARANTINE_LIMIT`], counting them; returns how many went.
+pub(crate) fn trim_quarantine(tx: &Transaction<'_>) -> Result<u64, ClientError> {
+    let dropped = tx
+        .prepare_cached(
+            "DELETE FROM quarantine WHERE deferred = 0 AND id NOT IN \
+             (SELECT id FROM quarantine WHERE deferred = 0 ORDER BY id DESC LIMIT ?1)",
+        )?
+        .execute([QUARANTINE_LIMIT as i64])? as u64;
+    if dropped > 0 {
+        tx.prepare_cached("UPDATE sync_state SET quarantine_dropped = quarantine_dropped + ?1 WHERE id = 1")?
+            .execute([dropped as i64])?;
+    }
+    Ok(dropped)
 }
 
 /// Takes the deferred envelopes out of quarantine, to be tried again.
@@ -368,6 +430,7 @@ mod tests {
             protocol_version: 1,
             cursor: Cursor::START,
             last_sync_at: None,
+            compromised_at: None,
         }
     }
 
@@ -467,6 +530,43 @@ mod tests {
         let tiny = BatchLimit { envelopes: 10, bytes: 1 };
         let (batch, more) = store.transaction(|tx| outgoing(tx, tiny, 0, &sealer, state.device_id)).unwrap();
         assert_eq!((batch.len(), more), (1, true), "an envelope larger than the limit still goes, alone");
+    }
+
+    #[test]
+    fn the_quarantine_refuses_duplicates_and_keeps_the_newest_entries_within_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("journal.db")).unwrap();
+        store.enable_sync(&state()).unwrap();
+        let add = |store: &mut Store, seq: u64, bytes: Vec<u8>, deferred: bool| {
+            store
+                .transaction(|tx| {
+                    quarantine(tx, Cursor(seq), &bytes, "a reason", deferred, 1)?;
+                    trim_quarantine(tx)
+                })
+                .unwrap()
+        };
+        // The same envelope served again and again, at new positions: kept once.
+        for seq in 1..=5 {
+            add(&mut store, seq, vec![0xa8, 1], false);
+        }
+        assert_eq!(store.quarantine().unwrap().len(), 1);
+        assert_eq!(store.quarantine().unwrap()[0].server_seq, 1);
+
+        // Two deferred envelopes, then more refused ones than the limit.
+        add(&mut store, 10, vec![0xa8, 2], true);
+        add(&mut store, 11, vec![0xa8, 3], true);
+        let mut dropped = 0;
+        for seq in 100..100 + QUARANTINE_LIMIT + 10 {
+            dropped += add(&mut store, seq, seq.to_be_bytes().to_vec(), false);
+        }
+        let entries = store.quarantine().unwrap();
+        assert_eq!(dropped, 11, "the first entry and the ten oldest of the flood");
+        assert_eq!(store.quarantine_dropped().unwrap(), 11);
+        assert_eq!(entries.len() as u64, QUARANTINE_LIMIT + 2);
+        assert_eq!(entries.iter().filter(|e| e.deferred).count(), 2, "deferred entries are never dropped");
+        let refused: Vec<u64> = entries.iter().filter(|e| !e.deferred).map(|e| e.server_seq).collect();
+        assert_eq!(refused.first(), Some(&110), "the oldest went first");
+        assert_eq!(refused.last(), Some(&(100 + QUARANTINE_LIMIT + 9)));
     }
 
     #[test]

@@ -183,6 +183,7 @@ pub(crate) fn save_and_enable(
         protocol_version,
         cursor: Cursor::START,
         last_sync_at: None,
+        compromised_at: None,
     };
     if let Err(e) = store.enable_sync(&state) {
         let _ = keyfile::remove(dir);

@@ -9,12 +9,14 @@
 //!   rest applies.
 
 use sealsync_crypto::{
-    AccountName, DataKey, Passphrase, RecoverySecret, SaltSeed, WrapContext, accept_version, derive_root_key,
-    wrap_data_key,
+    AccountName, DataKey, Passphrase, ProtocolVersion, RecoverySecret, SaltSeed, WrapContext, accept_version,
+    derive_root_key, wrap_data_key,
 };
 use std::sync::Arc;
 
-use sealsync_envelope::dto::{DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest};
+use sealsync_envelope::dto::{
+    DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest, SessionResponse,
+};
 use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
 use serde::Serialize;
 
@@ -164,6 +166,30 @@ pub(crate) fn joining(
     Ok(Joining { url, name, api, pinned })
 }
 
+/// Checks a session answer against what this device sent or derived, before
+/// anything from it is used or saved (PROTOCOL.md §12): the server must not
+/// choose the device's id, move it to another account, or name another
+/// protocol version than the one the keys were derived under. `account_id`
+/// is `None` at login, where the device does not know it yet: there the
+/// wrapped key's AAD binds it, so a wrong one fails to unwrap.
+fn check_session(
+    session: &SessionResponse,
+    account_id: Option<AccountId>,
+    device_id: DeviceId,
+    version: ProtocolVersion,
+) -> Result<(), ClientError> {
+    if account_id.is_some_and(|sent| sent != session.account_id) {
+        return Err(ClientError::SessionMismatch("account_id"));
+    }
+    if session.device_id != device_id {
+        return Err(ClientError::SessionMismatch("device_id"));
+    }
+    if session.protocol_version != version.get() {
+        return Err(ClientError::SessionMismatch("protocol_version"));
+    }
+    Ok(())
+}
+
 /// Turns sync on. The version check comes before anything is derived or sent;
 /// a wrong passphrase fails at login, before any record is queued or uploaded.
 /// A new account gets a recovery key unless the options decline one; it is
@@ -221,6 +247,7 @@ pub(crate) async fn enable(
             }
             other => other,
         })?;
+        check_session(&session, Some(account_id), device_id, version)?;
         (session, Keyring::new(data_key), recovery.map(|r| RecoveryKey(r.to_code())))
     } else {
         let params = api.login_params(name.as_str()).await?;
@@ -234,6 +261,7 @@ pub(crate) async fn enable(
             device: DeviceRegistration { id: device_id, encrypted_name: Vec::new() },
         };
         let session = api.login(&request).await?;
+        check_session(&session, None, device_id, version)?;
         let keyring = keys::unwrap_session(version, &root.wrap_key(), &session)?;
         let sealed_name = seal_device_name(keyring.current(), session.device_id, &options.device_name)?;
         // Best effort: a device without a name still syncs.

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use rusqlite::Transaction;
+use sealsync_envelope::dto::PullResponse;
 use sealsync_envelope::hlc::ClockError;
 use sealsync_envelope::{Clock, Cursor, DeviceId, Envelope, EnvelopeHeader, KeyId, RecordPayload, UnixMillis};
 use tokio::sync::mpsc;
@@ -104,7 +105,7 @@ fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page,
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
         loop {
-            let page = match api.pull(&token, after, PULL_PAGE).await {
+            let page = match api.pull(&token, after, PULL_PAGE).await.and_then(|page| check_page(after, page)) {
                 Ok(page) => page,
                 Err(e) => return drop(sender.send(Err(e)).await),
             };
@@ -123,6 +124,34 @@ fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page,
         }
     });
     (receiver, AbortOnDrop(task))
+}
+
+/// Refuses a page that does not make progress or does not hold what it
+/// says (PROTOCOL.md §8.2, §12): its envelopes' positions must rise strictly
+/// within `(after, next_cursor]`, `next_cursor` must not be below `after`,
+/// and a page that says more follow must move the cursor forward. Anything
+/// else would have the sync loop forever, merging (and quarantining) the
+/// same envelopes again and again.
+fn check_page(after: Cursor, page: PullResponse) -> Result<PullResponse, ClientError> {
+    let violation = |why: String| Err(ClientError::ProtocolViolation(why));
+    let next = page.next_cursor;
+    if next < after {
+        return violation(format!("a pull after {} answered next_cursor {}, behind it", after.0, next.0));
+    }
+    if page.more && next == after {
+        return violation(format!("a pull after {} says more follow but does not move the cursor", after.0));
+    }
+    let mut previous = after;
+    for item in &page.envelopes {
+        if item.seq <= previous || item.seq > next {
+            return violation(format!(
+                "a pull after {} holds position {} outside ({}, {}] or out of order",
+                after.0, item.seq.0, previous.0, next.0
+            ));
+        }
+        previous = item.seq;
+    }
+    Ok(page)
 }
 
 /// Stops the fetcher when the pull ends early (an error, a dropped future).
@@ -221,6 +250,7 @@ fn merge_page(
         })
         .collect();
     let mut known = Known { seen: sync_state::seen_many(tx, &ids)?, current: records::current_many(tx, &ids)? };
+    let mut set_aside = false;
     for item in items {
         if let Err(reason) = merge_one(tx, item, &mut known, me, clock, now, summary)? {
             let deferred = matches!(reason, Rejected::Deferred(_));
@@ -229,7 +259,11 @@ fn merge_page(
                 false => summary.quarantined += 1,
             }
             sync_state::quarantine(tx, item.seq, &item.bytes, reason.as_str(), deferred, now.0)?;
+            set_aside = true;
         }
+    }
+    if set_aside {
+        sync_state::trim_quarantine(tx)?;
     }
     Ok(())
 }
@@ -310,4 +344,39 @@ fn merge_one(
     sync_state::mark_seen(tx, record, from, seq)?;
     known.seen.insert((record, from), seq);
     Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use sealsync_envelope::dto::{EnvelopeBytes, PulledEnvelope};
+
+    use super::*;
+
+    fn page(seqs: &[u64], next_cursor: u64, more: bool) -> PullResponse {
+        let envelopes =
+            seqs.iter().map(|&seq| PulledEnvelope { seq: Cursor(seq), envelope: EnvelopeBytes(vec![0xa8]) }).collect();
+        PullResponse { envelopes, next_cursor: Cursor(next_cursor), more }
+    }
+
+    fn refused(after: u64, page: PullResponse) -> bool {
+        matches!(check_page(Cursor(after), page), Err(ClientError::ProtocolViolation(_)))
+    }
+
+    #[test]
+    fn a_page_must_make_progress_and_hold_what_it_says() {
+        // What an honest server answers.
+        assert!(check_page(Cursor(10), page(&[11, 12, 15], 15, true)).is_ok());
+        assert!(check_page(Cursor(10), page(&[11, 12, 15], 15, false)).is_ok());
+        assert!(check_page(Cursor(10), page(&[], 10, false)).is_ok(), "nothing new");
+        assert!(check_page(Cursor(10), page(&[12], 20, false)).is_ok(), "a cursor past the last position");
+
+        assert!(refused(10, page(&[11, 12], 10, true)), "more, but the cursor stays");
+        assert!(refused(10, page(&[], 10, true)), "more, an empty page, the cursor stays");
+        assert!(refused(10, page(&[], 9, false)), "the cursor moves back");
+        assert!(refused(10, page(&[10, 11], 11, true)), "a position not after the cursor");
+        assert!(refused(10, page(&[3], 11, false)), "an old position again");
+        assert!(refused(10, page(&[11, 13], 12, false)), "a position past next_cursor");
+        assert!(refused(10, page(&[12, 11], 12, false)), "out of order");
+        assert!(refused(10, page(&[11, 11], 11, false)), "the same position twice");
+    }
 }

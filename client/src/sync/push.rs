@@ -6,8 +6,8 @@
 //! duplicate.
 
 use rusqlite::Transaction;
-use sealsync_envelope::Cursor;
 use sealsync_envelope::dto::{PushResponse, PushResult, RejectCode, ServerLimits};
+use sealsync_envelope::{Cursor, DeviceId, UnixMillis};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
@@ -77,6 +77,9 @@ pub(super) async fn push_outbox(
     while let Some(pushing) = in_flight.take() {
         let response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
         let answer = read_answer(&batch, &response, cursor)?;
+        if !answer.superseded.is_empty() {
+            refuse_foreign_counters(store, &answer, keys.device_id)?;
+        }
         // What the server refuses stays queued; do not loop on it.
         let stop = answer.rejected > 0 || response.results.len() != batch.len();
         if !stop && !next.is_empty() {
@@ -107,10 +110,36 @@ fn spawn_push(api: &Api, token: &str, batch: &[Outgoing]) -> JoinHandle<Result<P
     tokio::spawn(async move { api.push(&token, envelopes).await })
 }
 
+/// A `superseded` answer says the server holds a newer counter for the
+/// entry's (record, device). If the entry is still queued, it is this
+/// device's newest change of its record (PROTOCOL.md §12): the device never
+/// issued a higher counter for it, so someone else pushed under its id (its
+/// token is compromised, or a copy of the device is syncing). Dropping the
+/// edit would lose it silently: it stays queued, the device records what
+/// happened (`sync status`), and the sync stops with
+/// [`ClientError::DeviceCompromised`]. An entry no longer queued was replaced
+/// by a newer change meanwhile (e.g. edited while the sync ran): nothing to do.
+fn refuse_foreign_counters(store: &mut Store, answer: &Answer, device: DeviceId) -> Result<(), ClientError> {
+    let queued = store.transaction(|tx| {
+        let queued = sync_state::still_queued(tx, &answer.superseded)?;
+        if queued > 0 {
+            sync_state::acknowledge(tx, &answer.acknowledged, answer.skip)?;
+            sync_state::mark_compromised(tx, UnixMillis::now().0)?;
+        }
+        Ok(queued)
+    })?;
+    match queued {
+        0 => Ok(()),
+        queued => Err(ClientError::DeviceCompromised { device, queued }),
+    }
+}
+
 /// What a push's answer means for the outbox and the cursor.
 struct Answer {
-    /// Counters of the entries the server holds (stored, duplicate, superseded).
+    /// Counters of the entries the server holds (stored, duplicate).
     acknowledged: Vec<u64>,
+    /// Counters the server answered `superseded` (see [`refuse_foreign_counters`]).
+    superseded: Vec<u64>,
     /// Entries refused in this batch (they stay queued).
     rejected: u64,
     /// Where the cursor may jump (see [`past_own_envelopes`]).
@@ -118,16 +147,20 @@ struct Answer {
 }
 
 fn read_answer(batch: &[Outgoing], response: &PushResponse, cursor: Cursor) -> Result<Answer, ClientError> {
-    let mut answer = Answer { acknowledged: Vec::with_capacity(batch.len()), rejected: 0, skip: None };
+    let mut answer =
+        Answer { acknowledged: Vec::with_capacity(batch.len()), superseded: Vec::new(), rejected: 0, skip: None };
     for (item, result) in batch.iter().zip(&response.results) {
         match result {
-            PushResult::Stored { .. } | PushResult::Duplicate | PushResult::Superseded => {
-                answer.acknowledged.push(item.device_seq);
-            }
-            // The server says this device's identity or key is wrong: pushing
-            // on would lose edits, so stop and say so.
+            PushResult::Stored { .. } | PushResult::Duplicate => answer.acknowledged.push(item.device_seq),
+            PushResult::Superseded => answer.superseded.push(item.device_seq),
+            // The server says this device's identity, counters or key are
+            // wrong: pushing on would lose edits, so stop and say so.
             PushResult::Rejected {
-                code: code @ (RejectCode::DeviceSeqReused | RejectCode::DeviceMismatch | RejectCode::UnknownKeyId),
+                code:
+                    code @ (RejectCode::DeviceSeqReused
+                    | RejectCode::DeviceMismatch
+                    | RejectCode::UnknownKeyId
+                    | RejectCode::DeviceSeqJump),
             } => return Err(ClientError::ReenrolRequired(code.as_str().to_owned())),
             // Another device rotated the data key: this one must unlock it
             // before its edits (kept queued) can go up.

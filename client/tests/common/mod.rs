@@ -8,6 +8,8 @@
 //! stderr, except under `CI=true`, where that is a failure.
 #![allow(dead_code)] // not every test uses every helper
 
+pub mod hostile;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -159,6 +161,16 @@ impl ServerDb {
     pub fn account_seq(&self) -> i64 {
         with_conn!(self, |conn| {
             sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM accounts")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Devices revoked (every account).
+    pub fn revoked_devices(&self) -> i64 {
+        with_conn!(self, |conn| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM devices WHERE revoked_at IS NOT NULL")
                 .fetch_one(&mut conn)
                 .await
                 .unwrap()
@@ -514,7 +526,12 @@ impl Device {
 
     /// `sync enable` with the passphrase on stdin; returns the raw output.
     pub fn try_enable(&self, server: &Server, account: &str, passphrase: &str, new: bool) -> Output {
-        let mut args = vec!["sync", "enable", "--server", &server.url, "--account", account, "--passphrase-stdin"];
+        self.try_enable_at(&server.url, account, passphrase, new)
+    }
+
+    /// `sync enable` against a server URL (e.g. a proxy's), the passphrase on stdin; the raw output.
+    pub fn try_enable_at(&self, url: &str, account: &str, passphrase: &str, new: bool) -> Output {
+        let mut args = vec!["sync", "enable", "--server", url, "--account", account, "--passphrase-stdin"];
         if new {
             args.push("--new");
         }
@@ -784,17 +801,22 @@ pub fn is_deleted(record: &Value) -> bool {
 
 /// Waits for a CLI run, killing it if it takes longer than [`CLI_TIMEOUT`].
 pub fn wait_output(child: Child, args: &[&str]) -> Output {
+    wait_output_within(child, args, CLI_TIMEOUT)
+}
+
+/// Waits for a CLI run, killing it (and failing) if it takes longer than `timeout`.
+pub fn wait_output_within(child: Child, args: &[&str], timeout: Duration) -> Output {
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(CLI_TIMEOUT) {
+    match rx.recv_timeout(timeout) {
         Ok(output) => output.expect("waiting for the CLI"),
         Err(_) => {
             // Ours, by its id.
             let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-            panic!("sealsync {} did not finish within {CLI_TIMEOUT:?}", args.join(" "));
+            panic!("sealsync {} did not finish within {timeout:?}", args.join(" "));
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use sealsync_envelope::dto::{PushResult, RejectCode};
+use sealsync_envelope::dto::{MAX_DEVICE_SEQ_JUMP, PushResult, RejectCode};
 use sealsync_envelope::{Cursor, DeviceId, KeyId, RecordId};
 
 use super::Incoming;
@@ -46,6 +46,9 @@ pub struct Plan<'a> {
     pub seq: u64,
     /// The account's stored bytes after the push.
     pub stored_bytes: u64,
+    /// Devices whose high-water mark (the highest `device_seq` ever stored
+    /// for them) this push raises, with the new mark.
+    pub marks: Vec<(DeviceId, u64)>,
 }
 
 /// A (record, device) pair: the unit the server keeps one envelope of.
@@ -80,10 +83,17 @@ pub struct AccountState {
 /// `key_ids` are the account's keys, the current one first: an envelope under
 /// an older key is `stale_key_id` (the device must unlock the new key), under
 /// any other `unknown_key_id`.
+/// Before that, a counter more than [`MAX_DEVICE_SEQ_JUMP`] above the
+/// device's high-water mark in `marks` (the highest `device_seq` ever stored
+/// for it, 0 if none; taken when the push took the lock) is refused
+/// (`device_seq_jump`): no device issues that many counters between two
+/// pushes, so it comes from someone holding only the device's token, trying
+/// to outrank the device's future edits (PROTOCOL.md §8.2).
 pub fn plan<'a>(
     items: &'a [Incoming],
     existing: &'a HashMap<Pair, Existing>,
     key_ids: &[KeyId],
+    marks: &HashMap<DeviceId, u64>,
     account: AccountState,
     max_account_bytes: u64,
 ) -> Plan<'a> {
@@ -98,6 +108,11 @@ pub fn plan<'a>(
         if key_ids.first() != Some(&header.key_id) {
             let code = if key_ids.contains(&header.key_id) { RejectCode::StaleKeyId } else { RejectCode::UnknownKeyId };
             results.push(PushResult::Rejected { code });
+            continue;
+        }
+        let mark = marks.get(&header.device_id).copied().unwrap_or(0);
+        if header.device_seq.0 > mark.saturating_add(MAX_DEVICE_SEQ_JUMP) {
+            results.push(PushResult::Rejected { code: RejectCode::DeviceSeqJump });
             continue;
         }
         let pair = (header.record_id, header.device_id);
@@ -155,7 +170,14 @@ pub fn plan<'a>(
         })
         .collect();
     rows.sort_unstable_by_key(|row| row.server_seq);
-    Plan { results, rows, seq, stored_bytes }
+    let mut raised: HashMap<DeviceId, u64> = HashMap::new();
+    for row in &rows {
+        if row.device_seq > marks.get(&row.device_id).copied().unwrap_or(0) {
+            let mark = raised.entry(row.device_id).or_default();
+            *mark = (*mark).max(row.device_seq);
+        }
+    }
+    Plan { results, rows, seq, stored_bytes, marks: raised.into_iter().collect() }
 }
 
 #[cfg(test)]
@@ -166,6 +188,8 @@ mod tests {
     use super::*;
 
     const KEY: KeyId = KeyId([1; 16]);
+
+    static NO_MARKS: std::sync::LazyLock<HashMap<DeviceId, u64>> = std::sync::LazyLock::new(HashMap::new);
 
     fn item(record: u128, device: u128, seq: u64, len: usize) -> Incoming {
         item_with(record, device, seq, vec![0; len])
@@ -192,12 +216,12 @@ mod tests {
         let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
         let existing = HashMap::from([(pair, Existing { device_seq: 5, envelope: vec![0; 10] })]);
         let items = [item(1, 9, 6, 10), item(2, 9, 1, 10)];
-        let plan = plan(&items, &existing, &[KEY], state(40, 10), 1000);
+        let plan = plan(&items, &existing, &[KEY], &NO_MARKS, state(40, 10), 1000);
         assert_eq!(plan.results, [PushResult::Stored { seq: Cursor(41) }, PushResult::Stored { seq: Cursor(42) }]);
         assert_eq!((plan.seq, plan.stored_bytes, plan.rows.len()), (42, 20, 2));
 
         let items = [item(1, 9, 5, 10), item(1, 9, 4, 10)];
-        let plan = super::plan(&items, &existing, &[KEY], state(40, 10), 1000);
+        let plan = super::plan(&items, &existing, &[KEY], &NO_MARKS, state(40, 10), 1000);
         assert_eq!(plan.results, [PushResult::Duplicate, PushResult::Superseded]);
         assert_eq!((plan.seq, plan.rows.len()), (40, 0));
     }
@@ -206,7 +230,7 @@ mod tests {
     fn a_later_envelope_in_the_batch_supersedes_an_earlier_one() {
         let items = [item(1, 9, 1, 10), item(1, 9, 2, 12), item(1, 9, 2, 12)];
         let none = HashMap::new();
-        let plan = plan(&items, &none, &[KEY], state(0, 0), 1000);
+        let plan = plan(&items, &none, &[KEY], &NO_MARKS, state(0, 0), 1000);
         assert_eq!(
             plan.results,
             [PushResult::Superseded, PushResult::Stored { seq: Cursor(1) }, PushResult::Duplicate]
@@ -222,7 +246,7 @@ mod tests {
         // (the newer first, so the older arrives stale), at counter 10.
         let items = [item(1, 9, 1, 10), item(2, 9, 2, 10), item(1, 9, 3, 10), item(3, 9, 5, 10), item(3, 9, 4, 10)];
         let none = HashMap::new();
-        let plan = plan(&items, &none, &[KEY], state(10, 0), 1000);
+        let plan = plan(&items, &none, &[KEY], &NO_MARKS, state(10, 0), 1000);
         assert_eq!(
             plan.results,
             [
@@ -245,7 +269,7 @@ mod tests {
         foreign.header.key_id = KeyId([2; 16]);
         let items = [foreign, item(4, 9, 1, 50), item(5, 9, 1, 60)];
         let none = HashMap::new();
-        let plan = plan(&items, &none, &[KEY], state(7, 0), 100);
+        let plan = plan(&items, &none, &[KEY], &NO_MARKS, state(7, 0), 100);
         assert_eq!(
             plan.results,
             [
@@ -262,7 +286,7 @@ mod tests {
         let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
         let existing = HashMap::from([(pair, Existing { device_seq: 1, envelope: vec![0; 100] })]);
         let items = [item(1, 9, 2, 80)];
-        let plan = plan(&items, &existing, &[KEY], state(1, 100), 100);
+        let plan = plan(&items, &existing, &[KEY], &NO_MARKS, state(1, 100), 100);
         assert_eq!(plan.results, [PushResult::Stored { seq: Cursor(2) }]);
         assert_eq!(plan.stored_bytes, 80);
     }
@@ -272,8 +296,41 @@ mod tests {
         let pair = (RecordId(Uuid::from_u128(1)), DeviceId(Uuid::from_u128(9)));
         let existing = HashMap::from([(pair, Existing { device_seq: 5, envelope: vec![1, 2, 3] })]);
         let items = [item_with(1, 9, 5, vec![1, 2, 3]), item_with(1, 9, 5, vec![1, 2, 4])];
-        let plan = plan(&items, &existing, &[KEY], state(9, 3), 1000);
+        let plan = plan(&items, &existing, &[KEY], &NO_MARKS, state(9, 3), 1000);
         assert_eq!(plan.results, [PushResult::Duplicate, PushResult::Rejected { code: RejectCode::DeviceSeqReused }]);
         assert!(plan.rows.is_empty());
+    }
+
+    #[test]
+    fn a_counter_too_far_above_the_device_s_mark_is_refused_and_stored_ones_raise_it() {
+        let device = DeviceId(Uuid::from_u128(9));
+        let marks = HashMap::from([(device, 10)]);
+        let none = HashMap::new();
+        let jump = PushResult::Rejected { code: RejectCode::DeviceSeqJump };
+        let items = [
+            item(1, 9, 10 + MAX_DEVICE_SEQ_JUMP + 1, 10),
+            item(2, 9, 10 + MAX_DEVICE_SEQ_JUMP, 10),
+            // The bound is the mark when the push began, not the one it raises.
+            item(3, 9, 10 + MAX_DEVICE_SEQ_JUMP + 5, 10),
+            item(4, 9, u64::MAX >> 1, 10),
+            item(5, 7, MAX_DEVICE_SEQ_JUMP, 10),
+        ];
+        let plan = plan(&items, &none, &[KEY], &marks, state(0, 0), 1000);
+        assert_eq!(
+            plan.results,
+            [jump, PushResult::Stored { seq: Cursor(1) }, jump, jump, PushResult::Stored { seq: Cursor(2) }]
+        );
+        let mut raised = plan.marks.clone();
+        raised.sort();
+        let mut expected =
+            vec![(device, 10 + MAX_DEVICE_SEQ_JUMP), (DeviceId(Uuid::from_u128(7)), MAX_DEVICE_SEQ_JUMP)];
+        expected.sort();
+        assert_eq!(raised, expected);
+
+        // A stored counter below the mark (another record) leaves it as it is.
+        let items = [item(6, 9, 3, 10)];
+        let plan = super::plan(&items, &none, &[KEY], &marks, state(2, 20), 1000);
+        assert_eq!(plan.results, [PushResult::Stored { seq: Cursor(3) }]);
+        assert!(plan.marks.is_empty());
     }
 }

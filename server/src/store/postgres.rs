@@ -51,6 +51,7 @@ async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::P
 
 super::shared::insert_device_fn!(sqlx::Postgres);
 super::keys::key_helpers!(sqlx::Postgres);
+super::shared::device_marks_fns!(sqlx::Postgres);
 
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
@@ -114,7 +115,9 @@ impl Store for PgStore {
             .collect();
 
         let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
-        let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
+        let marks = device_marks(&mut tx, account_id, items).await?;
+        let plan = plan(items, &existing, &key_ids, &marks, state, max_account_bytes);
+        raise_device_marks(&mut tx, account_id, &plan.marks).await?;
         if !plan.rows.is_empty() {
             let records: Vec<Uuid> = plan.rows.iter().map(|r| r.record_id.0).collect();
             let devices: Vec<Uuid> = plan.rows.iter().map(|r| r.device_id.0).collect();

@@ -77,6 +77,7 @@ async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sql
 
 super::shared::insert_device_fn!(sqlx::Sqlite);
 super::keys::key_helpers!(sqlx::Sqlite);
+super::shared::device_marks_fns!(sqlx::Sqlite);
 
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
@@ -142,7 +143,9 @@ impl Store for SqliteStore {
         }
 
         let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
-        let plan = plan(items, &existing, &key_ids, state, max_account_bytes);
+        let marks = device_marks(&mut tx, account_id, items).await?;
+        let plan = plan(items, &existing, &key_ids, &marks, state, max_account_bytes);
+        raise_device_marks(&mut tx, account_id, &plan.marks).await?;
         for chunk in plan.rows.chunks(ROWS_PER_STATEMENT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) ",
