@@ -1,0 +1,4 @@
+//! `sealsync_fuzz_checks::check_payload`: see its documentation for what must hold.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sealsync_fuzz_checks::check_payload(data));
