@@ -1,16 +1,17 @@
-//! The device-linking messages (PROTOCOL.md §6): the sealed payload relayed
-//! to the new device and the link code shown to the user.
+//! The device-linking messages (PROTOCOL.md §6): the link code as typed, the
+//! relayed SPAKE2 messages, and the name and bundle sealed under the link key.
 
 use std::sync::OnceLock;
 
 use sealsync_crypto::Error;
-use sealsync_crypto::link::{LinkCode, LinkRequest, LinkSealed, LinkSecret, LinkSecretKey, PairingId};
+use sealsync_crypto::link::{LinkCode, LinkKeys, LinkMessage, PairingNumber, SpakeKey, Transcript};
 
-/// The new device of `test-vectors/v1/link.json`, and what it was sent.
+/// The keys and sealed bundle of `test-vectors/v1/link.json`'s exchange.
 struct Vector {
-    request: LinkRequest,
-    sealed: Vec<u8>,
-    payload: Vec<u8>,
+    keys: LinkKeys,
+    sealed_bundle: Vec<u8>,
+    bundle: Vec<u8>,
+    sealed_name: Vec<u8>,
 }
 
 fn vector() -> &'static Vector {
@@ -18,67 +19,57 @@ fn vector() -> &'static Vector {
     VECTOR.get_or_init(|| {
         let json: serde_json::Value =
             serde_json::from_str(include_str!("../../../test-vectors/v1/link.json")).expect("link.json is JSON");
-        let hex = |name: &str| hex::decode(json[0][name].as_str().expect("a hex member")).expect("hex");
-        let request = LinkRequest::from_parts(
-            LinkSecretKey::try_from_slice(&hex("new_device_secret_key")).expect("32 bytes"),
-            PairingId(hex("pairing_id").try_into().expect("16 bytes")),
-            LinkSecret::try_from_slice(&hex("link_secret")).expect("16 bytes"),
-        );
-        assert_eq!(&request.code().to_bytes()[..], hex("link_code"), "link.json's code");
-        Vector { request, sealed: hex("sealed"), payload: hex("payload") }
+        let e = &json["exchanges"][0];
+        let hex = |name: &str| hex::decode(e[name].as_str().expect("a hex member")).expect("hex");
+        let transcript = Transcript {
+            pairing: PairingNumber::new(e["pairing"].as_u64().expect("a number") as u32).expect("6 digits"),
+            new_device_id: hex("new_device_id").try_into().expect("16 bytes"),
+            approver_device_id: hex("approver_device_id").try_into().expect("16 bytes"),
+        };
+        let keys = LinkKeys::derive(&SpakeKey::try_from_slice(&hex("k")).expect("32 bytes"), transcript);
+        Vector { keys, sealed_bundle: hex("sealed_bundle"), bundle: hex("bundle"), sealed_name: hex("sealed_name") }
     })
 }
 
-/// - `LinkSealed::from_bytes` accepts exactly the lengths from
-///   `32 + 24 + 16` to `LinkSealed::MAX_LEN` and gives back the same bytes;
-/// - `LinkCode::from_bytes` accepts exactly 48 bytes and gives them back.
+/// - A code that parses prints as 16 characters that parse to the same code;
+///   anything else is refused as a format error, never a panic.
+/// - `LinkMessage::from_bytes` accepts exactly 33 bytes and gives them back.
 pub fn check_link(data: &[u8]) {
-    sealed(data);
-    match LinkCode::from_bytes(data) {
-        Ok(code) => {
-            assert_eq!(data.len(), LinkCode::LEN);
-            assert_eq!(&code.to_bytes()[..], data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        match LinkCode::parse(text) {
+            Ok(code) => {
+                let shown = code.to_text();
+                assert_eq!(shown.len(), 16, "{}", shown.as_str());
+                let again = LinkCode::parse(&shown).expect("a shown code parses");
+                assert_eq!((again.pairing(), again.password()), (code.pairing(), code.password()));
+            }
+            Err(error) => assert!(matches!(error, Error::LinkCodeFormat), "{error:?}"),
         }
+    }
+    match LinkMessage::from_bytes(data) {
+        Ok(message) => assert_eq!(&message.as_bytes()[..], data),
         Err(error) => {
-            assert_ne!(data.len(), LinkCode::LEN, "{error:?}");
+            assert_ne!(data.len(), LinkMessage::LEN);
             assert!(matches!(error, Error::Length { .. }), "{error:?}");
         }
     }
 }
 
-/// What [`check_link`] checks of `LinkSealed::from_bytes`; then the vector's
-/// new device opens whatever parses, and opens only the vector's own sealed
-/// bytes (to its payload): every other input fails (a forgery, a changed key,
-/// nonce or tag, a low-order ephemeral key) without panicking. A target of
-/// its own because each input costs an X25519 scalar multiplication, a
-/// thousand times the parsing.
+/// The vector's link key opens only the vector's own sealed bundle (to its
+/// bundle) and sealed name; every other input fails without panicking.
 pub fn check_link_open(data: &[u8]) {
-    let Some(sealed) = sealed(data) else { return };
     let vector = vector();
-    match vector.request.open(&sealed) {
-        Ok(payload) => {
-            assert_eq!(data, vector.sealed, "opened a forgery");
-            assert_eq!(*payload, vector.payload);
+    match vector.keys.open_bundle(data) {
+        Ok(bundle) => {
+            assert_eq!(data, vector.sealed_bundle, "opened a forged bundle");
+            assert_eq!(*bundle, vector.bundle);
         }
         Err(error) => {
-            assert_ne!(data, vector.sealed, "the vector does not open: {error:?}");
-            assert!(matches!(error, Error::Decrypt | Error::LowOrderPoint), "{error:?}");
+            assert_ne!(data, vector.sealed_bundle, "the vector's bundle does not open: {error:?}");
+            assert!(matches!(error, Error::Decrypt | Error::Length { .. } | Error::LinkMessage), "{error:?}");
         }
     }
-}
-
-fn sealed(data: &[u8]) -> Option<LinkSealed> {
-    let in_bounds = (32 + 24 + 16..=LinkSealed::MAX_LEN).contains(&data.len());
-    match LinkSealed::from_bytes(data) {
-        Ok(sealed) => {
-            assert!(in_bounds, "accepted {} bytes", data.len());
-            assert_eq!(sealed.to_bytes(), data);
-            Some(sealed)
-        }
-        Err(error) => {
-            assert!(!in_bounds, "refused {} bytes: {error:?}", data.len());
-            assert!(matches!(error, Error::Length { .. }), "{error:?}");
-            None
-        }
+    if vector.keys.open_name(data).is_ok() {
+        assert_eq!(data, vector.sealed_name, "opened a forged name");
     }
 }

@@ -180,6 +180,7 @@ fn main() {
         key_id: [0xc3; 16],
         wrapped_data_key: vec![0xd4; 72],
         device: device.clone(),
+        recovery: None,
     };
     c.put("json", "register", &json_of(&register));
     let login = LoginRequest { account_name: "someone@example.org".into(), auth_key: [0xb2; 32], device };
@@ -196,9 +197,14 @@ fn main() {
     refused["device"]["encrypted_name"] = json!("abc");
     c.put("json", "login-refused", &serde_json::to_vec(&refused).unwrap());
     c.put("json", "path-id", b"0f8fad5b-d9cb-469f-a165-70867728950e");
-    let keys = vec![WrappedKey { key_id: [0xc3; 16], wrapped_data_key: vec![0xd4; 72] }];
-    let session =
-        SessionResponse { account_id, device_id: login.device.id, token: "0".repeat(64), protocol_version: 1, keys };
+    let session = SessionResponse {
+        account_id,
+        device_id: login.device.id,
+        token: "0".repeat(64),
+        protocol_version: 1,
+        key: WrappedKey { key_id: [0xc3; 16], wrapped_data_key: vec![0xd4; 72] },
+        keyring: Vec::new(),
+    };
     c.put("json", "session", &json_of(&session));
     c.put("json", "login-params-response", &json_of(&LoginParamsResponse { protocol_version: 1, salt_seed: [7; 32] }));
     let devices = vec![DeviceListEntry {
@@ -221,20 +227,18 @@ fn main() {
     c.put("json", "meta", &json_of(&meta));
 
     // Link messages.
-    let link = &vectors("link.json")[0];
-    let sealed_link = hex(&link["sealed"]);
-    c.put("link", "sealed", &sealed_link);
-    c.put("link", "code", &hex(&link["link_code"]));
-    let mut low_order = sealed_link.clone();
-    low_order[..32].fill(0);
-    c.put("link", "low-order-key", &low_order);
-    c.put("link", "one-short", &sealed_link[..71]);
-    c.put("link_open", "sealed", &sealed_link);
-    c.put("link_open", "low-order-key", &low_order);
-    let mut tag = sealed_link.clone();
-    *tag.last_mut().unwrap() ^= 0x80;
+    let link = &vectors("link.json");
+    let exchange = &link["exchanges"][0];
+    c.put("link", "code", exchange["code"].as_str().expect("a code").as_bytes());
+    c.put("link", "message", &hex(&exchange["message_new"]));
+    c.put("link", "message-one-short", &hex(&exchange["message_new"])[..32]);
+    let sealed = hex(&exchange["sealed_bundle"]);
+    c.put("link_open", "sealed-bundle", &sealed);
+    c.put("link_open", "sealed-name", &hex(&exchange["sealed_name"]));
+    let mut tag = sealed.clone();
+    *tag.last_mut().expect("not empty") ^= 0x80;
     c.put("link_open", "tag-flipped", &tag);
-    c.put("link_open", "no-payload", &sealed_link[..72]);
+    c.put("link_open", "no-payload", &sealed[..40]);
 
     println!("wrote {} seeds under {}", corpus.written, corpus.root.display());
 }
