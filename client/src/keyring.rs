@@ -69,6 +69,14 @@ impl Keyring {
         self.keys.values()
     }
 
+    /// Takes `newer`'s current key as current and adds every key of it,
+    /// keeping the keys only this device held (a server that leaves some out
+    /// of the keyring it sends cannot make this device forget them).
+    pub fn merge_newer(&mut self, newer: Keyring) {
+        self.current = newer.current;
+        self.keys.extend(newer.keys);
+    }
+
     /// Makes `key` current, keeping every other key as an older one.
     pub fn rotate_to(&mut self, key: DataKey) {
         self.current = key.key_id();

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::primitives::{self, KEY_LEN, NONCE_LEN, TAG_LEN, hkdf_fixed, x25519, x25519_base};
 use crate::secret::secret_bytes;
-use crate::{DataKey, Error, KeyId};
+use crate::{DataKey, Error, KeyId, RootKey};
 
 /// `"sealsync/v1/recovery-check"`: label of the checksum.
 pub const LABEL_CHECK: &[u8] = b"sealsync/v1/recovery-check";
@@ -22,8 +22,10 @@ pub const LABEL_AUTH: &[u8] = b"sealsync/v1/recovery-auth";
 pub const LABEL_X25519: &[u8] = b"sealsync/v1/recovery-x25519";
 /// `"sealsync/v1/recovery-wrap"`: label of the wrap to the recovery key.
 pub const LABEL_WRAP: &[u8] = b"sealsync/v1/recovery-wrap";
-/// `"sealsync/v1/recovery-public-key"`: label of the public key's MAC.
+/// `"sealsync/v1/recovery-public-key"`: label of the public key's MAC key.
 pub const LABEL_PUBLIC_KEY: &[u8] = b"sealsync/v1/recovery-public-key";
+/// `"sealsync/v1/recovery-anchor"`: label of the anchor's MAC key.
+pub const LABEL_ANCHOR: &[u8] = b"sealsync/v1/recovery-anchor";
 
 secret_bytes!(
     /// The recovery secret: 16 random bytes, the whole of the recovery key.
@@ -110,35 +112,61 @@ impl RecoverySecret {
 }
 
 /// The recovery key's public half: stored on the server, authenticated by
-/// [`public_key_mac`] under the current data key.
+/// [`public_key_mac`] under the passphrase's root key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryPublicKey(pub [u8; 32]);
 
-/// `mac = HMAC-SHA256(HKDF-SHA256["", "sealsync/v1/recovery-public-key"](data_key, 32), account_id || key_id || recovery_public)`
-///
-/// A device wraps a new data key to the recovery public key only after this
-/// check, so a server cannot substitute a key of its own.
-pub fn public_key_mac(data_key: &DataKey, account_id: &[u8; 16], public: &RecoveryPublicKey) -> [u8; 32] {
+fn hmac(key_ikm: &[u8], label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let key = Zeroizing::new({
         let mut k = [0u8; KEY_LEN];
-        hkdf_fixed(b"", LABEL_PUBLIC_KEY, data_key.expose_secret(), &mut k);
+        hkdf_fixed(b"", label, key_ikm, &mut k);
         k
     });
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice()).expect("HMAC takes any key length");
-    mac.update(account_id);
-    mac.update(data_key.key_id().as_bytes());
-    mac.update(&public.0);
+    parts.iter().for_each(|part| mac.update(part));
     mac.finalize().into_bytes().into()
+}
+
+/// `mac = HMAC-SHA256(HKDF-SHA256["", "sealsync/v1/recovery-public-key"](root_key, 32), account_id || recovery_public)`
+///
+/// Keyed by the passphrase, not by a data key: a device wraps a new data key
+/// to the recovery public key only after this check, so neither a server nor
+/// a thief holding the data keys can substitute a public key of their own.
+pub fn public_key_mac(root: &RootKey, account_id: &[u8; 16], public: &RecoveryPublicKey) -> [u8; 32] {
+    hmac(root.expose_secret(), LABEL_PUBLIC_KEY, &[account_id, &public.0])
 }
 
 /// Checks a relayed recovery public key against its MAC.
 pub fn verify_public_key(
-    data_key: &DataKey,
+    root: &RootKey,
     account_id: &[u8; 16],
     public: &RecoveryPublicKey,
     mac: &[u8; 32],
 ) -> Result<(), Error> {
-    match bool::from(public_key_mac(data_key, account_id, public).ct_eq(mac)) {
+    match bool::from(public_key_mac(root, account_id, public).ct_eq(mac)) {
+        true => Ok(()),
+        false => Err(Error::RecoveryKeyNotAuthentic),
+    }
+}
+
+/// `anchor = HMAC-SHA256(HKDF-SHA256["", "sealsync/v1/recovery-anchor"](recovery_secret, 32), account_id || key_id)`
+///
+/// Made when the recovery key is set, for the data key current then. Anyone
+/// can wrap a key to the recovery public key, so a recovering device accepts
+/// the current key it is handed only if the anchored key is that key or opens
+/// from the keyring under it: the server cannot plant a key of its own.
+pub fn anchor(secret: &RecoverySecret, account_id: &[u8; 16], key_id: KeyId) -> [u8; 32] {
+    hmac(&secret.0, LABEL_ANCHOR, &[account_id, key_id.as_bytes()])
+}
+
+/// Checks a relayed anchor.
+pub fn verify_anchor(
+    secret: &RecoverySecret,
+    account_id: &[u8; 16],
+    key_id: KeyId,
+    tag: &[u8; 32],
+) -> Result<(), Error> {
+    match bool::from(anchor(secret, account_id, key_id).ct_eq(tag)) {
         true => Ok(()),
         false => Err(Error::RecoveryKeyNotAuthentic),
     }
@@ -263,8 +291,12 @@ mod tests {
         let account = [3; 16];
         let data = DataKey::generate().unwrap();
         let public = secret.public_key();
-        let mac = public_key_mac(&data, &account, &public);
-        verify_public_key(&data, &account, &public, &mac).unwrap();
+        let root = RootKey::from_bytes([5; 32]);
+        let mac = public_key_mac(&root, &account, &public);
+        verify_public_key(&root, &account, &public, &mac).unwrap();
+        let tag = anchor(&secret, &account, data.key_id());
+        verify_anchor(&secret, &account, data.key_id(), &tag).unwrap();
+        assert!(verify_anchor(&secret, &account, DataKey::generate().unwrap().key_id(), &tag).is_err());
         let wrapped = wrap_to_recovery(&public, &data, &account).unwrap();
         assert_eq!(unwrap_with_recovery(&secret, &wrapped, &account, data.key_id()).unwrap(), data);
         let other = RecoverySecret::generate().unwrap();
@@ -272,6 +304,9 @@ mod tests {
         assert_eq!(unwrap_with_recovery(&secret, &wrapped, &[4; 16], data.key_id()), Err(Error::Unwrap));
         // A server's own public key does not pass the check.
         let forged = other.public_key();
-        assert_eq!(verify_public_key(&data, &account, &forged, &mac), Err(Error::RecoveryKeyNotAuthentic));
+        assert_eq!(verify_public_key(&root, &account, &forged, &mac), Err(Error::RecoveryKeyNotAuthentic));
+        // A data key does not make a valid MAC: only the passphrase does.
+        let by_data_key = RootKey::from_bytes(*data.expose_secret());
+        assert_eq!(verify_public_key(&by_data_key, &account, &public, &mac), Err(Error::RecoveryKeyNotAuthentic));
     }
 }

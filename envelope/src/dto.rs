@@ -310,12 +310,18 @@ pub struct RecoverySetup {
     /// The recovery key's X25519 public key.
     #[serde(with = "hex::serde")]
     pub public_key: [u8; 32],
-    /// Its MAC under the current data key.
+    /// Its MAC under the passphrase's root key.
     #[serde(with = "hex::serde")]
     pub public_key_mac: [u8; 32],
     /// The current data key wrapped to the public key (104 bytes).
     #[serde(with = "hex::serde")]
     pub wrapped_key: Vec<u8>,
+    /// The data key the anchor names (the current one when the recovery key is set).
+    #[serde(with = "hex::serde")]
+    pub anchor_key_id: [u8; 16],
+    /// The anchor: a MAC of that key id under the recovery secret.
+    #[serde(with = "hex::serde")]
+    pub anchor: [u8; 32],
 }
 
 /// The recovery key's public part, as any device of the account sees it.
@@ -324,7 +330,7 @@ pub struct RecoveryInfo {
     /// The recovery key's X25519 public key.
     #[serde(with = "hex::serde")]
     pub public_key: [u8; 32],
-    /// Its MAC under the current data key.
+    /// Its MAC under the passphrase's root key.
     #[serde(with = "hex::serde")]
     pub public_key_mac: [u8; 32],
     /// Unix ms at which it was set.
@@ -381,6 +387,29 @@ pub struct ChangePassphraseRequest {
     /// Revoke every other device of the account in the same step.
     #[serde(default)]
     pub sign_out_others: bool,
+    /// The recovery public key's MAC under the new passphrase, if the account
+    /// has a recovery key.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_hex32")]
+    pub recovery_public_key_mac: Option<[u8; 32]>,
+}
+
+/// An optional 32-byte value as hex.
+mod opt_hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(bytes) => s.serialize_str(&hex::encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else { return Ok(None) };
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(Some(out))
+    }
 }
 
 /// `PUT /v1/account/recovery`: a new recovery key, replacing any other.
@@ -419,9 +448,10 @@ pub struct RotatedRecovery {
     /// The new data key wrapped to the recovery public key (104 bytes).
     #[serde(with = "hex::serde")]
     pub wrapped_key: Vec<u8>,
-    /// The public key's MAC under the new data key.
+    /// The recovery public key it is wrapped to: the rotation commits only if
+    /// it is still the account's (a recovery key set meanwhile refuses it).
     #[serde(with = "hex::serde")]
-    pub public_key_mac: [u8; 32],
+    pub public_key: [u8; 32],
 }
 
 /// `POST /v1/recover/keys`: the recovery key's proof, for the wrapped keys.
@@ -449,6 +479,12 @@ pub struct RecoverKeysResponse {
     pub wrapped_key: Vec<u8>,
     /// Every older key, sealed under the current one.
     pub keyring: Vec<KeyringEntry>,
+    /// The data key the anchor names.
+    #[serde(with = "hex::serde")]
+    pub anchor_key_id: [u8; 16],
+    /// The anchor made with the recovery key (PROTOCOL.md §3.4).
+    #[serde(with = "hex::serde")]
+    pub anchor: [u8; 32],
 }
 
 /// `POST /v1/recover`: a new passphrase set with the recovery key's proof,
@@ -468,6 +504,9 @@ pub struct RecoverRequest {
     pub auth_key: [u8; 32],
     /// The current data key wrapped under the new passphrase.
     pub key: WrappedKey,
+    /// The recovery public key's MAC under the new passphrase.
+    #[serde(with = "hex::serde")]
+    pub recovery_public_key_mac: [u8; 32],
     /// The device joining.
     pub device: DeviceRegistration,
 }

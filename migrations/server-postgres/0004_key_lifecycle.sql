@@ -8,6 +8,8 @@ ALTER TABLE accounts ADD COLUMN recovery_auth_hash BYTEA;
 ALTER TABLE accounts ADD COLUMN recovery_public_key BYTEA;
 ALTER TABLE accounts ADD COLUMN recovery_public_key_mac BYTEA;
 ALTER TABLE accounts ADD COLUMN recovery_wrapped_key BYTEA;
+ALTER TABLE accounts ADD COLUMN recovery_anchor_key_id BYTEA;
+ALTER TABLE accounts ADD COLUMN recovery_anchor BYTEA;
 ALTER TABLE accounts ADD COLUMN recovery_created_at BIGINT;
 UPDATE accounts SET current_key_id = (
     SELECT key_id FROM account_keys k WHERE k.account_id = accounts.id ORDER BY created_at DESC LIMIT 1

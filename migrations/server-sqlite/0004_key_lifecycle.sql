@@ -8,6 +8,8 @@ ALTER TABLE accounts ADD COLUMN recovery_auth_hash BLOB;
 ALTER TABLE accounts ADD COLUMN recovery_public_key BLOB;
 ALTER TABLE accounts ADD COLUMN recovery_public_key_mac BLOB;
 ALTER TABLE accounts ADD COLUMN recovery_wrapped_key BLOB;
+ALTER TABLE accounts ADD COLUMN recovery_anchor_key_id BLOB;
+ALTER TABLE accounts ADD COLUMN recovery_anchor BLOB;
 ALTER TABLE accounts ADD COLUMN recovery_created_at INTEGER;
 UPDATE accounts SET current_key_id = (
     SELECT key_id FROM account_keys k WHERE k.account_id = accounts.id ORDER BY created_at DESC LIMIT 1

@@ -276,9 +276,10 @@ impl KeyringEntryBody {
     }
 }
 
-/// The keyring of a rotation: at most this many keys (a rotation a day for
-/// eleven years), so a body cannot grow without bound.
-pub const MAX_KEYRING: usize = 4096;
+/// The keyring of a rotation: at most this many keys, which is what a 64 KiB
+/// JSON body holds with room to spare (an entry is about 200 bytes of JSON);
+/// an account can rotate its data key 255 times.
+pub const MAX_KEYRING: usize = 256;
 
 fn keyring(entries: Vec<KeyringEntryBody>) -> Result<Vec<KeyringEntry>, ApiError> {
     if entries.len() > MAX_KEYRING {
@@ -294,6 +295,8 @@ pub struct RecoveryBody {
     public_key: String,
     public_key_mac: String,
     wrapped_key: String,
+    anchor_key_id: String,
+    anchor: String,
 }
 
 impl RecoveryBody {
@@ -303,6 +306,8 @@ impl RecoveryBody {
             public_key: bytes32(&self.public_key, "public_key")?,
             public_key_mac: bytes32(&self.public_key_mac, "public_key_mac")?,
             wrapped_key: recovery_wrapped(&self.wrapped_key)?,
+            anchor_key_id: key_id(&self.anchor_key_id)?,
+            anchor: bytes32(&self.anchor, "anchor")?,
         })
     }
 }
@@ -329,6 +334,8 @@ pub struct ChangePassphraseBody {
     key: WrappedKeyBody,
     #[serde(default)]
     sign_out_others: bool,
+    #[serde(default)]
+    recovery_public_key_mac: Option<String>,
 }
 
 impl ChangePassphraseBody {
@@ -340,6 +347,10 @@ impl ChangePassphraseBody {
             new_auth_key: auth_key(&self.new_auth_key)?,
             key: self.key.check()?,
             sign_out_others: self.sign_out_others,
+            recovery_public_key_mac: self
+                .recovery_public_key_mac
+                .map(|mac| bytes32(&mac, "recovery_public_key_mac"))
+                .transpose()?,
         })
     }
 }
@@ -378,7 +389,7 @@ pub struct RotateBody {
 #[derive(Debug, Deserialize)]
 pub struct RotatedRecoveryBody {
     wrapped_key: String,
-    public_key_mac: String,
+    public_key: String,
 }
 
 impl RotateBody {
@@ -392,7 +403,7 @@ impl RotateBody {
             recovery: match self.recovery {
                 Some(r) => Some(RotatedRecovery {
                     wrapped_key: recovery_wrapped(&r.wrapped_key)?,
-                    public_key_mac: bytes32(&r.public_key_mac, "public_key_mac")?,
+                    public_key: bytes32(&r.public_key, "public_key")?,
                 }),
                 None => None,
             },
@@ -427,6 +438,7 @@ pub struct RecoverBody {
     salt_seed: String,
     auth_key: String,
     key: WrappedKeyBody,
+    recovery_public_key_mac: String,
     device: DeviceBody,
 }
 
@@ -440,6 +452,7 @@ impl RecoverBody {
             salt_seed: salt_seed(&self.salt_seed)?,
             auth_key: auth_key(&self.auth_key)?,
             key: self.key.check()?,
+            recovery_public_key_mac: bytes32(&self.recovery_public_key_mac, "recovery_public_key_mac")?,
             device: self.device.check()?,
         };
         Ok((request, name))
@@ -509,6 +522,8 @@ mod tests {
                 public_key: [2; 32],
                 public_key_mac: [3; 32],
                 wrapped_key: vec![4; RecoveryWrapped::LEN],
+                anchor_key_id: [12; 16],
+                anchor: [13; 32],
             }),
         };
         let body: RegisterBody = serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
@@ -518,7 +533,7 @@ mod tests {
             previous_key_id: [6; 16],
             key: WrappedKey { key_id: [7; 16], wrapped_data_key: vec![8; WrappedDataKey::LEN] },
             keyring: vec![KeyringEntry { key_id: [6; 16], sealed_key: vec![9; SealedKey::LEN] }],
-            recovery: Some(RotatedRecovery { wrapped_key: vec![10; RecoveryWrapped::LEN], public_key_mac: [11; 32] }),
+            recovery: Some(RotatedRecovery { wrapped_key: vec![10; RecoveryWrapped::LEN], public_key: [11; 32] }),
         };
         let body: RotateBody = serde_json::from_value(serde_json::to_value(&rotate).unwrap()).unwrap();
         assert_eq!(body.check().unwrap(), rotate);

@@ -107,8 +107,12 @@ pub struct RecoveryVector {
     pub data_key: String,
     /// `key_id(data_key)`.
     pub key_id: String,
-    /// `HMAC-SHA256(HKDF-SHA256["", "sealsync/v1/recovery-public-key"](data_key, 32), account_id || key_id || recovery_public)`.
+    /// The root key of the passphrase (PROTOCOL.md §2.3) that MACs the public key.
+    pub root_key: String,
+    /// `HMAC-SHA256(HKDF-SHA256["", "sealsync/v1/recovery-public-key"](root_key, 32), account_id || recovery_public)`.
     pub public_key_mac: String,
+    /// `HMAC-SHA256(HKDF-SHA256["", "sealsync/v1/recovery-anchor"](recovery_secret, 32), account_id || key_id)`.
+    pub anchor: String,
     /// The sender's ephemeral X25519 secret (random in production).
     pub ephemeral_secret: String,
     /// `X25519(e, 9)`.
@@ -141,9 +145,13 @@ pub fn recovery_vectors() -> Vec<RecoveryVector> {
     let account: [u8; 16] = counting(0x70);
     let data_key: [u8; 32] = counting(0x40);
     let id = key_id(&data_key);
-    let mac_key = hkdf32(b"", b"sealsync/v1/recovery-public-key", &data_key);
+    let root: [u8; 32] = counting(0x60);
+    let mac_key = hkdf32(b"", b"sealsync/v1/recovery-public-key", &root);
     let mut mac = <Hmac<Sha256>>::new_from_slice(&mac_key).expect("any key length");
-    mac.update(&[account.as_slice(), &id, &public].concat());
+    mac.update(&[account.as_slice(), &public].concat());
+    let anchor_key = hkdf32(b"", b"sealsync/v1/recovery-anchor", &secret);
+    let mut anchor = <Hmac<Sha256>>::new_from_slice(&anchor_key).expect("any key length");
+    anchor.update(&[account.as_slice(), &id].concat());
     let e: [u8; 32] = counting(0x50);
     let epk = x25519_base(&e);
     let shared = x25519(&e, &public).expect("not low order");
@@ -162,7 +170,9 @@ pub fn recovery_vectors() -> Vec<RecoveryVector> {
         account_id: hex(account),
         data_key: hex(data_key),
         key_id: hex(id),
+        root_key: hex(root),
         public_key_mac: hex(mac.finalize().into_bytes()),
+        anchor: hex(anchor.finalize().into_bytes()),
         ephemeral_secret: hex(e),
         ephemeral_public: hex(epk),
         shared: hex(*shared),

@@ -491,7 +491,7 @@ fn keyring_entries_open_from_the_json() {
 /// PROTOCOL.md §3.4, through the production API.
 #[test]
 fn recovery_keys_parse_derive_and_unwrap_from_the_json() {
-    use sealsync_crypto::recovery::{public_key_mac, unwrap_with_recovery};
+    use sealsync_crypto::recovery::{anchor, public_key_mac, unwrap_with_recovery};
     use sealsync_crypto::{RecoverySecret, RecoveryWrapped};
     let vectors: Vec<sealsync_test_vectors::keys::RecoveryVector> = load("recovery.json");
     for v in vectors {
@@ -504,7 +504,9 @@ fn recovery_keys_parse_derive_and_unwrap_from_the_json() {
         assert_eq!(hex(secret.public_key().0), v.recovery_public);
         let account: [u8; 16] = unhex(&v.account_id);
         let data_key = DataKey::from_bytes(unhex(&v.data_key));
-        assert_eq!(hex(public_key_mac(&data_key, &account, &secret.public_key())), v.public_key_mac);
+        let root = sealsync_crypto::RootKey::from_bytes(unhex(&v.root_key));
+        assert_eq!(hex(public_key_mac(&root, &account, &secret.public_key())), v.public_key_mac);
+        assert_eq!(hex(anchor(&secret, &account, data_key.key_id())), v.anchor);
         let wrapped = RecoveryWrapped::from_bytes(&hex::decode(&v.wrapped_key).unwrap()).unwrap();
         let opened = unwrap_with_recovery(&secret, &wrapped, &account, KeyId(unhex(&v.key_id))).unwrap();
         assert_eq!(opened, data_key);

@@ -6,7 +6,9 @@
 //! passphrase or the recovery key), uses it, and drops it: nothing derived
 //! from either ever reaches `keys.json`.
 
-use sealsync_crypto::recovery::{public_key_mac, unwrap_with_recovery, verify_public_key, wrap_to_recovery};
+use sealsync_crypto::recovery::{
+    anchor, public_key_mac, unwrap_with_recovery, verify_anchor, verify_public_key, wrap_to_recovery,
+};
 use sealsync_crypto::{
     AccountName, DataKey, KeyId, Passphrase, ProtocolVersion, RecoveryPublicKey, RecoverySecret, RecoveryWrapped,
     RootKey, SaltSeed, WrapContext, WrapKey, WrappedDataKey, accept_version, derive_root_key, unwrap_data_key,
@@ -99,17 +101,23 @@ impl KeyInfo {
 }
 
 /// The recovery key's setup for `data_key` (PROTOCOL.md §3.4).
+/// The recovery key's setup for `data_key` (PROTOCOL.md §3.4): its public
+/// key with a MAC under the passphrase's `root`, the data key wrapped to it,
+/// and the anchor naming that data key.
 pub(crate) fn recovery_setup(
     secret: &RecoverySecret,
     data_key: &DataKey,
     account_id: AccountId,
+    root: &RootKey,
 ) -> Result<RecoverySetup, ClientError> {
     let public = secret.public_key();
     Ok(RecoverySetup {
         recovery_auth: *secret.auth().expose_secret(),
         public_key: public.0,
-        public_key_mac: public_key_mac(data_key, account_id.as_bytes(), &public),
+        public_key_mac: public_key_mac(root, account_id.as_bytes(), &public),
         wrapped_key: wrap_to_recovery(&public, data_key, account_id.as_bytes())?.as_bytes().to_vec(),
+        anchor_key_id: data_key.key_id().0,
+        anchor: anchor(secret, account_id.as_bytes(), data_key.key_id()),
     })
 }
 
@@ -209,6 +217,14 @@ async fn passphrase_root(
     Ok((version, name, root))
 }
 
+/// Proves the passphrase to the server before a key change reads anything
+/// keyed by it: so a wrong passphrase is told as such, and a MAC that fails
+/// afterwards can only mean the server altered what it relays.
+async fn prove_passphrase(api: &Api, keys: &Keys, root: &RootKey) -> Result<(), ClientError> {
+    let request = UnlockRequest { auth_key: *root.auth_key().expose_secret() };
+    api.unlock(&keys.token, &request).await.map(drop).map_err(|e| key_change_error(e, ClientError::WrongPassphrase))
+}
+
 /// The server's answers to a key change, as the user's errors.
 fn key_change_error(e: ClientError, wrong: ClientError) -> ClientError {
     match e {
@@ -235,16 +251,30 @@ pub(crate) async fn change_passphrase(
     let (version, name, old_root) = passphrase_root(store, &api, &state, old).await?;
     let salt_seed = SaltSeed(sealsync_crypto::primitives::random()?);
     let new_root = derive_root_key(version, new, &salt_seed, &name)?;
+    // The recovery public key's MAC is keyed by the passphrase: check it
+    // under the old one (a server cannot slip in a key of its own here),
+    // then make it again under the new one.
+    let account = keys.account_id;
+    prove_passphrase(&api, &keys, &old_root).await?;
+    let recovery_public_key_mac = match api.keys(&keys.token).await?.recovery {
+        Some(r) => {
+            let public = RecoveryPublicKey(r.public_key);
+            verify_public_key(&old_root, account.as_bytes(), &public, &r.public_key_mac)?;
+            Some(public_key_mac(&new_root, account.as_bytes(), &public))
+        }
+        None => None,
+    };
     let request = ChangePassphraseRequest {
         auth_key: *old_root.auth_key().expose_secret(),
         salt_seed: salt_seed.0,
         new_auth_key: *new_root.auth_key().expose_secret(),
-        key: wrap(version, &new_root.wrap_key(), keys.account_id, keys.keyring.current())?,
+        key: wrap(version, &new_root.wrap_key(), account, keys.keyring.current())?,
         sign_out_others,
+        recovery_public_key_mac,
     };
     api.change_passphrase(&keys.token, &request).await.map_err(|e| {
         match key_change_error(e, ClientError::WrongPassphrase) {
-            ClientError::KeysChanged => ClientError::NeedsUnlock,
+            ClientError::KeysChanged => mark_needs_unlock(dir),
             other => other,
         }
     })
@@ -264,16 +294,18 @@ pub(crate) async fn new_recovery_key(
     let request = SetRecoveryRequest {
         auth_key: *root.auth_key().expose_secret(),
         key_id: keys.keyring.current_id().0,
-        recovery: recovery_setup(&secret, keys.keyring.current(), keys.account_id)?,
+        recovery: recovery_setup(&secret, keys.keyring.current(), keys.account_id, &root)?,
     };
     api.set_recovery(&keys.token, &request).await.map_err(|e| {
         match key_change_error(e, ClientError::WrongPassphrase) {
-            ClientError::KeysChanged => ClientError::NeedsUnlock,
+            ClientError::KeysChanged => mark_needs_unlock(dir),
             other => other,
         }
     })?;
+    // The server holds the new key now: show it even if the status line of
+    // the key file cannot be saved.
     keys.status.recovery_key = Some(true);
-    keyfile::save(dir, &keys)?;
+    let _ = keyfile::save(dir, &keys);
     Ok(RecoveryKey(secret.to_code()))
 }
 
@@ -305,6 +337,14 @@ pub(crate) async fn recover(
     let current = unwrap_with_recovery(secret, &wrapped, found.account_id.as_bytes(), KeyId(found.key_id))
         .map_err(|_| ClientError::WrongRecoveryKey)?;
     let keyring = Keyring::open(current, &found.keyring, found.account_id)?;
+    // Anyone can wrap a key to the recovery public key: accept the one handed
+    // out only if the key anchored with the recovery secret is reachable
+    // from it (PROTOCOL.md §3.4), so a server cannot plant a key of its own.
+    let anchored = KeyId(found.anchor_key_id);
+    verify_anchor(secret, found.account_id.as_bytes(), anchored, &found.anchor)?;
+    if !keyring.holds(anchored) {
+        return Err(sealsync_crypto::Error::RecoveryKeyNotAuthentic.into());
+    }
 
     let salt_seed = SaltSeed(sealsync_crypto::primitives::random()?);
     let root = derive_root_key(version, &options.new_passphrase, &salt_seed, &name)?;
@@ -315,15 +355,14 @@ pub(crate) async fn recover(
         salt_seed: salt_seed.0,
         auth_key: *root.auth_key().expose_secret(),
         key: wrap(version, &root.wrap_key(), found.account_id, keyring.current())?,
+        recovery_public_key_mac: public_key_mac(&root, found.account_id.as_bytes(), &secret.public_key()),
         device: DeviceRegistration {
             id: device_id,
             encrypted_name: seal_device_name(keyring.current(), device_id, &options.device_name)?,
         },
     };
     let session = api.recover(&request).await.map_err(|e| key_change_error(e, ClientError::WrongRecoveryKey))?;
-    if session.account_id != found.account_id || session.device_id != device_id {
-        return Err(ClientError::Network("the server answered for another account or device".into()));
-    }
+    super::check_session(&session, Some(found.account_id), device_id, version)?;
     let status = KeyStatus { key_created_at: None, recovery_key: Some(true), needs_unlock: false };
     finish_join(store, dir, url.as_str(), &name, session, keyring, status)
 }
@@ -341,6 +380,7 @@ pub(crate) async fn rotate_key(
 ) -> Result<KeyInfo, ClientError> {
     let (state, mut keys, api) = session(store, dir, http)?;
     let (version, _, root) = passphrase_root(store, &api, &state, passphrase).await?;
+    prove_passphrase(&api, &keys, &root).await?;
     let server = api.keys(&keys.token).await?;
     let current = KeyId(server.current_key_id);
     if current != keys.keyring.current_id() || server.keyring.iter().any(|e| !keys.keyring.holds(KeyId(e.key_id))) {
@@ -351,10 +391,10 @@ pub(crate) async fn rotate_key(
     let recovery = match &server.recovery {
         Some(r) => {
             let public = RecoveryPublicKey(r.public_key);
-            verify_public_key(keys.keyring.current(), account_id.as_bytes(), &public, &r.public_key_mac)?;
+            verify_public_key(&root, account_id.as_bytes(), &public, &r.public_key_mac)?;
             Some(RotatedRecovery {
                 wrapped_key: wrap_to_recovery(&public, &new, account_id.as_bytes())?.as_bytes().to_vec(),
-                public_key_mac: public_key_mac(&new, account_id.as_bytes(), &public),
+                public_key: public.0,
             })
         }
         None => None,
@@ -373,9 +413,11 @@ pub(crate) async fn rotate_key(
         recovery_key: Some(server.recovery.is_some()),
         needs_unlock: false,
     };
-    keyfile::save(dir, &keys)?;
-    // Queued changes were sealed under the old key: seal them again.
+    // Queued changes were sealed under the old key: seal them again, before
+    // the new key is saved (if the save fails, `sync unlock` fetches it and
+    // requeues again; the other order could leave them stuck).
     store.transaction(sync_state::requeue_all)?;
+    keyfile::save(dir, &keys)?;
     Ok(KeyInfo::of(&keys))
 }
 
@@ -393,18 +435,23 @@ pub(crate) async fn unlock(
     let answer =
         api.unlock(&keys.token, &request).await.map_err(|e| key_change_error(e, ClientError::WrongPassphrase))?;
     let current = unwrap(version, &root.wrap_key(), keys.account_id, &answer.key)?;
-    let changed = current.key_id() != keys.keyring.current_id();
-    keys.keyring = Keyring::open(current, &answer.keyring, keys.account_id)?;
+    // A server must not roll the device back to a key it already holds as
+    // an older one (whoever stole that key would read what it seals next).
+    if keys.keyring.holds(current.key_id()) && current.key_id() != keys.keyring.current_id() {
+        return Err(sealsync_crypto::Error::RecoveryKeyNotAuthentic.into());
+    }
+    let opened = Keyring::open(current, &answer.keyring, keys.account_id)?;
+    keys.keyring.merge_newer(opened);
     let server = api.keys(&keys.token).await?;
     keys.status = KeyStatus {
         key_created_at: Some(server.created_at),
         recovery_key: Some(server.recovery.is_some()),
         needs_unlock: false,
     };
+    // Whatever was queued is sealed again under the current key: after an
+    // interrupted rotation or unlock, this is what frees it.
+    store.transaction(sync_state::requeue_all)?;
     keyfile::save(dir, &keys)?;
-    if changed {
-        store.transaction(sync_state::requeue_all)?;
-    }
     Ok(KeyInfo::of(&keys))
 }
 

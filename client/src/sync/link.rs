@@ -270,7 +270,11 @@ pub(crate) async fn approve(
     };
     let plain = Zeroizing::new(serde_json::to_vec(&bundle).expect("the bundle serializes"));
     let request = ApprovePairingRequest {
-        encrypted_name: seal_device_name(keys.keyring.current(), confirmed.new_device_id, &name)?,
+        encrypted_name: seal_device_name(
+            keys.keyring.current(),
+            DeviceId::from_bytes(shared.transcript.new_device_id),
+            &name,
+        )?,
         bundle: shared.seal_bundle(&plain)?,
     };
     api.approve_pairing(&keys.token, &pairing, &request).await.map_err(ended)?;

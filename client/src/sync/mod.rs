@@ -172,7 +172,7 @@ pub(crate) fn joining(
 /// protocol version than the one the keys were derived under. `account_id`
 /// is `None` at login, where the device does not know it yet: there the
 /// wrapped key's AAD binds it, so a wrong one fails to unwrap.
-fn check_session(
+pub(crate) fn check_session(
     session: &SessionResponse,
     account_id: Option<AccountId>,
     device_id: DeviceId,
@@ -239,7 +239,7 @@ pub(crate) async fn enable(
                 id: device_id,
                 encrypted_name: seal_device_name(&data_key, device_id, &options.device_name)?,
             },
-            recovery: recovery.as_ref().map(|r| keys::recovery_setup(r, &data_key, account_id)).transpose()?,
+            recovery: recovery.as_ref().map(|r| keys::recovery_setup(r, &data_key, account_id, &root)).transpose()?,
         };
         let session = api.register(&request).await.map_err(|e| match e {
             ClientError::Server { code, .. } if code == "account_exists" => {

@@ -58,6 +58,7 @@ pub async fn register<S: Store>(
             public_key: r.public_key,
             public_key_mac: r.public_key_mac,
             wrapped_key: r.wrapped_key.clone(),
+            anchor: (KeyId(r.anchor_key_id), r.anchor),
             created_at: 0,
         }),
     };

@@ -119,11 +119,19 @@ pub async fn change_passphrase<S: Store>(
     let request = body.check()?;
     let account_id = device.account_id;
     let old = check_auth_key(&app, &check, account_id, &request.auth_key).await?;
+    let has_recovery = keys_of(&app, account_id).await?.recovery.is_some();
+    if has_recovery != request.recovery_public_key_mac.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_recovery",
+            "the recovery public key's MAC under the new passphrase is needed exactly when the account has a recovery key",
+        ));
+    }
     let new = NewPassphrase {
         salt_seed: request.salt_seed,
         auth_key_hash: auth_key_hash(account_id.as_bytes(), &request.new_auth_key),
         key_id: KeyId(request.key.key_id),
         wrapped_key: request.key.wrapped_data_key,
+        recovery_public_key_mac: request.recovery_public_key_mac,
     };
     let keep = request.sign_out_others.then_some(device.device_id);
     refused(app.store.change_passphrase(account_id, &old, &new, keep, now_ms()).await?)?;
@@ -148,6 +156,7 @@ pub async fn set_recovery<S: Store>(
         public_key: r.public_key,
         public_key_mac: r.public_key_mac,
         wrapped_key: r.wrapped_key,
+        anchor: (KeyId(r.anchor_key_id), r.anchor),
         created_at: now_ms(),
     };
     refused(app.store.set_recovery(account_id, &proof, KeyId(request.key_id), &recovery).await?)?;
@@ -179,10 +188,15 @@ pub async fn rotate<S: Store>(
             "the keyring must hold every key of the account once, and the new key must be new",
         ));
     }
-    if keys.recovery.is_some() != request.recovery.is_some() {
+    let wraps_to_ours = match (&keys.recovery, &request.recovery) {
+        (Some(ours), Some(sent)) => ours.public_key == sent.public_key,
+        (None, None) => true,
+        _ => false,
+    };
+    if !wraps_to_ours {
         return Err(ApiError::bad_request(
             "invalid_recovery",
-            "the new key must be wrapped to the recovery key exactly when the account has one",
+            "the new key must be wrapped to the account's recovery key exactly when it has one",
         ));
     }
     let rotation = Rotation {
@@ -190,7 +204,7 @@ pub async fn rotate<S: Store>(
         key_id: KeyId(request.key.key_id),
         wrapped_key: request.key.wrapped_data_key,
         keyring: request.keyring.into_iter().map(|e| (KeyId(e.key_id), e.sealed_key)).collect(),
-        recovery: request.recovery.map(|r| (r.wrapped_key, r.public_key_mac)),
+        recovery: request.recovery.map(|r| (r.public_key, r.wrapped_key)),
     };
     refused(app.store.rotate(account_id, &proof, &rotation, now_ms()).await?)?;
     tracing::info!(account = %account_id, device = %device.device_id, "data key rotated");
@@ -244,6 +258,8 @@ pub async fn recover_keys<S: Store>(
         key_id: keys.current_key_id.0,
         wrapped_key: recovery.wrapped_key,
         keyring: keyring(keys.keyring),
+        anchor_key_id: recovery.anchor.0.0,
+        anchor: recovery.anchor.1,
     }))
 }
 
@@ -265,6 +281,7 @@ pub async fn recover<S: Store>(
             auth_key_hash: auth_key_hash(account_id.as_bytes(), &request.auth_key),
             key_id: KeyId(request.key.key_id),
             wrapped_key: request.key.wrapped_data_key,
+            recovery_public_key_mac: Some(request.recovery_public_key_mac),
         },
         device,
     };

@@ -283,6 +283,11 @@ pub async fn read<S: Store>(
                     Ok(JsonResponse(new_view(pairing, Some(bundle), Some(token))?).into_response())
                 }
                 Completion::DeviceExists => Err(device_exists()),
+                Completion::ApproverRevoked => Err(ApiError::new(
+                    axum::http::StatusCode::GONE,
+                    "pairing_failed",
+                    "the device that approved this pairing has been signed out since; start again",
+                )),
                 Completion::NotApproved => Err(after_race(&app, number, &caller, |_| Ok(())).await),
             }
         }

@@ -37,6 +37,8 @@ pub struct RecoveryState {
     pub public_key_mac: [u8; 32],
     /// The current data key wrapped to the public key.
     pub wrapped_key: Vec<u8>,
+    /// The key the anchor names, and the anchor (PROTOCOL.md §3.4).
+    pub anchor: (KeyId, [u8; 32]),
     /// Unix ms at which it was set.
     pub created_at: i64,
 }
@@ -52,6 +54,9 @@ pub struct NewPassphrase {
     pub key_id: KeyId,
     /// The current key wrapped under the new passphrase.
     pub wrapped_key: Vec<u8>,
+    /// The recovery public key's MAC under the new passphrase (required when
+    /// the account has a recovery key).
+    pub recovery_public_key_mac: Option<[u8; 32]>,
 }
 
 /// A new current key and everything sealed under it.
@@ -65,8 +70,9 @@ pub struct Rotation {
     pub wrapped_key: Vec<u8>,
     /// Every other key of the account, sealed under the new one.
     pub keyring: Vec<(KeyId, Vec<u8>)>,
-    /// The new key wrapped to the recovery key and the public key's new MAC.
-    pub recovery: Option<(Vec<u8>, [u8; 32])>,
+    /// The recovery public key the rotation wrapped the new key to (it must
+    /// still be the account's), and that wrap.
+    pub recovery: Option<([u8; 32], Vec<u8>)>,
 }
 
 /// What a key change found when it tried to commit.
@@ -115,22 +121,30 @@ pub struct Recovery {
 macro_rules! key_queries {
     () => {
         async fn key_state(&self, account_id: AccountId) -> Result<Option<KeyState>, StoreError> {
-            type Row = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>);
+            type Blob = Option<Vec<u8>>;
+            type Row = (Blob, Blob, Blob, Blob, Blob, Blob, Blob, Option<i64>);
+            // One transaction: the account row and its keys as of one moment
+            // (a rotation between two reads would pair the wrong rows).
+            let mut tx = self.pool.begin().await?;
             let account: Option<Row> = sqlx::query_as(
                 "SELECT current_key_id, recovery_auth_hash, recovery_public_key, recovery_public_key_mac, \
-                 recovery_wrapped_key, recovery_created_at FROM accounts WHERE id = $1",
+                 recovery_wrapped_key, recovery_anchor_key_id, recovery_anchor, recovery_created_at \
+                 FROM accounts WHERE id = $1",
             )
             .bind(account_id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-            let Some((Some(current), auth, public, mac, wrapped, created)) = account else { return Ok(None) };
+            let Some((Some(current), auth, public, mac, wrapped, anchor_id, anchor, created)) = account else {
+                return Ok(None);
+            };
             let current = key_id(&current);
             let rows: Vec<(Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
                 "SELECT key_id, wrapped_key, created_at FROM account_keys WHERE account_id = $1 ORDER BY created_at, key_id",
             )
             .bind(account_id.0)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
+            tx.commit().await?;
             let mut state = KeyState { current_key_id: current, created_at: 0, wrapped_key: Vec::new(), keyring: Vec::new(), recovery: None };
             for (id, blob, created_at) in rows {
                 if key_id(&id) == current {
@@ -139,12 +153,15 @@ macro_rules! key_queries {
                     state.keyring.push((key_id(&id), blob));
                 }
             }
-            if let (Some(auth), Some(public), Some(mac), Some(wrapped), Some(created_at)) = (auth, public, mac, wrapped, created) {
+            if let (Some(auth), Some(public), Some(mac), Some(wrapped), Some(anchor_id), Some(anchor), Some(created_at)) =
+                (auth, public, mac, wrapped, anchor_id, anchor, created)
+            {
                 state.recovery = Some(RecoveryState {
                     auth_hash: bytes32(auth),
                     public_key: bytes32(public),
                     public_key_mac: bytes32(mac),
                     wrapped_key: wrapped,
+                    anchor: (key_id(&anchor_id), bytes32(anchor)),
                     created_at,
                 });
             }
@@ -186,7 +203,7 @@ macro_rules! key_queries {
             let mut tx = begin_write(&self.pool).await?;
             let updated = sqlx::query(
                 "UPDATE accounts SET recovery_auth_hash = $4, recovery_public_key = $5, recovery_public_key_mac = $6, \
-                 recovery_wrapped_key = $7, recovery_created_at = $8 \
+                 recovery_wrapped_key = $7, recovery_created_at = $8, recovery_anchor_key_id = $9, recovery_anchor = $10 \
                  WHERE id = $1 AND auth_key_hash = $2 AND current_key_id = $3",
             )
             .bind(account_id.0)
@@ -197,6 +214,8 @@ macro_rules! key_queries {
             .bind(&recovery.public_key_mac[..])
             .bind(&recovery.wrapped_key)
             .bind(recovery.created_at)
+            .bind(&recovery.anchor.0.0[..])
+            .bind(&recovery.anchor.1[..])
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() == 0 {
@@ -215,29 +234,34 @@ macro_rules! key_queries {
         ) -> Result<KeyChange, StoreError> {
             let mut tx = begin_write(&self.pool).await?;
             let updated = sqlx::query(
-                "UPDATE accounts SET current_key_id = $4, \
-                 recovery_wrapped_key = CASE WHEN recovery_wrapped_key IS NULL THEN NULL ELSE $5 END, \
-                 recovery_public_key_mac = CASE WHEN recovery_public_key_mac IS NULL THEN NULL ELSE $6 END \
-                 WHERE id = $1 AND auth_key_hash = $2 AND current_key_id = $3",
+                "UPDATE accounts SET current_key_id = $4, recovery_wrapped_key = $5 \
+                 WHERE id = $1 AND auth_key_hash = $2 AND current_key_id = $3 \
+                 AND ((recovery_public_key IS NULL AND $6) OR recovery_public_key = $7)",
             )
             .bind(account_id.0)
             .bind(&auth_hash[..])
             .bind(&rotation.previous.0[..])
             .bind(&rotation.key_id.0[..])
-            .bind(rotation.recovery.as_ref().map(|r| r.0.clone()))
-            .bind(rotation.recovery.as_ref().map(|r| r.1.to_vec()))
+            .bind(rotation.recovery.as_ref().map(|r| r.1.clone()))
+            .bind(rotation.recovery.is_none())
+            .bind(rotation.recovery.as_ref().map_or(Vec::new(), |r| r.0.to_vec()))
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() == 0 {
                 return why_not(&mut tx, account_id, Proof::AuthKey(auth_hash), rotation.previous).await;
             }
             for (id, sealed) in &rotation.keyring {
-                sqlx::query("UPDATE account_keys SET wrapped_key = $3 WHERE account_id = $1 AND key_id = $2")
+                let updated = sqlx::query("UPDATE account_keys SET wrapped_key = $3 WHERE account_id = $1 AND key_id = $2")
                     .bind(account_id.0)
                     .bind(&id.0[..])
                     .bind(sealed)
                     .execute(&mut *tx)
                     .await?;
+                if updated.rows_affected() != 1 {
+                    // Not one of the account's keys: nothing of the rotation stays.
+                    tx.rollback().await?;
+                    return Ok(KeyChange::NotCurrent);
+                }
             }
             sqlx::query("INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(account_id.0)
@@ -302,6 +326,13 @@ macro_rules! key_helpers {
                 .bind(&new.wrapped_key)
                 .execute(&mut **tx)
                 .await?;
+            if let Some(mac) = new.recovery_public_key_mac {
+                sqlx::query("UPDATE accounts SET recovery_public_key_mac = $2 WHERE id = $1")
+                    .bind(account_id.0)
+                    .bind(&mac[..])
+                    .execute(&mut **tx)
+                    .await?;
+            }
             Ok(KeyChange::Done)
         }
 

@@ -111,6 +111,10 @@ pub enum Completion {
     /// The account already has a device with the new device's id; the
     /// pairing has been failed.
     DeviceExists,
+    /// The approving device was revoked since it approved (or the account
+    /// signed every other device out): its approval no longer counts, and
+    /// the pairing has been failed.
+    ApproverRevoked,
 }
 
 /// The relay's storage; every [`super::Store`] is one.
@@ -358,17 +362,31 @@ macro_rules! pairing_store {
             ) -> Result<Completion, StoreError> {
                 let $pool = &self.pool;
                 let mut tx = $begin.await?;
-                let taken: Option<(Uuid, Uuid, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+                let taken: Option<(Uuid, Uuid, Uuid, Vec<u8>, Vec<u8>)> = sqlx::query_as(
                     "DELETE FROM pairings WHERE pairing = $1 AND state = 'approved' AND expires_at > $2 \
-                     RETURNING account_id, new_device_id, device_name, bundle",
+                     RETURNING account_id, approver_device_id, new_device_id, device_name, bundle",
                 )
                 .bind(key(number))
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((account_id, device_id, device_name, bundle)) = taken else {
+                let Some((account_id, approver, device_id, device_name, bundle)) = taken else {
                     return Ok(Completion::NotApproved);
                 };
+                // A stolen token's approval must not outlive the token: the
+                // approving device must still be signed in when the new one joins.
+                let approver_live: Option<(i64,)> = sqlx::query_as(
+                    "SELECT created_at FROM devices WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL",
+                )
+                .bind(account_id)
+                .bind(approver)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if approver_live.is_none() {
+                    tx.rollback().await?;
+                    self.fail_pairing(number, now).await?;
+                    return Ok(Completion::ApproverRevoked);
+                }
                 let added = sqlx::query(
                     "INSERT INTO devices (account_id, id, encrypted_name, token_hash, created_at, last_seen_at) \
                      VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",

@@ -82,17 +82,23 @@ impl Store for PgStore {
         let mut tx = begin_write(&self.pool).await?;
         // The account row lock, first: every other push of this account waits
         // here. The account's key ids come back in the same round trip.
-        let account: Option<(i64, i64, Vec<Vec<u8>>)> = sqlx::query_as(
-            "SELECT seq, stored_bytes, ARRAY(SELECT key_id FROM account_keys k WHERE k.account_id = $1 \
-                                             ORDER BY k.key_id = accounts.current_key_id DESC) \
-             FROM accounts WHERE id = $1 FOR UPDATE",
+        let account: Option<(i64, i64)> =
+            sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(account_id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
+        // The account's keys, the current one first (see `plan`), read after
+        // the lock: a push that waited for a rotation sees the new keys (a
+        // subquery of the locking statement would see its older snapshot).
+        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT k.key_id FROM account_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.account_id = $1 ORDER BY k.key_id = a.current_key_id DESC",
         )
         .bind(account_id.0)
-        .fetch_optional(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let (seq, stored_bytes, key_ids) = account.ok_or(StoreError::AccountNotFound)?;
-        // The current key first (see `plan`).
-        let key_ids: Vec<KeyId> = key_ids.iter().map(|k| key_id(k)).collect();
+        let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
 
         let records: Vec<Uuid> = items.iter().map(|i| i.header.record_id.0).collect();
         let devices: Vec<Uuid> = items.iter().map(|i| i.header.device_id.0).collect();

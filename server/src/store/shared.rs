@@ -126,8 +126,9 @@ macro_rules! shared_queries {
             let recovery = account.recovery.as_ref();
             let inserted = sqlx::query(
                 "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at, current_key_id, \
-                 recovery_auth_hash, recovery_public_key, recovery_public_key_mac, recovery_wrapped_key, recovery_created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 recovery_auth_hash, recovery_public_key, recovery_public_key_mac, recovery_wrapped_key, recovery_created_at, \
+                 recovery_anchor_key_id, recovery_anchor) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(account.id.0)
             .bind(&account.name)
@@ -141,6 +142,8 @@ macro_rules! shared_queries {
             .bind(recovery.map(|r| r.public_key_mac.to_vec()))
             .bind(recovery.map(|r| r.wrapped_key.clone()))
             .bind(recovery.map(|_| now))
+            .bind(recovery.map(|r| r.anchor.0.0.to_vec()))
+            .bind(recovery.map(|r| r.anchor.1.to_vec()))
             .execute(&mut *tx)
             .await;
             if let Err(e) = inserted {
