@@ -226,14 +226,14 @@ impl Api {
         let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
         let body = Some(("application/cbor", body));
         let bytes = self.repeatable(Method::POST, "/v1/sync/push", Some(token), body, MAX_PUSH_ANSWER).await?;
-        from_cbor(&bytes, MAX_PUSH_ANSWER).map_err(|e| ClientError::Network(format!("bad push answer: {e}")))
+        from_cbor(&bytes, MAX_PUSH_ANSWER).map_err(|e| ClientError::ProtocolViolation(format!("bad push answer: {e}")))
     }
 
     pub(crate) async fn pull(&self, token: &str, after: Cursor, limit: u32) -> Result<PullResponse, ClientError> {
         let path = format!("/v1/sync/pull?after={}&limit={limit}", after.0);
         let cap = pull_answer_cap(limit);
         let bytes = self.repeatable(Method::GET, &path, Some(token), None, cap).await?;
-        from_cbor(&bytes, cap).map_err(|e| ClientError::Network(format!("bad pull answer: {e}")))
+        from_cbor(&bytes, cap).map_err(|e| ClientError::ProtocolViolation(format!("bad pull answer: {e}")))
     }
 
     pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {
@@ -418,7 +418,8 @@ fn json_body<T: serde::Serialize>(value: &T) -> (&'static str, Vec<u8>) {
 }
 
 fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
-    serde_json::from_slice(bytes).map_err(|e| ClientError::Network(format!("unexpected answer from the server: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ClientError::ProtocolViolation(format!("an answer that does not parse: {e}")))
 }
 
 /// reqwest's error text without the URL (which could carry credentials).

@@ -215,8 +215,10 @@ pub(crate) async fn enable(
         if !meta.registration_open {
             return Err(ClientError::RegistrationClosed);
         }
+        // The newest version acceptable here; if none is, the newest offered
+        // (so that the refusal names what the server offered).
         let offered = meta.protocol_versions.iter().copied().filter(|&v| accept_version(v, pinned).is_ok()).max();
-        let version = accept_version(offered.unwrap_or(0), pinned)?;
+        let version = accept_version(offered.or(meta.protocol_versions.iter().copied().max()).unwrap_or(0), pinned)?;
         let salt_seed = SaltSeed(sealsync_crypto::primitives::random()?);
         let root = derive_root_key(version, &options.passphrase, &salt_seed, &name)?;
         let data_key = DataKey::generate()?;

@@ -126,15 +126,24 @@ fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page,
     (receiver, AbortOnDrop(task))
 }
 
+/// The largest position a server assigns: positions, like counters, are
+/// stored as signed 64-bit integers (PROTOCOL.md §8.2), here as on the server.
+const MAX_POSITION: Cursor = Cursor(i64::MAX as u64);
+
 /// Refuses a page that does not make progress or does not hold what it
 /// says (PROTOCOL.md §8.2, §12): its envelopes' positions must rise strictly
-/// within `(after, next_cursor]`, `next_cursor` must not be below `after`,
-/// and a page that says more follow must move the cursor forward. Anything
-/// else would have the sync loop forever, merging (and quarantining) the
-/// same envelopes again and again.
+/// within `(after, next_cursor]`, `next_cursor` must not be below `after`
+/// nor above [`MAX_POSITION`] (this device could not record it, and would
+/// merge the page without moving its cursor), and a page that says more
+/// follow must move the cursor forward. Anything else would have the sync
+/// loop forever, merging (and quarantining) the same envelopes again and
+/// again.
 fn check_page(after: Cursor, page: PullResponse) -> Result<PullResponse, ClientError> {
     let violation = |why: String| Err(ClientError::ProtocolViolation(why));
     let next = page.next_cursor;
+    if next > MAX_POSITION {
+        return violation(format!("a pull after {} answered next_cursor {}, beyond any position", after.0, next.0));
+    }
     if next < after {
         return violation(format!("a pull after {} answered next_cursor {}, behind it", after.0, next.0));
     }
@@ -378,5 +387,8 @@ mod tests {
         assert!(refused(10, page(&[11, 13], 12, false)), "a position past next_cursor");
         assert!(refused(10, page(&[12, 11], 12, false)), "out of order");
         assert!(refused(10, page(&[11, 11], 11, false)), "the same position twice");
+        assert!(check_page(Cursor(10), page(&[11], i64::MAX as u64, false)).is_ok(), "the largest position");
+        assert!(refused(10, page(&[11], i64::MAX as u64 + 1, false)), "a cursor this device cannot record");
+        assert!(refused(10, page(&[11, u64::MAX], u64::MAX, false)), "a position beyond any");
     }
 }

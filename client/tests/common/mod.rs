@@ -104,6 +104,16 @@ where
     .expect("the database helper thread does not panic")
 }
 
+/// One row of the server's `envelopes` table.
+#[derive(Debug, Clone)]
+pub struct StoredEnvelope {
+    pub record: String,
+    pub device: String,
+    pub device_seq: i64,
+    pub server_seq: u64,
+    pub bytes: Vec<u8>,
+}
+
 /// The server's database, as a test inspects (and tampers with) it.
 pub enum ServerDb {
     Sqlite { path: PathBuf, url: String },
@@ -253,6 +263,79 @@ impl ServerDb {
             .await
             .unwrap();
             assert_eq!(updated.rows_affected(), 1);
+            seq as u64
+        })
+    }
+
+    /// Every stored envelope of `account`, in log order.
+    pub fn envelopes(&self, account: &str) -> Vec<StoredEnvelope> {
+        let account = uuid::Uuid::parse_str(account).unwrap();
+        with_conn!(self, |conn| {
+            sqlx::query_as::<_, (uuid::Uuid, uuid::Uuid, i64, i64, Vec<u8>)>(
+                "SELECT record_id, device_id, device_seq, server_seq, envelope FROM envelopes \
+                 WHERE account_id = $1 ORDER BY server_seq",
+            )
+            .bind(account)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(record, device, device_seq, server_seq, bytes)| StoredEnvelope {
+                record: record.to_string(),
+                device: device.to_string(),
+                device_seq,
+                server_seq: server_seq as u64,
+                bytes,
+            })
+            .collect()
+        })
+    }
+
+    /// What a malicious server could do: replace the bytes it serves at
+    /// `server_seq` of `account`, in place (the row's other columns stay).
+    pub fn overwrite(&self, account: &str, server_seq: u64, bytes: Vec<u8>) {
+        let account = uuid::Uuid::parse_str(account).unwrap();
+        with_conn!(self, |conn| {
+            let updated = sqlx::query("UPDATE envelopes SET envelope = $1 WHERE account_id = $2 AND server_seq = $3")
+                .bind(bytes)
+                .bind(account)
+                .bind(server_seq as i64)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(updated.rows_affected(), 1, "an envelope at {server_seq}");
+        })
+    }
+
+    /// What a malicious server could do: serve `bytes` (any envelope: one of
+    /// this account's, an older one, another account's) in `account`'s log at
+    /// a new, higher server_seq, in place of whatever it stored for the
+    /// envelope's (record, device). Returns that server_seq.
+    pub fn plant(&self, account: &str, bytes: Vec<u8>) -> u64 {
+        let account = uuid::Uuid::parse_str(account).unwrap();
+        let header = sealsync_envelope::Envelope::decode(&bytes).expect("a well-formed envelope").header;
+        let (record, device, device_seq) = (header.record_id.0, header.device_id.0, header.device_seq.0 as i64);
+        with_conn!(self, |conn| {
+            let seq: i64 = sqlx::query_scalar("UPDATE accounts SET seq = seq + 1 WHERE id = $1 RETURNING seq")
+                .bind(account)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, record_id, device_id) \
+                 DO UPDATE SET device_seq = excluded.device_seq, server_seq = excluded.server_seq, \
+                 envelope = excluded.envelope",
+            )
+            .bind(account)
+            .bind(record)
+            .bind(device)
+            .bind(device_seq)
+            .bind(seq)
+            .bind(bytes)
+            .execute(&mut conn)
+            .await
+            .unwrap();
             seq as u64
         })
     }
