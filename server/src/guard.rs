@@ -7,9 +7,9 @@
 //! gets. The per-address limit on the account endpoints ([`ClientKey`]) and
 //! the guessing limits below both count by it.
 //!
-//! Every check of a secret that stands for the passphrase (today the auth key
-//! at login and at account deletion; later a recovery secret, or the old auth
-//! key when the passphrase changes) goes through [`SecretCheck`], the only
+//! Every check of a secret that stands for the passphrase (the auth key at
+//! login, account deletion and every key change, and the recovery key's auth
+//! key at recovery) goes through [`SecretCheck`], the only
 //! code that compares such hashes. Taking it as an extractor costs one attempt
 //! from the client address's budget (before the token or the body is looked
 //! at); [`SecretCheck::verify`] then takes one from the account's budget,
