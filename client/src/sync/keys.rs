@@ -362,7 +362,11 @@ pub(crate) async fn recover(
         },
     };
     let session = api.recover(&request).await.map_err(|e| key_change_error(e, ClientError::WrongRecoveryKey))?;
-    super::check_session(&session, Some(found.account_id), device_id, version)?;
+    if let Err(e) = super::check_session(&session, Some(found.account_id), device_id, version) {
+        // The server added a device for this answer: take it out again.
+        let _ = api.revoke_once(&session.token, session.device_id).await;
+        return Err(e);
+    }
     let status = KeyStatus { key_created_at: None, recovery_key: Some(true), needs_unlock: false };
     finish_join(store, dir, url.as_str(), &name, session, keyring, status)
 }

@@ -263,8 +263,17 @@ pub(crate) async fn enable(
             device: DeviceRegistration { id: device_id, encrypted_name: Vec::new() },
         };
         let session = api.login(&request).await?;
-        check_session(&session, None, device_id, version)?;
-        let keyring = keys::unwrap_session(version, &root.wrap_key(), &session)?;
+        let keyring = match check_session(&session, None, device_id, version)
+            .and_then(|()| keys::unwrap_session(version, &root.wrap_key(), &session))
+        {
+            Ok(keyring) => keyring,
+            Err(e) => {
+                // The server added a device for this answer: take it out again
+                // (best effort) rather than leave a live token nobody holds.
+                let _ = api.revoke_once(&session.token, session.device_id).await;
+                return Err(e);
+            }
+        };
         let sealed_name = seal_device_name(keyring.current(), session.device_id, &options.device_name)?;
         // Best effort: a device without a name still syncs.
         let _ = api.rename_device(&session.token, session.device_id, sealed_name).await;
