@@ -3,8 +3,6 @@
 //! older envelope; whoever holds only older keys (a revoked device) opens
 //! nothing sealed after a rotation, not even the keyring.
 
-use subtle::ConstantTimeEq;
-
 use crate::primitives::{self, KEY_LEN, NONCE_LEN, TAG_LEN, hkdf_fixed};
 use crate::secret::secret_bytes;
 use crate::{DataKey, Error, KeyId};
@@ -92,9 +90,7 @@ pub fn open_older_key(
     )
     .map_err(|_| Error::Unwrap)?;
     let key = DataKey::try_from_slice(&buffer)?;
-    if !bool::from(key.key_id().as_bytes().ct_eq(older_id.as_bytes())) {
-        return Err(Error::KeyIdMismatch);
-    }
+    key.check_id(older_id)?;
     Ok(key)
 }
 

@@ -70,6 +70,16 @@ impl DataKey {
         key
     }
 
+    /// Checks, in constant time, that this is the key `id` names: every key
+    /// that arrives wrapped or sealed is checked so, so a server cannot file
+    /// one key under another's id.
+    pub fn check_id(&self, id: KeyId) -> Result<(), Error> {
+        match bool::from(subtle::ConstantTimeEq::ct_eq(self.key_id().as_bytes().as_slice(), id.as_bytes().as_slice())) {
+            true => Ok(()),
+            false => Err(Error::KeyIdMismatch),
+        }
+    }
+
     /// `key_id = HKDF-SHA256["", "sealsync/v1/key-id"](data_key, 16)`
     ///
     /// A fingerprint the server may see: it names the key without revealing it.

@@ -253,9 +253,7 @@ pub fn unwrap_with_recovery(
     let mut buffer = Zeroizing::new(wrapped.0[32 + NONCE_LEN..].to_vec());
     primitives::aead_open(&k, &nonce, &wrap_aad(account_id, key_id), &mut buffer).map_err(|_| Error::Unwrap)?;
     let key = DataKey::try_from_slice(&buffer)?;
-    if !bool::from(key.key_id().as_bytes().ct_eq(key_id.as_bytes())) {
-        return Err(Error::KeyIdMismatch);
-    }
+    key.check_id(key_id)?;
     Ok(key)
 }
 

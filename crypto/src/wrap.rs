@@ -2,8 +2,6 @@
 //!
 //! Changing the passphrase re-wraps this one key; records are never re-encrypted.
 
-use subtle::ConstantTimeEq;
-
 use crate::primitives::{self, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::{DataKey, Error, KdfParams, KeyId, ProtocolVersion, WrapKey};
 
@@ -92,7 +90,7 @@ impl core::fmt::Debug for WrappedDataKey {
 /// Seals `data_key` under `wrap_key`, bound to `ctx` (whose key id must be the
 /// data key's own).
 pub fn wrap_data_key(wrap_key: &WrapKey, data_key: &DataKey, ctx: &WrapContext) -> Result<WrappedDataKey, Error> {
-    check_key_id(data_key, ctx)?;
+    data_key.check_id(ctx.key_id)?;
     let mut buffer = zeroize::Zeroizing::new(data_key.expose_secret().to_vec());
     let nonce = primitives::aead_seal(wrap_key.expose_secret(), &ctx.aad(), &mut buffer)?;
     Ok(WrappedDataKey::from_parts(&nonce, &buffer))
@@ -106,16 +104,8 @@ pub fn unwrap_data_key(wrap_key: &WrapKey, wrapped: &WrappedDataKey, ctx: &WrapC
     let mut buffer = zeroize::Zeroizing::new(sealed.to_vec());
     primitives::aead_open(wrap_key.expose_secret(), nonce, &ctx.aad(), &mut buffer).map_err(|_| Error::Unwrap)?;
     let data_key = DataKey::try_from_slice(&buffer)?;
-    check_key_id(&data_key, ctx)?;
+    data_key.check_id(ctx.key_id)?;
     Ok(data_key)
-}
-
-fn check_key_id(data_key: &DataKey, ctx: &WrapContext) -> Result<(), Error> {
-    if bool::from(data_key.key_id().as_bytes().ct_eq(ctx.key_id.as_bytes())) {
-        Ok(())
-    } else {
-        Err(Error::KeyIdMismatch)
-    }
 }
 
 #[cfg(test)]

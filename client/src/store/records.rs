@@ -369,14 +369,15 @@ pub(crate) fn merge<T: RecordType>(
 ) -> Result<Merged, ClientError> {
     let incoming = Version::from_payload(payload, from).map_err(|e| ValidationError::new("body", e.to_string()))?;
     // Validated as sent, before it can touch anything here.
-    let incoming_row = row_of::<T>(&renamed(&incoming, me, THIS_DEVICE))?;
+    let incoming_here = renamed(&incoming, me, THIS_DEVICE);
+    let incoming_row = row_of::<T>(&incoming_here)?;
     let merged = match existing {
         // A remote envelope cannot turn a mood into a schedule.
         Some(current) if current.kind != T::KIND => return Ok(Merged::KindConflict(current.kind)),
         Some(current) => merge_versions(&renamed(&current.version, THIS_DEVICE, me), &incoming),
         None => {
             write(tx, id, &incoming_row)?;
-            let current = Current { kind: T::KIND, version: renamed(&incoming, me, THIS_DEVICE) };
+            let current = Current { kind: T::KIND, version: incoming_here };
             return Ok(Merged::Applied { current, lost: 0 });
         }
     };
