@@ -1,0 +1,81 @@
+/**
+ * Everything the panel says to a person: error codes and sync states turned
+ * into plain sentences, and times in the user's local time. Kept apart from
+ * the components so the wording is in one place (and free of protocol words).
+ */
+import type { PluginError, SyncStateEvent } from 'tauri-plugin-sealsync-api'
+
+/** Plain sentence for a failed command; falls back to the plugin's message. */
+export function errorText(e: PluginError): string {
+  switch (e.code) {
+    case 'wrong_passphrase':
+      return 'That passphrase is not right. Check it and try again.'
+    case 'offline':
+      return 'The sync server could not be reached. Check the address and your internet connection.'
+    case 'rate_limited':
+      return 'The sync server is busy. Wait a minute and try again.'
+    case 'revoked':
+      return 'This device was removed from your sync account.'
+    case 'not_enabled':
+      return 'Sync is off on this device.'
+    case 'already_enabled':
+      return 'Sync is already on. Turn it off first to use another account.'
+    case 'weak_passphrase':
+      return 'That passphrase is too easy to guess. Make it longer or less common.'
+    case 'invalid_input':
+      return e.message || 'Something you entered is not valid.'
+    case 'not_found':
+      return 'That could not be found. It may have been removed already.'
+    case 'server_refused':
+      return `The sync server said no: ${e.message}`
+    default:
+      return `Something went wrong: ${e.message}`
+  }
+}
+
+const timeFormat = (locale?: string) =>
+  new Intl.DateTimeFormat(locale, { timeStyle: 'medium' })
+const dateTimeFormat = (locale?: string) =>
+  new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' })
+
+/** A unix-ms time as the user's local date and time. */
+export function localDateTime(ms: number, locale?: string): string {
+  return dateTimeFormat(locale).format(new Date(ms))
+}
+
+/** A unix-ms time as the user's local time of day (for "next try at"). */
+export function localTime(ms: number, locale?: string): string {
+  return timeFormat(locale).format(new Date(ms))
+}
+
+/** ISO string for a `<time datetime>` attribute. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** One line describing the current sync state. */
+export function stateText(s: SyncStateEvent, locale?: string): string {
+  switch (s.state) {
+    case 'disabled':
+      return 'Sync is off.'
+    case 'idle':
+      return 'Sync is on. Waiting for changes.'
+    case 'syncing': {
+      const what = s.phase === 'upload' ? 'Sending your changes' : 'Getting changes from your other devices'
+      return s.total === null ? `${what}…` : `${what}: ${s.done} of ${s.total}…`
+    }
+    case 'synced':
+      return `Up to date. Last synced at ${localTime(s.at, locale)}.`
+    case 'offline':
+      return `Can't reach the sync server. Trying again at ${localTime(s.retryAt, locale)}.`
+    case 'needsPassphrase':
+      return 'Sync is paused until you enter your passphrase.'
+    case 'revoked':
+      return 'This device was removed from your sync account.'
+    case 'error':
+      return `Sync stopped: ${s.message}`
+  }
+}
+
+/** Words for a passphrase strength score 0..4. */
+export const strengthWords = ['Very weak', 'Weak', 'Fair', 'Good', 'Strong'] as const
