@@ -16,6 +16,10 @@ export default defineConfig({
     // One copy of the Tauri API for the bindings (linked from ../guest-js) and the tests' mocks.
     dedupe: ['@tauri-apps/api', 'svelte']
   },
+  server: {
+    // The linked bindings, and the README's screenshot folder the tests write to.
+    fs: { allow: ['..', '../../docs/screenshots'] }
+  },
   define: {
     // `npm run screenshots` (SCREENSHOTS=1) writes docs/screenshots/*.png.
     __SAVE_SCREENSHOTS__: JSON.stringify(process.env.SCREENSHOTS === '1')
@@ -32,9 +36,9 @@ export default defineConfig({
           args: ['--no-sandbox']
         },
         // Fixed zone and language so times read the same on every machine.
-        contextOptions: { timezoneId: 'UTC', locale: 'en-GB' }
+        contextOptions: { timezoneId: 'UTC', locale: 'en-GB', viewport: { width: 1000, height: 1700 } }
       }),
-      viewport: { width: 760, height: 900 },
+      viewport: { width: 760, height: 1500 },
       instances: [{ browser: 'chromium' }]
     }
   }
