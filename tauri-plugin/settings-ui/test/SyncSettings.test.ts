@@ -10,7 +10,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { page, userEvent } from 'vitest/browser'
 import { cleanup, render } from 'vitest-browser-svelte'
 import SyncSettings from '../src/SyncSettings.svelte'
-import { expectLabelled, expectPlainWords } from './a11y'
+import { expectLabelled, expectNoAxeViolations, expectPlainWords } from './a11y'
 import { FakePlugin, GOOD_PASSPHRASE, PHONE, RECOVERY_KEY, T0, THIS_DEVICE, clearMocks } from './fakePlugin'
 
 declare const __SAVE_SCREENSHOTS__: boolean
@@ -29,8 +29,9 @@ async function mount(fake: FakePlugin) {
   return { screen, root, fake }
 }
 
-/** Saves docs/screenshots/<name>.png under `npm run screenshots`; always renders one. */
+/** Checks the view with axe-core, then saves docs/screenshots/<name>.png under `npm run screenshots`. */
 async function shot(name: string, root: HTMLElement) {
+  await expectNoAxeViolations(root)
   await page.screenshot({
     element: root,
     path: `../../../docs/screenshots/${name}.png`,

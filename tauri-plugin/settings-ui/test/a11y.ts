@@ -1,8 +1,28 @@
 /**
- * Accessibility and wording checks shared by the panel's tests: every control
- * has an accessible name, and nothing a person reads uses protocol words.
+ * Accessibility and wording checks shared by the panel's tests: axe-core's
+ * WCAG rules over what is on screen, every control has an accessible name,
+ * and nothing a person reads uses protocol words.
  */
+import axe from 'axe-core'
 import { expect } from 'vitest'
+
+/** axe-core (WCAG 2.x A and AA rules) finds no violation in `root`. */
+export async function expectNoAxeViolations(root: Element): Promise<void> {
+  const result = await axe.run(root, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    resultTypes: ['violations'],
+    rules: {
+      // The panel is a part of a page, not a page: no <main>/<h1> of its own.
+      region: { enabled: false },
+      'page-has-heading-one': { enabled: false },
+      'landmark-one-main': { enabled: false }
+    }
+  })
+  const found = result.violations.map(
+    (v) => `${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`
+  )
+  expect(found).toEqual([])
+}
 
 const JARGON = /envelope|cursor|quarantin|nonce|aead|hlc|tombstone|wrapped key|device token/i
 
