@@ -154,6 +154,10 @@ export class FakePlugin {
           return Promise.reject({ code: 'wrong_passphrase', message: 'wrong passphrase' })
         this.passphrase = String(args.newPassphrase)
         return null
+      case 'rotate_key':
+        if (args?.passphrase !== this.passphrase)
+          return Promise.reject({ code: 'wrong_passphrase', message: 'wrong passphrase' })
+        return null
       case 'new_recovery_key':
         if (args?.passphrase !== this.passphrase)
           return Promise.reject({ code: 'wrong_passphrase', message: 'wrong passphrase' })
