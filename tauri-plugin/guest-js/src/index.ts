@@ -142,15 +142,12 @@ export function remove(kind: RecordKind, id: Uuid): Promise<null> {
 }
 
 /** One record by id. */
-export function get<F = RecordFields>(kind: RecordKind, id: Uuid): Promise<RecordView<F>> {
+export function get(kind: RecordKind, id: Uuid): Promise<RecordView> {
   return call('get', { kind, id })
 }
 
 /** All records of `kind`, deleted ones too when asked. */
-export function list<F = RecordFields>(
-  kind: RecordKind,
-  includeDeleted = false
-): Promise<RecordView<F>[]> {
+export function list(kind: RecordKind, includeDeleted = false): Promise<RecordView[]> {
   return call('list', { kind, includeDeleted })
 }
 

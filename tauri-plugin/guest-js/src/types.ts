@@ -3,6 +3,7 @@
  * (the Rust structs use `#[serde(rename_all = "camelCase")]`). Names match the
  * Rust types so these can later re-export the Rust-generated ones in
  * `../bindings/` and let `tsc` check that both sides agree.
+ * Updated with desk's notes at the top of the contract (17:35 UTC).
  */
 
 /** Unix time in milliseconds. */
@@ -20,7 +21,10 @@ export interface PluginError {
   message: string
 }
 
-/** The stable error codes the plugin documents; other strings may appear. */
+/**
+ * The error codes the plugin documents: its own, then the client library's
+ * passed through. Other strings may appear; `message` is always a sentence.
+ */
 export type PluginErrorCode =
   | 'wrong_passphrase'
   | 'offline'
@@ -32,19 +36,31 @@ export type PluginErrorCode =
   | 'invalid_input'
   | 'not_found'
   | 'server_refused'
+  | 'needs_unlock'
+  | 'sync_busy'
   | 'internal'
+  | 'deleted'
+  | 'keys_changed'
+  | 'wrong_recovery_key'
+  | 'account_exists'
+  | 'registration_closed'
+  | 'reenrol_required'
+  | 'device_compromised'
+  | 'protocol_violation'
+  | 'session_mismatch'
+  | 'insecure_permissions'
+  | 'crypto'
+  | 'clock'
   | (string & {})
+
+/** Which half of a sync is under way. */
+export type SyncPhase = 'upload' | 'download'
 
 /** Payload of the `sealsync://state` event: the sync controller's state. */
 export type SyncStateEvent =
   | { state: 'disabled' }
   | { state: 'idle' }
-  | {
-      state: 'syncing'
-      phase: 'upload' | 'download'
-      done: number
-      total: number | null
-    }
+  | { state: 'syncing'; phase: SyncPhase; done: number; total: number | null }
   | { state: 'synced'; at: UnixMillis; pushed: number; pulled: number }
   | { state: 'offline'; retryAt: UnixMillis; attempt: number; message: string }
   | { state: 'needsPassphrase' }
@@ -59,6 +75,7 @@ export interface SyncStatusView {
   enabled: boolean
   serverUrl: string | null
   deviceId: Uuid | null
+  /** May be null while on; `devices()` names the device with `current: true`. */
   deviceName: string | null
   lastSyncAt: UnixMillis | null
   pending: number
@@ -98,7 +115,8 @@ export interface SyncSummaryView {
 /** `devices()`: one device of the account. */
 export interface DeviceView {
   id: Uuid
-  name: string
+  /** Null when this device cannot read the name. */
+  name: string | null
   createdAt: UnixMillis
   lastSeenAt: UnixMillis | null
   revoked: boolean
@@ -128,10 +146,11 @@ export interface UpdatedView {
 }
 
 /** `get()` / `list()`: one record. */
-export interface RecordView<F = RecordFields> {
+export interface RecordView {
   id: Uuid
   kind: RecordKind
-  fields: F
+  /** Null once deleted (a deleted record's content is erased). */
+  fields: RecordFields | null
   createdAt: UnixMillis
   updatedAt: UnixMillis
   deleted: boolean

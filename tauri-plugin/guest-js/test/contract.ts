@@ -1,5 +1,5 @@
 /**
- * Compile-time checks of the bindings against /desk-contract's wire shapes:
+ * Compile-time checks of the bindings against the contract's wire shapes:
  * `npm test` runs `tsc` over this file, so a type that drifts from the JSON
  * the plugin sends (a renamed field, a missing union member, a wrong
  * command signature) fails the build.
@@ -12,6 +12,7 @@ import type {
   RecordView,
   Strength,
   SyncStateEvent,
+  SyncPhase,
   SyncStateName,
   SyncStatusView,
   SyncSummaryView
@@ -28,6 +29,8 @@ assertType<
   >
 >(true)
 
+assertType<Equal<SyncPhase, 'upload' | 'download'>>(true)
+
 // A switch over the union must be exhaustive (adding a state breaks this).
 export function describe(s: SyncStateEvent): string {
   switch (s.state) {
@@ -37,7 +40,7 @@ export function describe(s: SyncStateEvent): string {
     case 'revoked':
       return s.state
     case 'syncing':
-      return `${s.phase} ${s.done}/${s.total ?? '?'}`
+      return `${s.phase satisfies SyncPhase} ${s.done}/${s.total ?? '?'}`
     case 'synced':
       return `${s.at} ${s.pushed} ${s.pulled}`
     case 'offline':
@@ -56,7 +59,7 @@ export const status = {
   enabled: true,
   serverUrl: 'https://sync.example',
   deviceId: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9',
-  deviceName: 'Laptop',
+  deviceName: null,
   lastSyncAt: 1_700_000_000_000,
   pending: 2,
   quarantined: 0,
@@ -84,7 +87,7 @@ export const device = {
   id: status.deviceId,
   name: 'Laptop',
   createdAt: 1,
-  lastSeenAt: null,
+  lastSeenAt: 2,
   revoked: false,
   current: true
 } satisfies DeviceView
@@ -96,6 +99,8 @@ export const record = {
   updatedAt: 2,
   deleted: false
 } satisfies RecordView
+export const deletedRecord = { ...record, fields: null, deleted: true } satisfies RecordView
+export const unnamedDevice = { ...device, name: null } satisfies DeviceView
 export const error = { code: 'wrong_passphrase', message: 'Wrong passphrase' } satisfies PluginError
 
 // @ts-expect-error a score outside 0..4 is not a Strength

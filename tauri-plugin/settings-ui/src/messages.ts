@@ -28,6 +28,20 @@ export function errorText(e: PluginError): string {
       return 'That could not be found. It may have been removed already.'
     case 'server_refused':
       return `The sync server said no: ${e.message}`
+    case 'needs_unlock':
+    case 'keys_changed':
+      return 'Enter your passphrase first: the encryption key was renewed on another device.'
+    case 'sync_busy':
+      return 'A sync is already running. It will finish on its own.'
+    case 'account_exists':
+      return 'There is already an account on that server. Choose "Join" to use it from this device.'
+    case 'registration_closed':
+      return 'That sync server is not taking new accounts.'
+    case 'wrong_recovery_key':
+      return 'That recovery key is not right. Check it and try again.'
+    case 'reenrol_required':
+    case 'device_compromised':
+      return `This device has to join your account again: turn sync off, then on. (${e.message})`
     default:
       return `Something went wrong: ${e.message}`
   }
@@ -75,6 +89,11 @@ export function stateText(s: SyncStateEvent, locale?: string): string {
     case 'error':
       return `Sync stopped: ${s.message}`
   }
+}
+
+/** A device's name, or plain words when this device cannot read it. */
+export function deviceLabel(name: string | null): string {
+  return name ?? 'Unnamed device'
 }
 
 /** Words for a passphrase strength score 0..4. */

@@ -256,7 +256,11 @@ describe('while sync is on', () => {
     await expect.element(page.getByText('Phone was removed.', { exact: false })).toBeVisible()
     expect(fake.called('revoke_device').map((c) => c.args)).toEqual([{ deviceId: PHONE }])
     await expect.element(page.getByRole('button', { name: 'Remove Phone' })).not.toBeInTheDocument()
-    await expect.element(page.getByText('removed', { exact: true })).toBeVisible()
+    const phone = page.getByRole('listitem').filter({ hasText: 'Phone' })
+    await expect.element(phone.getByText('removed', { exact: true })).toBeVisible()
+    // A device whose name this one cannot read is still listed, in plain words.
+    const unnamed = page.getByRole('listitem').filter({ hasText: 'Unnamed device' })
+    await expect.element(unnamed.getByText('removed', { exact: true })).toBeVisible()
   })
 
   test('removing this device warns, then the panel shows the removed state', async () => {

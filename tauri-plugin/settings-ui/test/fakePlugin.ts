@@ -18,6 +18,7 @@ import type {
 export const T0 = Date.UTC(2026, 2, 14, 9, 30, 0) // 14 Mar 2026 09:30:00 UTC
 export const THIS_DEVICE = '0b7c3d7e-2a8f-4c1e-9b52-6f0d3a1c9e01'
 export const PHONE = '5d2e9f10-7c44-4b8a-a1d3-2e6b7f8c9a02'
+export const OLD_TABLET = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c03'
 export const RECOVERY_KEY = 'R7KD-9XQ2-M4TB-P8WN-3HJC-V6ZF-Y1GS-E5LA'
 export const GOOD_PASSPHRASE = 'correct horse battery staple'
 
@@ -63,7 +64,8 @@ export class FakePlugin {
   defaultDevices(): DeviceView[] {
     return [
       { id: THIS_DEVICE, name: 'Laptop', createdAt: T0 - 86_400_000, lastSeenAt: T0, revoked: false, current: true },
-      { id: PHONE, name: 'Phone', createdAt: T0 - 3_600_000, lastSeenAt: null, revoked: false, current: false }
+      { id: PHONE, name: 'Phone', createdAt: T0 - 3_600_000, lastSeenAt: null, revoked: false, current: false },
+      { id: OLD_TABLET, name: null, createdAt: T0 - 7_200_000, lastSeenAt: T0 - 7_000_000, revoked: true, current: false }
     ]
   }
 
@@ -83,7 +85,7 @@ export class FakePlugin {
       enabled: this.enabled,
       serverUrl: this.enabled ? 'https://sync.example.org' : null,
       deviceId: this.enabled ? THIS_DEVICE : null,
-      deviceName: this.enabled ? 'Laptop' : null,
+      deviceName: null, // the plugin does not know it yet; devices() does
       lastSyncAt: this.lastSyncAt,
       pending: this.pending,
       quarantined: this.quarantined,
