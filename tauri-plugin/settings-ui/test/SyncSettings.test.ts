@@ -159,6 +159,21 @@ describe('turning sync on', () => {
   })
 })
 
+test('when the status cannot be read, the panel says so and "Try again" recovers', async () => {
+  const fake = new FakePlugin({
+    enabled: true,
+    failNext: { status: { code: 'internal', message: 'the journal could not be opened' } }
+  })
+  const { root } = await mount(fake)
+  await expect
+    .element(page.getByRole('alert'))
+    .toHaveTextContent('Something went wrong: the journal could not be opened')
+  expectLabelled(root)
+  await userEvent.click(page.getByRole('button', { name: 'Try again' }))
+  await expect.element(page.getByText('Sync is on. Waiting for changes.')).toBeVisible()
+  expect(fake.called('status').length).toBe(2)
+})
+
 describe('while sync is on', () => {
   test('status: last sync in local time, waiting changes, unreadable items; syncing then synced', async () => {
     const fake = new FakePlugin({ enabled: true, pending: 3, quarantined: 2 })
