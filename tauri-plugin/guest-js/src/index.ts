@@ -75,6 +75,8 @@ export function passphraseStrength(passphrase: string): Promise<Strength> {
 export interface EnableArgs {
   mode: EnableMode
   serverUrl: string
+  /** The account's name on the server (e.g. an email address); the same on every device. */
+  accountName: string
   passphrase: string
   deviceName: string
 }

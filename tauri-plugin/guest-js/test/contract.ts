@@ -113,6 +113,11 @@ assertType<Equal<ReturnType<typeof api.status>, Promise<SyncStatusView>>>(true)
 assertType<Equal<ReturnType<typeof api.syncNow>, Promise<SyncSummaryView>>>(true)
 assertType<Equal<ReturnType<typeof api.devices>, Promise<DeviceView[]>>>(true)
 assertType<Equal<ReturnType<typeof api.enable>, Promise<EnabledView>>>(true)
-assertType<Equal<Parameters<typeof api.enable>[0]['mode'], 'new' | 'join'>>(true)
+assertType<
+  Equal<
+    Parameters<typeof api.enable>[0],
+    { mode: 'new' | 'join'; serverUrl: string; accountName: string; passphrase: string; deviceName: string }
+  >
+>(true)
 assertType<Equal<Awaited<ReturnType<typeof api.newRecoveryKey>>, { recoveryKey: string }>>(true)
 export const off: Promise<() => void> = api.onSyncState((s) => void describe(s))

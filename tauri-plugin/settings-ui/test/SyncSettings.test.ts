@@ -64,6 +64,7 @@ describe('turning sync on', () => {
     const submit = page.getByRole('button', { name: 'Create account and turn on sync' })
     await expect.element(page.getByLabelText('Create a new sync account')).toBeChecked()
     await userEvent.fill(page.getByLabelText('Sync server address'), 'https://sync.example.org')
+    await userEvent.fill(page.getByLabelText('Account name'), 'sam@example.org')
     await expect.element(page.getByLabelText('Name for this device')).toHaveValue('Laptop')
 
     // A weak passphrase: the meter says so and the form will not submit.
@@ -101,7 +102,13 @@ describe('turning sync on', () => {
     await userEvent.click(done)
 
     expect(fake.called('enable').map((c) => c.args)).toEqual([
-      { mode: 'new', serverUrl: 'https://sync.example.org', passphrase: GOOD_PASSPHRASE, deviceName: 'Laptop' }
+      {
+        mode: 'new',
+        serverUrl: 'https://sync.example.org',
+        accountName: 'sam@example.org',
+        passphrase: GOOD_PASSPHRASE,
+        deviceName: 'Laptop'
+      }
     ])
     await expect.element(page.getByText('Sync is on. Waiting for changes.')).toBeVisible()
     expect(root.innerText).not.toContain(RECOVERY_KEY)
@@ -121,6 +128,7 @@ describe('turning sync on', () => {
     expect(root.querySelector('meter')).toBeNull()
 
     await userEvent.fill(page.getByLabelText('Sync server address'), 'https://sync.example.org')
+    await userEvent.fill(page.getByLabelText('Account name'), '  sam@example.org ')
     await userEvent.fill(page.getByLabelText('Name for this device'), 'Desktop')
     await userEvent.fill(page.getByLabelText("Your account's passphrase"), 'not it')
     await userEvent.click(page.getByRole('button', { name: 'Join and turn on sync' }))
@@ -133,9 +141,11 @@ describe('turning sync on', () => {
     await userEvent.fill(page.getByLabelText("Your account's passphrase"), GOOD_PASSPHRASE)
     await userEvent.keyboard('{Enter}')
     await expect.element(page.getByText('Sync is on. Waiting for changes.')).toBeVisible()
+    // The account name is sent trimmed; the passphrase exactly as typed.
+    const join = { mode: 'join', serverUrl: 'https://sync.example.org', accountName: 'sam@example.org', deviceName: 'Desktop' }
     expect(fake.called('enable').map((c) => c.args)).toEqual([
-      { mode: 'join', serverUrl: 'https://sync.example.org', passphrase: 'not it', deviceName: 'Desktop' },
-      { mode: 'join', serverUrl: 'https://sync.example.org', passphrase: GOOD_PASSPHRASE, deviceName: 'Desktop' }
+      { ...join, passphrase: 'not it' },
+      { ...join, passphrase: GOOD_PASSPHRASE }
     ])
     expect(root.innerText).not.toContain('Write this down')
   })
@@ -145,6 +155,7 @@ describe('turning sync on', () => {
     await mount(fake)
     await userEvent.click(page.getByRole('button', { name: 'Turn on sync' }))
     await userEvent.fill(page.getByLabelText('Sync server address'), 'https://down.example.org')
+    await userEvent.fill(page.getByLabelText('Account name'), 'sam@example.org')
     await userEvent.fill(page.getByLabelText('Passphrase', { exact: true }), GOOD_PASSPHRASE)
     await userEvent.fill(page.getByLabelText('Passphrase again'), GOOD_PASSPHRASE)
     await userEvent.click(page.getByRole('button', { name: 'Create account and turn on sync' }))

@@ -29,7 +29,7 @@ test('every command wrapper invokes plugin:sealsync|<command> with the contract 
   const id = '0b7c3d7e-2a8f-4c1e-9b52-6f0d3a1c9e01'
   await api.status()
   await api.passphraseStrength('p')
-  await api.enable({ mode: 'join', serverUrl: 'https://s.example', passphrase: 'p', deviceName: 'd' })
+  await api.enable({ mode: 'join', serverUrl: 'https://s.example', accountName: 'a', passphrase: 'p', deviceName: 'd' })
   await api.disable()
   await api.syncNow()
   await api.devices()
@@ -48,7 +48,7 @@ test('every command wrapper invokes plugin:sealsync|<command> with the contract 
   expect(calls).toEqual([
     ['plugin:sealsync|status', {}],
     ['plugin:sealsync|passphrase_strength', { passphrase: 'p' }],
-    ['plugin:sealsync|enable', { mode: 'join', serverUrl: 'https://s.example', passphrase: 'p', deviceName: 'd' }],
+    ['plugin:sealsync|enable', { mode: 'join', serverUrl: 'https://s.example', accountName: 'a', passphrase: 'p', deviceName: 'd' }],
     ['plugin:sealsync|disable', {}],
     ['plugin:sealsync|sync_now', {}],
     ['plugin:sealsync|devices', {}],
