@@ -7,6 +7,11 @@ import type { PluginError, SyncStateEvent } from 'tauri-plugin-sealsync-api'
 
 /** Plain sentence for a failed command; falls back to the plugin's message. */
 export function errorText(e: PluginError): string {
+  return knownErrorText(e) ?? `Something went wrong: ${e.message}`
+}
+
+/** Our own sentence for the codes that have one, else null. */
+function knownErrorText(e: PluginError): string | null {
   switch (e.code) {
     case 'wrong_passphrase':
       return 'That passphrase is not right. Check it and try again.'
@@ -40,10 +45,11 @@ export function errorText(e: PluginError): string {
     case 'wrong_recovery_key':
       return 'That recovery key is not right. Check it and try again.'
     case 'reenrol_required':
+      return 'This device has to join your account again: turn sync off, then on.'
     case 'device_compromised':
-      return `This device has to join your account again: turn sync off, then on. (${e.message})`
+      return "Someone else may be using this device's access to your sync account. Remove this device from another of your devices, then turn sync off and on here. Your unsent changes are kept."
     default:
-      return `Something went wrong: ${e.message}`
+      return null
   }
 }
 
@@ -87,7 +93,7 @@ export function stateText(s: SyncStateEvent, locale?: string): string {
     case 'revoked':
       return 'This device was removed from your sync account.'
     case 'error':
-      return `Sync stopped: ${s.message}`
+      return `Sync stopped: ${knownErrorText(s) ?? s.message}`
   }
 }
 

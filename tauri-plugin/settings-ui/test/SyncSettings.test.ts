@@ -260,6 +260,10 @@ describe('while sync is on', () => {
 
     await fake.emitState({ state: 'error', code: 'server', message: 'The server answered 500.' })
     await expect.element(status).toHaveTextContent('Sync stopped: The server answered 500.')
+    await fake.emitState({ state: 'error', code: 'reenrol_required', message: 'device_seq_reused' })
+    await expect
+      .element(status)
+      .toHaveTextContent('Sync stopped: This device has to join your account again: turn sync off, then on.')
     await fake.emitState({ state: 'idle' })
     await expect.element(status).toHaveTextContent('Sync is on. Waiting for changes.')
   })
