@@ -42,6 +42,15 @@ macro_rules! shared_queries {
             Ok(row.map(|(hash,)| bytes32(hash)))
         }
 
+        async fn token_revoked(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
+            let row: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM devices WHERE token_hash = $1 AND revoked_at IS NOT NULL")
+                    .bind(&token_hash[..])
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(row.is_some())
+        }
+
         async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
             let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
                 "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
