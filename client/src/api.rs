@@ -9,10 +9,11 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
     ApprovePairingRequest, ApproverPairingView, ChangePassphraseRequest, ClaimPairingRequest, ConfirmPairingRequest,
-    CreatePairingRequest, CreatePairingResponse, DeleteAccountRequest, DeviceListEntry, EnvelopeBytes, KeysResponse, LoginParamsRequest,
-    LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullResponse, PushRequest, PushResponse,
-    RecoverKeysRequest, RecoverKeysResponse, RecoverRequest, RegisterRequest, RenameDeviceRequest, RotateRequest,
-    SessionResponse, SetRecoveryRequest, UnlockRequest, UnlockResponse, from_cbor, to_cbor,
+    CreatePairingRequest, CreatePairingResponse, DeleteAccountRequest, DeviceListEntry, EnvelopeBytes, KeysResponse,
+    LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullResponse,
+    PushRequest, PushResponse, RecoverKeysRequest, RecoverKeysResponse, RecoverRequest, RegisterRequest,
+    RenameDeviceRequest, RotateRequest, SessionResponse, SetRecoveryRequest, UnlockRequest, UnlockResponse, from_cbor,
+    to_cbor,
 };
 use sealsync_envelope::{Cursor, DeviceId};
 use serde::de::DeserializeOwned;

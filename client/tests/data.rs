@@ -95,7 +95,7 @@ fn a_plaintext_export_from_a_script_needs_yes() {
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("export.json");
     let error = a.run_fail(&["export", "--out", file.to_str().unwrap()]);
-    assert!(error.contains("--yes"), "{error}");
+    assert!(error.contains("--yes") && error.contains("confirmation"), "{error}");
     assert!(!file.exists(), "nothing was written");
 }
 
@@ -165,7 +165,15 @@ fn a_passphrase_export_round_trips_and_a_wrong_passphrase_changes_nothing() {
     let files = tempfile::tempdir().unwrap();
     let sealed = files.path().join("export.age");
     let output = a.output(
-        &["export", "--out", sealed.to_str().unwrap(), "--include-deleted", "--encrypt", "passphrase", "--passphrase-stdin"],
+        &[
+            "export",
+            "--out",
+            sealed.to_str().unwrap(),
+            "--include-deleted",
+            "--encrypt",
+            "passphrase",
+            "--passphrase-stdin",
+        ],
         Some("an export passphrase\n"),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -296,7 +304,7 @@ fn erase_removes_the_journal_and_overwrites_the_key_file() {
     std::fs::hard_link(&keys, &link).unwrap();
 
     let error = a.run_fail(&["erase"]);
-    assert!(error.contains("--yes"), "{error}");
+    assert!(error.contains("--yes") && error.contains("confirmation"), "{error}");
     assert!(keys.exists() && a.dir().join("journal.db").exists(), "refused: nothing erased");
 
     let output = a.output(&["erase", "--yes"], None);
@@ -327,9 +335,20 @@ fn delete_account_leaves_no_row_and_other_devices_are_told(server: Server) {
     let id = account_id(&a);
     assert!(server.db.rows_of_account(&id) > 0);
 
+    // An import on a synced device goes to the others like an edit.
+    let c = Device::new("c");
+    let imported = c.add_mood(8, "from an old export");
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("old.json");
+    export(&c, &file, &["--yes"]);
+    assert_eq!(counts(&import(&b, &file, &[], None)), (1, 0, 0, 0));
+    b.sync();
+    a.sync();
+    assert_eq!(a.show("mood", &imported)["note"], "from an old export");
+
     // Refused from a script without --yes, and with a wrong passphrase.
     let error = a.run_fail(&["sync", "delete-account", "--passphrase-stdin"]);
-    assert!(error.contains("--yes"), "{error}");
+    assert!(error.contains("--yes") && error.contains("confirmation"), "{error}");
     let args = ["sync", "delete-account", "--passphrase-stdin", "--yes"];
     let error = expect_failure("a", &args, &a.output(&args, Some("not the passphrase\n")));
     assert!(error.contains("wrong passphrase"), "{error}");
@@ -339,11 +358,11 @@ fn delete_account_leaves_no_row_and_other_devices_are_told(server: Server) {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(server.db.rows_of_account(&id), 0, "no row of the account is left, in any table");
     assert_eq!(a.status()["enabled"], false, "sync is off on the device that deleted it");
-    assert_eq!(a.list("mood").len(), 1, "every record stays on the device");
+    assert_eq!(a.list("mood").len(), 2, "every record stays on the device");
 
     let error = b.run_fail(&["sync", "now"]);
     assert!(error.contains("account was deleted"), "{error}");
     // It turns sync off, and can start again.
     b.run(&["sync", "disable"]);
-    assert_eq!(b.list("mood").len(), 1);
+    assert_eq!(b.list("mood").len(), 2);
 }

@@ -49,7 +49,11 @@ impl ApiError {
 
     /// 401: unknown, malformed or revoked token.
     pub fn invalid_token() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "the device token is not valid (unknown, or its account was deleted)")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the device token is not valid (unknown, or its account was deleted)",
+        )
     }
 
     /// 401: the token is a revoked device's. An unknown token (its account

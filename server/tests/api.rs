@@ -470,7 +470,11 @@ async fn account_deletion_removes_every_row(server: TestServer) {
     assert_eq!(server.db.rows_of_account(account.id).await, 0);
     for token in [&device.token, &second.token] {
         let (status, body) = server.json(Method::GET, "/v1/devices", Some(token), None).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")), "not revoked: gone");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+            "not revoked: gone"
+        );
     }
     assert_eq!(server.pull(&survivor_device, 0, 10).await.envelopes.len(), 1);
     server.stop().await;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use sealsync_client::data::crypt::{Encrypted, encrypted};
 use sealsync_client::{
-    ClientError, Decryption, Encryption, ExportFormat, ExportOptions, ImportReport, Journal, domain::ValidationError,
+    ClientError, DataError, Decryption, Encryption, ExportFormat, ExportOptions, ImportReport, Journal,
 };
 
 use super::output;
@@ -65,13 +65,20 @@ pub struct EraseArgs {
     pub yes: bool,
 }
 
+/// Whether to go on: `--yes`, or a terminal to ask on (a script without
+/// `--yes` is refused before anything is said or done).
+fn may_ask(yes: bool, what: &'static str) -> Result<(), ClientError> {
+    if yes || std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    Err(DataError::ConfirmationRequired(what).into())
+}
+
 /// Asks on a terminal; from a script, only `--yes` goes on.
-fn confirmed(question: &str, yes: bool, what: &str) -> Result<bool, ClientError> {
+fn confirmed(question: &str, yes: bool, what: &'static str) -> Result<bool, ClientError> {
+    may_ask(yes, what)?;
     if yes {
         return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(ValidationError::new("yes", format!("{what} needs --yes when not run on a terminal")).into());
     }
     crate::confirm(question)
 }
@@ -91,6 +98,9 @@ pub fn export(journal: &Journal, args: ExportArgs, json: bool) -> Result<(), Cli
         (None, true) => None,
     };
     let plaintext = encryption.is_none();
+    if plaintext {
+        may_ask(args.yes, "a plaintext export")?;
+    }
     let options = ExportOptions { format: args.format, include_deleted: args.include_deleted, encryption };
     let (bytes, summary) = journal.export(&options)?;
     let records = summary.moods + summary.assessments + summary.activities + summary.schedules;
@@ -173,6 +183,7 @@ fn print_report(report: &ImportReport) {
 }
 
 pub fn erase(journal: Journal, dir: &std::path::Path, args: EraseArgs) -> Result<(), ClientError> {
+    may_ask(args.yes, "erasing the journal")?;
     let status = journal.sync_status()?;
     if let Some(state) = &status.state {
         eprintln!(
@@ -181,10 +192,8 @@ pub fn erase(journal: Journal, dir: &std::path::Path, args: EraseArgs) -> Result
             state.account_name, state.server_url
         );
     }
-    let question = format!(
-        "Erase the journal in {} and its keys from this device? This cannot be undone. [y/N] ",
-        dir.display()
-    );
+    let question =
+        format!("Erase the journal in {} and its keys from this device? This cannot be undone. [y/N] ", dir.display());
     if !confirmed(&question, args.yes, "erasing the journal")? {
         eprintln!("nothing erased");
         return Ok(());
@@ -194,13 +203,9 @@ pub fn erase(journal: Journal, dir: &std::path::Path, args: EraseArgs) -> Result
     Ok(())
 }
 
-pub fn delete_account(
-    journal: &mut Journal,
-    passphrase_stdin: bool,
-    yes: bool,
-    json: bool,
-) -> Result<(), ClientError> {
+pub fn delete_account(journal: &mut Journal, passphrase_stdin: bool, yes: bool, json: bool) -> Result<(), ClientError> {
     let state = journal.sync_status()?.state.ok_or(ClientError::SyncDisabled)?;
+    may_ask(yes, "deleting the account")?;
     let question = format!(
         "Delete the account {} on {} and everything stored there, for every device? The records on this device \
          stay. [y/N] ",

@@ -136,8 +136,9 @@ fn parse_identities(text: &SecretString) -> Result<Vec<age::x25519::Identity>, D
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
-            age::x25519::Identity::from_str(l)
-                .map_err(|_| DataError::InvalidKey("the identity file has a line that is not an age X25519 identity".into()))
+            age::x25519::Identity::from_str(l).map_err(|_| {
+                DataError::InvalidKey("the identity file has a line that is not an age X25519 identity".into())
+            })
         })
         .collect::<Result<_, _>>()?;
     if identities.is_empty() {

@@ -32,13 +32,9 @@ type Column = (&'static str, bool);
 fn columns(kind: &str) -> &'static [Column] {
     match kind {
         Mood::KIND => &[("score", false), ("note", true), ("tags", false)],
-        Assessment::KIND => &[
-            ("kind", true),
-            ("answers", false),
-            ("total", false),
-            ("severity", true),
-            ("item9_flag", false),
-        ],
+        Assessment::KIND => {
+            &[("kind", true), ("answers", false), ("total", false), ("severity", true), ("item9_flag", false)]
+        }
         Activity::KIND => &[
             ("name", true),
             ("category", true),
@@ -106,7 +102,9 @@ fn table<T: RecordType>(records: &[ExportedRecord<T>]) -> Result<Vec<u8>, Client
         row.extend(T::GROUPS.iter().map(|g| opt(record.changed.get(g.name).copied())));
         writer.write_record(row).map_err(io)?;
     }
-    writer.into_inner().map_err(|e| ClientError::io("cannot write the CSV export")(std::io::Error::other(e.to_string())))
+    writer
+        .into_inner()
+        .map_err(|e| ClientError::io("cannot write the CSV export")(std::io::Error::other(e.to_string())))
 }
 
 /// The zip of a snapshot.
@@ -153,12 +151,8 @@ fn rows<T: RecordType>(bytes: &[u8]) -> Result<Vec<Value>, DataError> {
     let cols = columns(T::KIND);
     let name = file_name(T::KIND);
     let mut reader = ::csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| DataError::Malformed(format!("{name}: {e}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let header: Vec<String> =
+        reader.headers().map_err(|e| DataError::Malformed(format!("{name}: {e}")))?.iter().map(str::to_owned).collect();
     let mut out = Vec::new();
     for row in reader.records() {
         let row = row.map_err(|e| DataError::Malformed(format!("{name}: {e}")))?;

@@ -187,7 +187,13 @@ fn payload<T: RecordType>(record: &ExportedRecord<T>) -> Result<RecordPayload, S
                 .collect();
             let body = RecordBody { groups };
             let hlc = body.max_dot().map_or(stamp, |d| d.hlc);
-            Ok(RecordPayload { kind, hlc, created_at: UnixMillis(record.created_at), deleted_at: None, body: body.encode() })
+            Ok(RecordPayload {
+                kind,
+                hlc,
+                created_at: UnixMillis(record.created_at),
+                deleted_at: None,
+                body: body.encode(),
+            })
         }
     }
 }

@@ -23,8 +23,7 @@ pub use export::{ExportOptions, ExportSummary};
 pub use import::{ImportReport, Refused};
 
 /// The two layouts of an export (docs/EXPORT.md).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// One JSON document.
@@ -46,7 +45,9 @@ pub enum DataError {
     #[error("the file is truncated (it ends in the middle of {0}); nothing was imported")]
     Truncated(&'static str),
     /// A format or version this client does not know.
-    #[error("the file is a {format} export of version {version}, which this sealsync does not read; nothing was imported")]
+    #[error(
+        "the file is a {format} export of version {version}, which this sealsync does not read; nothing was imported"
+    )]
     UnsupportedVersion {
         /// The `format` member.
         format: String,
@@ -68,6 +69,10 @@ pub enum DataError {
     /// Encryption failed.
     #[error("cannot encrypt the export: {0}")]
     Encrypt(String),
+    /// A step that exposes or destroys data was asked for without a
+    /// terminal to confirm it on, and without `--yes`.
+    #[error("{0} needs confirmation: run it on a terminal, or pass --yes")]
+    ConfirmationRequired(&'static str),
 }
 
 impl DataError {
@@ -82,6 +87,7 @@ impl DataError {
             Self::Tampered => "export_tampered",
             Self::InvalidKey(_) => "export_invalid_key",
             Self::Encrypt(_) => "export_encrypt",
+            Self::ConfirmationRequired(_) => "confirmation_required",
         }
     }
 }

@@ -224,10 +224,7 @@ pub(crate) fn list_with_changes<T: RecordType>(
     rows.map(|r| {
         let (id, row) = r?;
         let changes = match row.fields {
-            Some(_) => T::GROUPS
-                .iter()
-                .filter_map(|g| Some((g.name, row.stamps.get(&g.id)?.dot()?.hlc)))
-                .collect(),
+            Some(_) => T::GROUPS.iter().filter_map(|g| Some((g.name, row.stamps.get(&g.id)?.dot()?.hlc))).collect(),
             None => BTreeMap::new(),
         };
         Ok((record_of(id, row), changes))

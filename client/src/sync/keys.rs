@@ -15,8 +15,8 @@ use sealsync_crypto::{
     wrap_data_key,
 };
 use sealsync_envelope::dto::{
-    ChangePassphraseRequest, DeleteAccountRequest, DeviceRegistration, RecoverKeysRequest, RecoverRequest, RecoverySetup, RotateRequest,
-    RotatedRecovery, SessionResponse, SetRecoveryRequest, UnlockRequest, WrappedKey,
+    ChangePassphraseRequest, DeleteAccountRequest, DeviceRegistration, RecoverKeysRequest, RecoverRequest,
+    RecoverySetup, RotateRequest, RotatedRecovery, SessionResponse, SetRecoveryRequest, UnlockRequest, WrappedKey,
 };
 use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
 use serde::Serialize;

@@ -379,11 +379,8 @@ impl ServerDb {
                     other => panic!("table {other} has no account_id column: does it hold account data?"),
                 };
                 let count = format!("SELECT COUNT(*) FROM \"{table}\" WHERE {column} = $1");
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-                    .bind(account)
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
+                let n: i64 =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(count)).bind(account).fetch_one(&mut conn).await.unwrap();
                 rows += n;
             }
             rows
