@@ -197,3 +197,79 @@ fn payload<T: RecordType>(record: &ExportedRecord<T>) -> Result<RecordPayload, S
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("journal.db")).unwrap();
+        (dir, store)
+    }
+
+    fn document(moods: Vec<serde_json::Value>) -> Document<serde_json::Value> {
+        Document {
+            format: document::FORMAT.into(),
+            version: document::VERSION,
+            exported_at: 0,
+            include_deleted: true,
+            moods,
+            assessments: vec![],
+            activities: vec![],
+            schedules: vec![],
+        }
+    }
+
+    fn mood(id: Uuid, hlc: u64, changed: serde_json::Value) -> serde_json::Value {
+        json!({ "id": id, "created_at": 1_000, "hlc": hlc, "changed": changed,
+                "fields": { "score": 5, "note": "n", "tags": [] } })
+    }
+
+    /// Records that cannot be a local edit are refused one by one; the clock
+    /// does not move for a refused one, and the rest import.
+    #[test]
+    fn bad_records_are_refused_alone() {
+        let (_dir, mut store) = store();
+        let taken = store.create(&Mood { score: 3, note: String::new(), tags: vec![] }, UnixMillis(1_000)).unwrap();
+        let far = Hlc::new(UnixMillis::now().0 + 10 * 86_400_000, 0).unwrap().as_u64();
+        let ok = Hlc::new(2_000, 0).unwrap().as_u64();
+        let good = Uuid::new_v4();
+        let doc = document(vec![
+            mood(Uuid::new_v4(), far, json!({})),
+            mood(Uuid::new_v4(), ok, json!({ "colour": ok })),
+            json!({ "id": Uuid::new_v4(), "created_at": 1, "fields": { "score": "six" } }),
+            json!({ "id": Uuid::new_v4(), "created_at": 1 }),
+            mood(good, ok, json!({})),
+        ]);
+        let mut activity = doc.clone();
+        activity.moods.clear();
+        activity.activities.push(json!({ "id": taken, "created_at": 1, "fields": { "name": "run", "when": 1 } }));
+        let clock_before = store.read(|tx| load_clock(tx)).unwrap().last();
+
+        let report = import(&mut store, &doc).unwrap();
+        assert_eq!((report.added, report.refused.len()), (1, 4), "{report:?}");
+        assert!(report.refused[0].reason.contains("ahead"), "{:?}", report.refused[0]);
+        assert!(report.refused[1].reason.contains("colour"), "{:?}", report.refused[1]);
+        assert!(report.refused[3].reason.contains("needs its fields"), "{:?}", report.refused[3]);
+        assert!(store.read(|tx| load_clock(tx)).unwrap().last() < Hlc::from_u64(far));
+        assert!(store.read(|tx| load_clock(tx)).unwrap().last() >= clock_before);
+
+        let report = import(&mut store, &activity).unwrap();
+        assert_eq!(report.refused.len(), 1);
+        assert!(report.refused[0].reason.contains("mood"), "{report:?}");
+        assert_eq!(store.list::<Activity>(true).unwrap(), vec![]);
+    }
+
+    /// Another version, and bytes that are not an export, are refused whole.
+    #[test]
+    fn unreadable_files_are_refused_whole() {
+        let newer = serde_json::to_vec(&json!({ "format": document::FORMAT, "version": 9 })).unwrap();
+        assert!(matches!(read(&newer, &Decryption::None), Err(DataError::UnsupportedVersion { version: 9, .. })));
+        assert!(matches!(read(b"[1, 2", &Decryption::None), Err(DataError::Truncated(_))));
+        assert!(matches!(read(b"PK\x03\x04 not really", &Decryption::None), Err(DataError::Truncated(_))));
+        assert!(matches!(read(b"hello", &Decryption::None), Err(DataError::Malformed(_))));
+    }
+}
