@@ -43,12 +43,12 @@ macro_rules! shared_queries {
         }
 
         async fn token_revoked(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
-            let row: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM devices WHERE token_hash = $1 AND revoked_at IS NOT NULL")
+            let revoked: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE token_hash = $1 AND revoked_at IS NOT NULL")
                     .bind(&token_hash[..])
-                    .fetch_optional(&self.pool)
+                    .fetch_one(&self.pool)
                     .await?;
-            Ok(row.is_some())
+            Ok(revoked > 0)
         }
 
         async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
