@@ -158,6 +158,60 @@ fn an_age_export_opens_with_the_age_command_and_equals_the_plaintext_export() {
     assert!(opened.status.success() && opened.stdout.starts_with(b"PK\x03\x04"), "{}", text(&opened.stderr));
 }
 
+/// `age -d` asks for a passphrase on its terminal only: it runs under
+/// `script` (util-linux), which gives it a pseudo-terminal, and the
+/// passphrase is typed once it asks.
+#[test]
+fn a_passphrase_export_opens_with_the_age_command() {
+    use std::io::{Read, Write};
+    let Some(age) = age_command() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: the script command (util-linux) is not installed");
+        return;
+    }
+    let a = Device::new("a");
+    fill(&a);
+    let files = tempfile::tempdir().unwrap();
+    let sealed = files.path().join("export.age");
+    let output = a.output(
+        &[
+            "export",
+            "--out",
+            sealed.to_str().unwrap(),
+            "--include-deleted",
+            "--encrypt",
+            "passphrase",
+            "--passphrase-stdin",
+        ],
+        Some("typed at a terminal\n"),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let plain = files.path().join("plain.json");
+    export(&a, &plain, &["--include-deleted", "--yes"]);
+
+    let opened = files.path().join("opened.json");
+    let inner = format!("{age} -d -o '{}' '{}'", opened.display(), sealed.display());
+    let mut child = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).to_lowercase().contains("passphrase") {
+        let n = stdout.read(&mut buffer).unwrap();
+        assert!(n > 0, "age did not ask for the passphrase: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    child.stdin.take().unwrap().write_all(b"typed at a terminal\n").unwrap();
+    let output = common::wait_output(child, &["script", "age -d"]);
+    assert!(output.status.success(), "age -d failed: {}", text(&output.stderr));
+    assert_eq!(document(&std::fs::read(&opened).unwrap()), document(&std::fs::read(&plain).unwrap()));
+}
+
 #[test]
 fn a_passphrase_export_round_trips_and_a_wrong_passphrase_changes_nothing() {
     let a = Device::new("a");
