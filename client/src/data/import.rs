@@ -247,15 +247,15 @@ mod tests {
         let mut activity = doc.clone();
         activity.moods.clear();
         activity.activities.push(json!({ "id": taken, "created_at": 1, "fields": { "name": "run", "when": 1 } }));
-        let clock_before = store.read(|tx| load_clock(tx)).unwrap().last();
+        let clock_before = store.read(load_clock).unwrap().last();
 
         let report = import(&mut store, &doc).unwrap();
         assert_eq!((report.added, report.refused.len()), (1, 4), "{report:?}");
         assert!(report.refused[0].reason.contains("ahead"), "{:?}", report.refused[0]);
         assert!(report.refused[1].reason.contains("colour"), "{:?}", report.refused[1]);
         assert!(report.refused[3].reason.contains("needs its fields"), "{:?}", report.refused[3]);
-        assert!(store.read(|tx| load_clock(tx)).unwrap().last() < Hlc::from_u64(far));
-        assert!(store.read(|tx| load_clock(tx)).unwrap().last() >= clock_before);
+        assert!(store.read(load_clock).unwrap().last() < Hlc::from_u64(far));
+        assert!(store.read(load_clock).unwrap().last() >= clock_before);
 
         let report = import(&mut store, &activity).unwrap();
         assert_eq!(report.refused.len(), 1);
