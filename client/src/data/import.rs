@@ -263,6 +263,20 @@ mod tests {
         assert_eq!(store.list::<Activity>(true).unwrap(), vec![]);
     }
 
+    /// The example in docs/EXPORT.md imports as the document says.
+    #[test]
+    fn the_documented_example_imports() {
+        let doc = include_str!("../../../docs/EXPORT.md");
+        let example = doc.split("```json\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
+        let (_dir, mut store) = store();
+        let report = import(&mut store, &read(example.as_bytes(), &Decryption::None).unwrap()).unwrap();
+        assert_eq!((report.added, report.refused.len()), (2, 0), "{report:?}");
+        let moods = store.list::<Mood>(false).unwrap();
+        assert_eq!(moods[0].fields.as_ref().unwrap().note, "walked by the river");
+        assert_eq!((moods[0].updated_at, moods[0].hlc), (1_767_225_100_000, 115_816_864_153_600_000));
+        assert_eq!(store.list::<Schedule>(true).unwrap()[0].deleted_at, Some(1_767_221_000_000));
+    }
+
     /// Another version, and bytes that are not an export, are refused whole.
     #[test]
     fn unreadable_files_are_refused_whole() {
