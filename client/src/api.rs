@@ -9,10 +9,11 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
     ApprovePairingRequest, ApproverPairingView, ChangePassphraseRequest, ClaimPairingRequest, ConfirmPairingRequest,
-    CreatePairingRequest, CreatePairingResponse, DeviceListEntry, EnvelopeBytes, KeysResponse, LoginParamsRequest,
-    LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullResponse, PushRequest, PushResponse,
-    RecoverKeysRequest, RecoverKeysResponse, RecoverRequest, RegisterRequest, RenameDeviceRequest, RotateRequest,
-    SessionResponse, SetRecoveryRequest, UnlockRequest, UnlockResponse, from_cbor, to_cbor,
+    CreatePairingRequest, CreatePairingResponse, DeleteAccountRequest, DeviceListEntry, EnvelopeBytes, KeysResponse,
+    LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullResponse,
+    PushRequest, PushResponse, RecoverKeysRequest, RecoverKeysResponse, RecoverRequest, RegisterRequest,
+    RenameDeviceRequest, RotateRequest, SessionResponse, SetRecoveryRequest, UnlockRequest, UnlockResponse, from_cbor,
+    to_cbor,
 };
 use sealsync_envelope::{Cursor, DeviceId};
 use serde::de::DeserializeOwned;
@@ -155,7 +156,10 @@ impl Api {
         let code = problem["code"].as_str().unwrap_or("unknown").to_owned();
         let detail = problem["detail"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error")).to_owned();
         let error = match (status, code.as_str()) {
-            (StatusCode::UNAUTHORIZED, "invalid_token") => ClientError::SignedOut,
+            // This device's own token, once valid: only deleting the
+            // account (every device row with it) makes it unknown.
+            (StatusCode::UNAUTHORIZED, "invalid_token") => ClientError::AccountDeleted,
+            (StatusCode::UNAUTHORIZED, "device_revoked") => ClientError::SignedOut,
             (StatusCode::UNAUTHORIZED, "invalid_credentials") => ClientError::WrongPassphrase,
             (StatusCode::FORBIDDEN, "registration_closed") => ClientError::RegistrationClosed,
             _ => ClientError::Server { status: status.as_u16(), code, detail },
@@ -370,6 +374,13 @@ impl Api {
 
     pub(crate) async fn rotate(&self, token: &str, request: &RotateRequest) -> Result<(), ClientError> {
         self.single(Method::POST, "/v1/account/rotate", Some(token), Some(json_body(request)), MAX_JSON_ANSWER)
+            .await
+            .map(drop)
+    }
+
+    /// Deletes the account and every row of it, on proof of the auth key (PROTOCOL.md §8).
+    pub(crate) async fn delete_account(&self, token: &str, request: &DeleteAccountRequest) -> Result<(), ClientError> {
+        self.single(Method::DELETE, "/v1/account", Some(token), Some(json_body(request)), MAX_JSON_ANSWER)
             .await
             .map(drop)
     }

@@ -141,8 +141,8 @@ pub enum ClientError {
         /// Edits kept queued.
         queued: u64,
     },
-    /// This device's token was revoked or the account deleted.
-    #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
+    /// This device was revoked (from another device of the account).
+    #[error("this device was revoked and is no longer signed in; run `sealsync sync disable`")]
     SignedOut,
     /// The account's data key was rotated on another device and this device
     /// has not got the new key: nothing was pushed or merged.
@@ -156,6 +156,16 @@ pub enum ClientError {
     /// Device linking did not complete; nothing was saved.
     #[error("linking failed: {0}")]
     LinkFailed(String),
+    /// The server no longer knows this device's account: it was deleted
+    /// (`sealsync sync delete-account` on a device of it). Every record stays here.
+    #[error(
+        "the sync account was deleted (from one of its devices), or the server lost it; every record stays on \
+         this device. Run `sealsync sync disable`, then `sealsync sync enable --new` to sync again"
+    )]
+    AccountDeleted,
+    /// An export or import failed; an import that fails changes nothing.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
     /// Another device changed the keys first (a rotation): try again.
     #[error("another device changed the account's keys at the same time; run the command again")]
     KeysChanged,
@@ -192,6 +202,8 @@ impl ClientError {
             Self::NeedsUnlock => "needs_unlock",
             Self::WrongRecoveryKey => "wrong_recovery_key",
             Self::KeysChanged => "keys_changed",
+            Self::AccountDeleted => "account_deleted",
+            Self::Data(e) => e.code(),
             Self::LinkFailed(_) => "link_failed",
         }
     }

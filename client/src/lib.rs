@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod api;
+pub mod data;
 pub mod domain;
 mod error;
 pub mod keyfile;
@@ -41,6 +42,7 @@ mod private;
 pub mod store;
 pub mod sync;
 
+pub use data::{DataError, Decryption, Encryption, ExportFormat, ExportOptions, ExportSummary, ImportReport};
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
 pub use private::restrict_umask;
@@ -271,6 +273,58 @@ impl Journal {
     /// Revokes a device of the account.
     pub async fn revoke_device(&self, device: DeviceId) -> Result<(), ClientError> {
         sync::revoke(&self.store, &self.dir, &self.http()?, device).await
+    }
+}
+
+/// The user's own copy (docs/EXPORT.md): export, import, erasure.
+impl Journal {
+    /// Every record (and, if asked, every deleted one) as an export file's
+    /// bytes: JSON or CSV, age-encrypted if asked. Reads one snapshot.
+    pub fn export(&self, options: &ExportOptions) -> Result<(Vec<u8>, ExportSummary), ClientError> {
+        data::export::export(&self.store, options)
+    }
+
+    /// [`Journal::export`] into the file `path`, written atomically and
+    /// readable by the user alone.
+    pub fn export_to_file(&self, path: &Path, options: &ExportOptions) -> Result<ExportSummary, ClientError> {
+        let (bytes, summary) = self.export(options)?;
+        data::export::write_file(path, &bytes)?;
+        Ok(summary)
+    }
+
+    /// Merges an export (JSON or CSV, plain or age-encrypted) into the
+    /// journal by the sync rule, in one transaction: a newer local change is
+    /// never overwritten, the same file twice changes nothing the second
+    /// time, and a file that cannot be read whole changes nothing.
+    pub fn import(&mut self, bytes: &[u8], key: &Decryption) -> Result<ImportReport, ClientError> {
+        let document = data::import::read(bytes, key)?;
+        data::import::import(&mut self.store, &document)
+    }
+
+    /// [`Journal::import`] of the file `path`.
+    pub fn import_file(&mut self, path: &Path, key: &Decryption) -> Result<ImportReport, ClientError> {
+        let bytes = zeroize::Zeroizing::new(
+            std::fs::read(path).map_err(ClientError::io(format!("cannot read {}", path.display())))?,
+        );
+        self.import(&bytes, key)
+    }
+
+    /// Deletes the sync account and every row of it on the server (after
+    /// checking the passphrase there), then turns sync off here. Every
+    /// record stays on this device; the other devices are told at their next
+    /// sync ([`ClientError::AccountDeleted`]).
+    pub async fn delete_account(&mut self, passphrase: &Passphrase) -> Result<(), ClientError> {
+        let http = self.http()?;
+        sync::keys::delete_account(&mut self.store, &self.dir, &http, passphrase).await
+    }
+
+    /// Erases the journal from this device: the key file is overwritten and
+    /// deleted, then the database files. Nothing on a sync server changes
+    /// ([`Journal::delete_account`] first for that).
+    pub fn erase(self) -> Result<(), ClientError> {
+        let Self { store, dir, .. } = self;
+        drop(store);
+        data::erase::erase(&dir)
     }
 }
 

@@ -40,7 +40,8 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
 }
 
 fn run(cli: Cli) -> Result<(), ClientError> {
-    let mut journal = Journal::open(&data_dir(&cli)?)?;
+    let dir = data_dir(&cli)?;
+    let mut journal = Journal::open(&dir)?;
     let json = cli.json;
     match cli.command {
         Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),
@@ -59,6 +60,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         }
         Command::Sync(command) => sync(&mut journal, command, json),
         Command::Devices(command) => devices(&mut journal, command, json),
+        Command::Export(args) => cli::data::export(&journal, args, json),
+        Command::Import(args) => cli::data::import(&mut journal, args, json),
+        Command::Erase(args) => cli::data::erase(journal, &dir, args),
     }
 }
 
@@ -412,6 +416,9 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             } else {
                 println!("sync: off");
             }
+        }
+        SyncCommand::DeleteAccount { passphrase_stdin, yes } => {
+            cli::data::delete_account(journal, passphrase_stdin, yes, json)?
         }
         SyncCommand::Disable => {
             runtime().block_on(journal.disable_sync())?;

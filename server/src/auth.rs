@@ -81,8 +81,12 @@ impl<S: Store> FromRequestParts<App<S>> for AuthDevice {
             .and_then(|h| h.strip_prefix("Bearer "))
             .filter(|t| t.len() == 64 && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .ok_or_else(ApiError::invalid_token)?;
-        let device = app.store.authenticate(&token_hash(token), crate::app::now_ms()).await?;
-        device.map(AuthDevice).ok_or_else(ApiError::invalid_token)
+        let hash = token_hash(token);
+        match app.store.authenticate(&hash, crate::app::now_ms()).await? {
+            Some(device) => Ok(AuthDevice(device)),
+            None if app.store.token_revoked(&hash).await? => Err(ApiError::device_revoked()),
+            None => Err(ApiError::invalid_token()),
+        }
     }
 }
 

@@ -49,7 +49,17 @@ impl ApiError {
 
     /// 401: unknown, malformed or revoked token.
     pub fn invalid_token() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "the device token is not valid, or the device was revoked")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the device token is not valid (unknown, or its account was deleted)",
+        )
+    }
+
+    /// 401: the token is a revoked device's. An unknown token (its account
+    /// deleted, with every device row) stays `invalid_token`.
+    pub fn device_revoked() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "device_revoked", "this device was revoked")
     }
 
     /// 401: wrong account name or auth key (deliberately indistinguishable).

@@ -224,7 +224,7 @@ async fn devices_are_listed_and_revoked(server: TestServer) {
     let (status, _) = server.json(Method::DELETE, &path, Some(&first.token), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = server.json(Method::GET, "/v1/devices", Some(&second.token), None).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("device_revoked")));
     let (status, body) = server.json(Method::DELETE, &path, Some(&first.token), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("device_not_found")));
     let (_, list) = server.json(Method::GET, "/v1/devices", Some(&first.token), None).await;
@@ -303,7 +303,7 @@ async fn a_device_renames_only_itself(server: TestServer) {
     let (status, body) = server.json(Method::PUT, &path, Some(&first.token), Some(rename("ee"))).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_this_device")));
     let (status, body) = server.json(Method::PUT, &path, Some(&joined.token), Some(rename("ee"))).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("device_revoked")));
     server.stop().await;
 }
 
@@ -469,8 +469,12 @@ async fn account_deletion_removes_every_row(server: TestServer) {
 
     assert_eq!(server.db.rows_of_account(account.id).await, 0);
     for token in [&device.token, &second.token] {
-        let (status, _) = server.json(Method::GET, "/v1/devices", Some(token), None).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, body) = server.json(Method::GET, "/v1/devices", Some(token), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+            "not revoked: gone"
+        );
     }
     assert_eq!(server.pull(&survivor_device, 0, 10).await.envelopes.len(), 1);
     server.stop().await;

@@ -41,6 +41,12 @@ pub enum Command {
     /// The sync account's devices.
     #[command(subcommand)]
     Devices(DevicesCommand),
+    /// Write every record to a file: JSON or CSV, plain or age-encrypted (docs/EXPORT.md).
+    Export(super::data::ExportArgs),
+    /// Merge an export into this journal (a newer local change is never overwritten).
+    Import(super::data::ImportArgs),
+    /// Delete the journal and its keys from this device.
+    Erase(super::data::EraseArgs),
 }
 
 /// What can be done with records of one kind.
@@ -247,6 +253,16 @@ pub enum SyncCommand {
     Status,
     /// Turn sync off (keeps every record; forgets keys and token).
     Disable,
+    /// Delete the sync account and everything the server holds of it, for
+    /// every device (asks for the passphrase); then turn sync off here.
+    DeleteAccount {
+        /// Read the passphrase from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+        /// Delete without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -74,6 +74,14 @@ impl Store {
         Ok(result)
     }
 
+    /// Runs `f` in one read transaction: everything it reads is one snapshot.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, ClientError>) -> Result<R, ClientError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let result = f(&tx)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }

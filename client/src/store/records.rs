@@ -206,6 +206,32 @@ impl Store {
     }
 }
 
+/// A record with the stamp of each field group's last change, by group
+/// name (empty once deleted): what an export carries so that an import
+/// merges group by group, as sync does.
+pub(crate) type WithChanges<T> = (Record<T>, BTreeMap<&'static str, Hlc>);
+
+/// Every record of a kind with its groups' last changes, oldest first;
+/// deleted ones only if asked. Reads in the caller's transaction, so an
+/// export of the four kinds is one snapshot.
+pub(crate) fn list_with_changes<T: RecordType>(
+    tx: &Transaction<'_>,
+    include_deleted: bool,
+) -> Result<Vec<WithChanges<T>>, ClientError> {
+    let filter = if include_deleted { "" } else { "WHERE deleted_at IS NULL" };
+    let mut statement = tx.prepare(&select::<T>(&format!("{filter} ORDER BY created_at, id")))?;
+    let rows = statement.query_map([], row_from::<T>)?;
+    rows.map(|r| {
+        let (id, row) = r?;
+        let changes = match row.fields {
+            Some(_) => T::GROUPS.iter().filter_map(|g| Some((g.name, row.stamps.get(&g.id)?.dot()?.hlc))).collect(),
+            None => BTreeMap::new(),
+        };
+        Ok((record_of(id, row), changes))
+    })
+    .collect()
+}
+
 /// [`Store::update`] in the caller's transaction.
 pub(crate) fn edit<T: RecordType>(
     tx: &Transaction<'_>,

@@ -15,8 +15,8 @@ use sealsync_crypto::{
     wrap_data_key,
 };
 use sealsync_envelope::dto::{
-    ChangePassphraseRequest, DeviceRegistration, RecoverKeysRequest, RecoverRequest, RecoverySetup, RotateRequest,
-    RotatedRecovery, SessionResponse, SetRecoveryRequest, UnlockRequest, WrappedKey,
+    ChangePassphraseRequest, DeleteAccountRequest, DeviceRegistration, RecoverKeysRequest, RecoverRequest,
+    RecoverySetup, RotateRequest, RotatedRecovery, SessionResponse, SetRecoveryRequest, UnlockRequest, WrappedKey,
 };
 use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
 use serde::Serialize;
@@ -457,6 +457,27 @@ pub(crate) async fn unlock(
     store.transaction(sync_state::requeue_all)?;
     keyfile::save(dir, &keys)?;
     Ok(KeyInfo::of(&keys))
+}
+
+/// Deletes the account on the server, on proof of the passphrase (the
+/// server checks its auth key, as for every key change), then turns sync
+/// off here. Every record stays on this device. An account already gone
+/// (deleted from another device) is turned off here just the same.
+pub(crate) async fn delete_account(
+    store: &mut Store,
+    dir: &std::path::Path,
+    http: &Http,
+    passphrase: &Passphrase,
+) -> Result<(), ClientError> {
+    let (state, keys, api) = session(store, dir, http)?;
+    let (_, _, root) = passphrase_root(store, &api, &state, passphrase).await?;
+    let request = DeleteAccountRequest { auth_key: *root.auth_key().expose_secret() };
+    match api.delete_account(&keys.token, &request).await {
+        Ok(()) | Err(ClientError::AccountDeleted) => {}
+        Err(e) => return Err(key_change_error(e, ClientError::WrongPassphrase)),
+    }
+    store.disable_sync()?;
+    keyfile::remove(dir)
 }
 
 /// Records that another device rotated the key and this one must unlock,

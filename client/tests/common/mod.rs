@@ -340,6 +340,53 @@ impl ServerDb {
         })
     }
 
+    /// Rows that name `account` (a UUID), in every table of the server's
+    /// schema: `accounts` by its `id`, every other table by its `account_id`
+    /// column. A table with neither must be one known to hold no account's
+    /// data, so a new table cannot escape the count.
+    pub fn rows_of_account(&self, account: &str) -> i64 {
+        let account = uuid::Uuid::parse_str(account).expect("an account id");
+        let sqlite = matches!(self, ServerDb::Sqlite { .. });
+        with_conn!(self, |conn| {
+            let columns: Vec<(String, String)> = if sqlite {
+                sqlx::query_as(
+                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+            } else {
+                sqlx::query_as(
+                    "SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c \
+                     JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema \
+                     WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+            };
+            let mut tables: Vec<&str> = columns.iter().map(|(t, _)| t.as_str()).collect();
+            tables.sort_unstable();
+            tables.dedup();
+            let mut rows = 0;
+            for table in tables {
+                let has = |column: &str| columns.iter().any(|(t, c)| t == table && c == column);
+                let column = match table {
+                    "accounts" => "id",
+                    _ if has("account_id") => "account_id",
+                    "server_secrets" | "_sqlx_migrations" => continue,
+                    other => panic!("table {other} has no account_id column: does it hold account data?"),
+                };
+                let count = format!("SELECT COUNT(*) FROM \"{table}\" WHERE {column} = $1");
+                let n: i64 =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(count)).bind(account).fetch_one(&mut conn).await.unwrap();
+                rows += n;
+            }
+            rows
+        })
+    }
+
     /// Everything the database holds, as bytes to search: for SQLite the
     /// database file with its `-wal` and `-shm` files; for Postgres every row
     /// of every table in the schema rendered as text (bytea as `\x` hex).

@@ -176,6 +176,11 @@ pub trait Store: pairings::PairingStore + Clone + Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = Result<Option<Authenticated>, StoreError>> + Send;
 
+    /// Whether `token_hash` is the token of a revoked device (whose row stays
+    /// until its account is deleted): so a revoked device is told apart from
+    /// one whose account is gone (PROTOCOL.md §8).
+    fn token_revoked(&self, token_hash: &[u8; 32]) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Every device of the account, revoked ones included.
     fn list_devices(&self, account_id: AccountId) -> impl Future<Output = Result<Vec<DeviceInfo>, StoreError>> + Send;
 

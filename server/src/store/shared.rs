@@ -42,6 +42,15 @@ macro_rules! shared_queries {
             Ok(row.map(|(hash,)| bytes32(hash)))
         }
 
+        async fn token_revoked(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
+            let revoked: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE token_hash = $1 AND revoked_at IS NOT NULL")
+                    .bind(&token_hash[..])
+                    .fetch_one(&self.pool)
+                    .await?;
+            Ok(revoked > 0)
+        }
+
         async fn authenticate(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Authenticated>, StoreError> {
             let row: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
                 "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
