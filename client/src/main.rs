@@ -41,6 +41,9 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
 
 fn run(cli: Cli) -> Result<(), ClientError> {
     let mut journal = Journal::open(&data_dir(&cli)?)?;
+    if let Some(ca_file) = &cli.ca_file {
+        journal.trust_ca_file(ca_file)?;
+    }
     let json = cli.json;
     match cli.command {
         Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),
