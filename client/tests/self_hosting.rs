@@ -256,10 +256,15 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SIGQUIT would wait for connections; the test is over.
+        // SIGTERM: the master stops its workers, then exits (SIGKILL would
+        // leave the workers running).
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // The master's workers exit when it does; reap nothing else.
         let _ = std::fs::remove_file(self.dir.join("nginx.pid"));
     }
 }

@@ -296,7 +296,8 @@ fn the_database_url_can_come_from_a_file() {
     std::fs::write(&empty, "\n").unwrap();
     let bad = dir.path().join("bad");
     std::fs::write(&bad, "mysql://user:hunter2@db/x").unwrap();
-    let cases: [(&[&str], Vec<(&str, &str)>, &str); 5] = [
+    type Case<'a> = (&'a [&'a str], Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 5] = [
         (
             &["migrate"],
             vec![("SEALSYNC_DATABASE_URL_FILE", secret_arg), ("SEALSYNC_DATABASE_URL", "sqlite://x.db")],
