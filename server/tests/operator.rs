@@ -415,3 +415,42 @@ async fn an_older_binary_refuses_a_newer_schema() {
     let after: i64 = sqlx::query_scalar(count).fetch_one(&mut conn).await.unwrap();
     assert_eq!(before, after, "nothing was changed");
 }
+
+#[tokio::test]
+async fn a_copy_that_fails_midway_leaves_the_target_empty() {
+    let Some(target) = common::postgres_database().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    assert!(server(&["migrate", "--database-url", &url], &[]).status.success());
+    // A whole account, then an envelope whose record id is 15 bytes: the
+    // accounts table copies, the envelopes table cannot.
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let account = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO accounts (id, name, protocol_version, salt_seed, auth_key_hash, created_at) \
+         VALUES (?1, 'a@example.org', 1, ?2, ?2, 1)",
+    )
+    .bind(account)
+    .bind(vec![0u8; 32])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
+         VALUES (?1, ?2, ?1, 1, 1, X'00')",
+    )
+    .bind(account)
+    .bind(vec![7u8; 15])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+
+    let output = server(&["copy", "--from", &url, "--to", &target.url], &[]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("envelopes") && stderr.contains("record_id"), "{stderr}");
+    let mut pg = sqlx::PgConnection::connect(&target.url).await.unwrap();
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&mut pg).await.unwrap();
+    assert_eq!(accounts, 0, "the copy is one transaction: nothing of it stays");
+}
