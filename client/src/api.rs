@@ -90,7 +90,14 @@ pub(crate) struct Http(reqwest::Client);
 
 impl Http {
     pub(crate) fn new() -> Result<Self, ClientError> {
+        Self::trusting(Vec::new())
+    }
+
+    /// A client that trusts `extra_roots` besides the system's certificate
+    /// authorities (see [`load_ca_file`]); verification itself is never off.
+    pub(crate) fn trusting(extra_roots: Vec<reqwest::Certificate>) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
@@ -100,6 +107,21 @@ impl Http {
             .map_err(|e| ClientError::Network(e.to_string()))?;
         Ok(Self(client))
     }
+}
+
+/// Reads a PEM file of certificate authorities to trust besides the system's
+/// (`--ca-file`, `SEALSYNC_CA_FILE`): a self-hosted server behind a proxy
+/// whose certificate a private CA signed. A file that cannot be read, or
+/// holds no certificate, is refused.
+pub(crate) fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
+    let what = format!("cannot use the CA file {}", path.display());
+    let pem = std::fs::read(path).map_err(ClientError::io(what.clone()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| ClientError::io(what.clone())(std::io::Error::other(e.to_string())))?;
+    if certificates.is_empty() {
+        return Err(ClientError::io(what)(std::io::Error::other("it holds no PEM certificate")));
+    }
+    Ok(certificates)
 }
 
 /// A client of one server.

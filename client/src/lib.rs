@@ -119,6 +119,16 @@ impl Journal {
         Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
     }
 
+    /// Trusts the certificate authorities in the PEM file `path` for every
+    /// later call to the server, besides the system's (`--ca-file`,
+    /// `SEALSYNC_CA_FILE`): for a self-hosted server whose certificate a
+    /// private CA signed. Verification is never turned off.
+    pub fn trust_ca_file(&mut self, path: &Path) -> Result<(), ClientError> {
+        let http = Http::trusting(api::load_ca_file(path)?)?;
+        self.http = OnceLock::from(http);
+        Ok(())
+    }
+
     fn http(&self) -> Result<Http, ClientError> {
         if let Some(http) = self.http.get() {
             return Ok(http.clone());

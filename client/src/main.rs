@@ -42,6 +42,9 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
 fn run(cli: Cli) -> Result<(), ClientError> {
     let dir = data_dir(&cli)?;
     let mut journal = Journal::open(&dir)?;
+    if let Some(ca_file) = &cli.ca_file {
+        journal.trust_ca_file(ca_file)?;
+    }
     let json = cli.json;
     match cli.command {
         Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),

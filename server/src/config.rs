@@ -24,12 +24,18 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Apply migrations, then serve (the default).
     Serve,
     /// Apply migrations and exit.
     Migrate,
+    // Operator commands (crate::admin).
+    /// Write an online, consistent copy of the SQLite database to a new file.
+    Backup(crate::admin::BackupArgs),
+    /// Copy every row of a SQLite database into an empty Postgres database
+    /// (run with the server stopped).
+    Copy(crate::admin::CopyArgs),
 }
 
 /// Log line format.
@@ -50,6 +56,10 @@ pub struct Config {
     /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "SEALSYNC_DATABASE_URL", default_value = "sqlite://sealsync.db", global = true)]
     pub database_url: DatabaseUrl,
+    /// A file holding the database URL (keeps a password out of the
+    /// environment and the process list); see crate::secret_file.
+    #[arg(long, env = "SEALSYNC_DATABASE_URL_FILE", value_name = "FILE", global = true)]
+    pub database_url_file: Option<std::path::PathBuf>,
     /// Whether anyone may create an account.
     #[arg(long, env = "SEALSYNC_REGISTRATION", value_enum, default_value = "open", global = true)]
     pub registration: Registration,

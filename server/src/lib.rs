@@ -8,12 +8,15 @@
 //! - [`auth`], [`body`], [`error`]: tokens, bodies and problem documents;
 //! - [`guard`]: client addresses, and the limits on guessing auth keys;
 //! - [`wire`]: the JSON bodies as they arrive, and their field checks;
-//! - [`config`]: the command line.
+//! - [`config`]: the command line;
+//! - [`secret_file`]: settings read from files (`SEALSYNC_DATABASE_URL_FILE`);
+//! - [`admin`]: operator commands on the database (`backup`, `copy`).
 //!
 //! The server reads envelope headers (record, device, counter, key id) and
 //! never anything inside them; it never logs tokens, keys or ciphertext.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod body;
@@ -21,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod guard;
 pub mod routes;
+pub mod secret_file;
 pub mod serve;
 pub mod store;
 pub mod wire;

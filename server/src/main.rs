@@ -1,8 +1,9 @@
-//! `sealsync-server [serve|migrate] [flags]`: see `--help` and README.md.
+//! `sealsync-server [serve|migrate|backup|copy] [flags]`: see `--help`,
+//! README.md and docs/self-hosting.md.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use sealsync_server::config::{Cli, Command, Config, DatabaseUrl, LogFormat};
 use sealsync_server::store::Store;
 use sealsync_server::store::postgres::PgStore;
@@ -11,10 +12,24 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.config.log_format);
+    if let Err(e) = sealsync_server::secret_file::apply(&mut cli.config, &matches) {
+        eprintln!("sealsync-server: {e}");
+        return ExitCode::FAILURE;
+    }
     let command = cli.command.unwrap_or(Command::Serve);
     let config = cli.config;
+    if let Some(result) = admin(&command, &config).await {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("sealsync-server: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = match &config.database_url {
         DatabaseUrl::Postgres(url) => match PgStore::connect(url, config.max_connections).await {
             Ok(store) => run(store, command, &config).await,
@@ -31,6 +46,47 @@ async fn main() -> ExitCode {
             eprintln!("sealsync-server: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs an operator command (`backup`, `copy`); `None` for the others.
+async fn admin(command: &Command, config: &Config) -> Option<Result<(), String>> {
+    use sealsync_server::admin;
+    match command {
+        Command::Backup(args) => Some(match admin::backup::backup(&config.database_url, &args.to).await {
+            Ok(report) => {
+                println!(
+                    "backup written to {}: {} accounts, {} envelopes, {} bytes",
+                    report.file.display(),
+                    report.accounts,
+                    report.envelopes,
+                    report.bytes
+                );
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        }),
+        Command::Copy(args) => Some(
+            async {
+                let from: DatabaseUrl = args.from.parse().map_err(|e| format!("--from: {e}"))?;
+                let to = match (&args.to, &args.to_file) {
+                    (Some(url), _) => url.clone(),
+                    (None, Some(file)) => {
+                        sealsync_server::secret_file::read("--to-file", file).map_err(|e| e.to_string())?
+                    }
+                    (None, None) => return Err("copy needs --to or --to-file".to_owned()),
+                };
+                let to: DatabaseUrl = to.parse().map_err(|e| format!("--to: {e}"))?;
+                let report = admin::copy::copy(&from, &to).await.map_err(|e| e.to_string())?;
+                for (table, rows) in &report.tables {
+                    println!("{table}: {rows} rows");
+                }
+                println!("copy complete: point --database-url at the Postgres database and start the server");
+                Ok::<(), String>(())
+            }
+            .await,
+        ),
+        Command::Serve | Command::Migrate => None,
     }
 }
 

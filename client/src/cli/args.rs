@@ -17,6 +17,11 @@ pub struct Cli {
     /// Machine-readable output for listings and status.
     #[arg(long, global = true)]
     pub json: bool,
+    /// A PEM file of certificate authorities to trust for the sync server,
+    /// besides the system's (a self-hosted server with a private CA).
+    /// Certificates are always verified.
+    #[arg(long, env = "SEALSYNC_CA_FILE", value_name = "FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -48,7 +48,7 @@ impl TestDb {
         }
     }
 
-    fn share(&self) -> TestDb {
+    pub fn share(&self) -> TestDb {
         match self {
             TestDb::Sqlite { _dir, url } => TestDb::Sqlite { _dir: _dir.clone(), url: url.clone() },
             TestDb::Postgres(db) => TestDb::Postgres(db.clone()),
@@ -116,7 +116,7 @@ impl TestServer {
         Self::on(self.db.share(), settings).await
     }
 
-    async fn on(db: TestDb, settings: Settings) -> TestServer {
+    pub async fn on(db: TestDb, settings: Settings) -> TestServer {
         match &db {
             TestDb::Sqlite { url, .. } => {
                 let store = SqliteStore::connect(url, 8).await.unwrap();
