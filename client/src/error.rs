@@ -66,6 +66,19 @@ pub enum ClientError {
     /// A server URL that is not acceptable.
     #[error("{0}")]
     InvalidServerUrl(String),
+    /// A new passphrase is quick to guess (zxcvbn, [`crate::strength`]):
+    /// nothing was derived or sent.
+    #[error(
+        "this passphrase is too easy to guess: {reason}. {advice} For example, five random words: \"{suggestion}\""
+    )]
+    WeakPassphrase {
+        /// Why (zxcvbn's warning, or the estimated number of guesses).
+        reason: String,
+        /// zxcvbn's advice.
+        advice: String,
+        /// A strong passphrase made of random words, to take or adapt.
+        suggestion: String,
+    },
     /// The passphrase does not unlock the account (or the account does not exist).
     #[error("wrong passphrase, or no such account on this server; nothing was uploaded")]
     WrongPassphrase,
@@ -176,6 +189,7 @@ impl ClientError {
             Self::SyncAlreadyEnabled { .. } => "sync_already_enabled",
             Self::InvalidServerUrl(_) => "invalid_server_url",
             Self::WrongPassphrase => "wrong_passphrase",
+            Self::WeakPassphrase { .. } => "weak_passphrase",
             Self::AccountExists(_) => "account_exists",
             Self::RegistrationClosed => "registration_closed",
             Self::Crypto(_) => "crypto",

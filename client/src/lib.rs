@@ -39,6 +39,7 @@ pub mod keyfile;
 pub mod keyring;
 mod private;
 pub mod store;
+pub mod strength;
 pub mod sync;
 
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};

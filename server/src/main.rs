@@ -21,7 +21,14 @@ async fn main() -> ExitCode {
             Err(e) => Err(format!("cannot connect to Postgres: {e}")),
         },
         DatabaseUrl::Sqlite(url) => match SqliteStore::connect(url, config.max_connections).await {
-            Ok(store) => run(store, command, &config).await,
+            Ok(store) => {
+                let result = run(store.clone(), command, &config).await;
+                // After the last request: the main file alone is then complete.
+                match (result, store.checkpoint_and_close().await) {
+                    (Ok(()), Err(e)) => Err(format!("cannot checkpoint the SQLite database: {e}")),
+                    (result, _) => result,
+                }
+            }
             Err(e) => Err(format!("cannot open the SQLite database {url}: {e}")),
         },
     };

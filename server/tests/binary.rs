@@ -72,6 +72,45 @@ async fn with_no_configuration_it_serves_sqlite_from_the_working_directory() {
     assert!(log.contains("shut down"), "{log}");
 }
 
+/// The SQLite file holds auth-key hashes, salt seeds and the fake-salt
+/// secret: it and its -wal/-shm are the server user's alone, and after a
+/// clean shutdown the main file alone is complete (the WAL is folded in).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_is_private_and_complete_after_shutdown() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+    // A database a server before this check left world-readable is tightened too.
+    std::fs::File::create(dir.path().join("old.db")).unwrap();
+    std::fs::set_permissions(dir.path().join("old.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = server(dir.path(), &["migrate", "--database-url", "sqlite://old.db"], &[]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(mode("old.db"), 0o600);
+
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut child = server(dir.path(), &["--bind", &bind], &[]).spawn().unwrap();
+    let base = format!("http://{bind}");
+    wait_healthy(&base, &mut child).await;
+    let request = Account::new().register_request(sealsync_envelope::DeviceId::random());
+    let registered = reqwest::Client::new().post(format!("{base}/v1/accounts")).json(&request).send().await.unwrap();
+    assert!(registered.status().is_success(), "{:?}", registered.text().await);
+    for name in ["sealsync.db", "sealsync.db-wal", "sealsync.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+    let wal = dir.path().join("sealsync.db-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "the WAL was checkpointed");
+    // The main file alone, copied elsewhere, holds the account.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("sealsync.db"), copy.path().join("sealsync.db")).unwrap();
+    let url = format!("sqlite://{}", copy.path().join("sealsync.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(accounts, 1);
+}
+
 #[tokio::test]
 async fn migrate_applies_migrations_and_exits() {
     let dir = tempfile::tempdir().unwrap();

@@ -248,6 +248,7 @@ pub(crate) async fn change_passphrase(
     sign_out_others: bool,
 ) -> Result<(), ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
+    crate::strength::check_new_passphrase(new, &[&state.account_name, &state.server_url])?;
     let (version, name, old_root) = passphrase_root(store, &api, &state, old).await?;
     let salt_seed = SaltSeed(sealsync_crypto::primitives::random()?);
     let new_root = derive_root_key(version, new, &salt_seed, &name)?;
@@ -319,6 +320,7 @@ pub(crate) async fn recover(
     http: &Http,
     options: RecoverOptions,
 ) -> Result<SyncState, ClientError> {
+    crate::strength::check_new_passphrase(&options.new_passphrase, &[&options.account_name, &options.server_url])?;
     let Joining { url, name, api, pinned } = joining(
         store,
         http,

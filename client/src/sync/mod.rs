@@ -200,6 +200,9 @@ pub(crate) async fn enable(
     http: &Http,
     options: EnableOptions,
 ) -> Result<Enabled, ClientError> {
+    if options.create {
+        crate::strength::check_new_passphrase(&options.passphrase, &[&options.account_name, &options.server_url])?;
+    }
     let Joining { url, name, api, pinned } = joining(
         store,
         http,
@@ -438,7 +441,7 @@ mod tests {
         let options = EnableOptions {
             server_url: "http://127.0.0.1:9".into(),
             account_name: "someone@example.org".into(),
-            passphrase: Passphrase::new("a passphrase".into()).unwrap(),
+            passphrase: Passphrase::new("a passphrase long enough to pass the strength rule".into()).unwrap(),
             create: true,
             allow_insecure_http: true,
             device_name: "n".repeat(MAX_DEVICE_NAME_BYTES + 1),
