@@ -125,6 +125,15 @@ pub enum ClientError {
         /// Its detail.
         detail: String,
     },
+    /// The server refused some local changes (they stay queued): the
+    /// reasons, joined. `sync now` ends with this after its summary.
+    #[error("the server refused {count} change(s), kept queued here: {reasons}")]
+    Refused {
+        /// How many.
+        count: u64,
+        /// Each reason, with what to do.
+        reasons: String,
+    },
     /// The server says this device reused counters or keys: it must re-enrol.
     #[error(
         "the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol"
@@ -199,6 +208,7 @@ impl ClientError {
             Self::ResponseTooLarge { .. } => "response_too_large",
             Self::SessionMismatch(_) => "session_mismatch",
             Self::Server { .. } => "server",
+            Self::Refused { .. } => "refused",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
             Self::DeviceCompromised { .. } => "device_compromised",

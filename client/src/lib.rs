@@ -49,7 +49,7 @@ pub use sealsync_crypto::Passphrase;
 pub use sealsync_envelope::DeviceId;
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
-pub use store::sync_state::{QuarantineEntry, SyncState};
+pub use store::sync_state::{QuarantineEntry, Refusal, SyncState};
 pub use sync::{
     DeviceInfo, EnableOptions, Enabled, KeyInfo, LinkOptions, Progress, RecoverOptions, RecoveryKey, ShownCode,
     SyncSummary,
@@ -85,6 +85,8 @@ pub struct SyncStatus {
     pub quarantined: Vec<QuarantineEntry>,
     /// Older quarantined entries dropped to keep within that limit.
     pub quarantine_dropped: u64,
+    /// What the server refused in the last sync (kept queued; empty when nothing was).
+    pub refused: Vec<Refusal>,
     /// Records with entries in the conflict log (concurrent edits that lost a merge).
     pub conflicts: Vec<Conflicted>,
     /// The data key in use, and whether this device must unlock a new one.
@@ -252,6 +254,7 @@ impl Journal {
             pending: self.store.outbox_len()?,
             quarantined: self.store.quarantine()?,
             quarantine_dropped: self.store.quarantine_dropped()?,
+            refused: self.store.refused()?,
             conflicts: self.store.conflicted()?,
             keys: keyfile::load(&self.dir)?.map(|k| KeyInfo::of(&k)),
         })

@@ -367,6 +367,10 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     }
                 );
             }
+            if summary.rejected > 0 {
+                let reasons = summary.refused.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>().join("; ");
+                return Err(ClientError::Refused { count: summary.rejected, reasons });
+            }
         }
         SyncCommand::Status => {
             let status = journal.sync_status()?;
@@ -393,6 +397,9 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                         "  {} {}: {} (sealsync {} conflicts {})",
                         c.kind, c.record_id, c.conflicts, c.kind, c.record_id
                     );
+                }
+                for refusal in &status.refused {
+                    println!("refused by the server in the last sync ({}): {}", refusal.code, refusal.reason);
                 }
                 match status.quarantine_dropped {
                     0 => println!("quarantined envelopes: {}", status.quarantined.len()),

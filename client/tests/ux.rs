@@ -55,3 +55,36 @@ short
     let unlock = device.output(&["sync", "unlock", "--passphrase-stdin"], Some(&format!("{PASSPHRASE}\n")));
     assert!(unlock.status.success(), "the old passphrase still opens the account: {}", common::text(&unlock.stderr));
 }
+
+/// A push the server refuses (the account's quota is full) says why and by
+/// how much, `sync now` exits non-zero while anything is refused, `sync
+/// status` shows it, and the server logs it.
+#[test]
+fn refused_changes_say_why_and_fail_the_sync() {
+    let server = Server::start_with(Backend::Sqlite, &[("SEALSYNC_MAX_ACCOUNT_BYTES", "4000")]).unwrap();
+    let device = Device::new("laptop");
+    device.enable(&server, &account_name(), true);
+    for i in 0..20 {
+        device.add_mood(5, &format!("entry {i}"));
+    }
+    let output = device.output(&["sync", "now", "--json"], None);
+    let error = expect_failure(device.name, &["sync", "now", "--json"], &output);
+    assert!(error.contains("storage quota (4000 bytes) is full"), "{error}");
+    assert!(error.contains("bytes over"), "{error}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let refused = summary["refused"].as_array().unwrap();
+    assert_eq!(refused[0]["code"], "quota_exceeded", "{summary}");
+    assert!(refused[0]["count"].as_u64().unwrap() > 0 && refused[0]["bytes"].as_u64().unwrap() > 0);
+    assert!(summary["pushed"].as_u64().unwrap() > 0, "what fits went up: {summary}");
+
+    let status = device.status();
+    assert_eq!(status["refused"][0]["code"], "quota_exceeded", "{status}");
+    assert!(status["pending"].as_u64().unwrap() > 0, "refused changes stay queued");
+    let human = device.run(&["sync", "status"]);
+    assert!(human.contains("refused by the server"), "{human}");
+    let log = server.log();
+    let line = log.lines().find(|l| l.contains("push refused envelopes")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("quota_exceeded="), "{line}");
+    // Server logs written to a file carry no colour codes.
+    assert!(!log.contains('\u{1b}'), "{line}");
+}

@@ -51,6 +51,19 @@ pub struct QuarantineEntry {
     pub received_at: u64,
 }
 
+/// Local changes the server refused, of one reason (they stay queued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Refusal {
+    /// The server's reject code (PROTOCOL.md §8.2), e.g. `quota_exceeded`.
+    pub code: String,
+    /// How many changes.
+    pub count: u64,
+    /// Their sealed size in bytes (for a quota: how much more room they need).
+    pub bytes: u64,
+    /// What it means and what to do, for a person.
+    pub reason: String,
+}
+
 /// How much one push may carry: how many outbox entries [`outgoing`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BatchLimit {
@@ -112,6 +125,17 @@ fn parse<T: std::str::FromStr>(text: String) -> rusqlite::Result<T> {
 }
 
 impl Store {
+    /// What the server refused in the last sync (empty when nothing was).
+    pub fn refused(&self) -> Result<Vec<Refusal>, ClientError> {
+        let json: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT refused FROM sync_state WHERE id = 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    }
+
     /// The sync settings, or `None` while sync is off.
     pub fn sync_state(&self) -> Result<Option<SyncState>, ClientError> {
         let row = self
@@ -389,8 +413,10 @@ pub(crate) fn advance(tx: &Transaction<'_>, cursor: Cursor) -> Result<(), Client
     Ok(())
 }
 
-pub(crate) fn finished(tx: &Transaction<'_>, now: u64) -> Result<(), ClientError> {
-    tx.prepare_cached("UPDATE sync_state SET last_sync_at = ?1 WHERE id = 1")?.execute([now as i64])?;
+pub(crate) fn finished(tx: &Transaction<'_>, now: u64, refused: &[Refusal]) -> Result<(), ClientError> {
+    let refused = (!refused.is_empty()).then(|| serde_json::to_string(refused).expect("refusals serialize"));
+    tx.prepare_cached("UPDATE sync_state SET last_sync_at = ?1, refused = ?2 WHERE id = 1")?
+        .execute(params![now as i64, refused])?;
     Ok(())
 }
 

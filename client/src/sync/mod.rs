@@ -90,6 +90,8 @@ pub struct SyncSummary {
     pub pushed: u64,
     /// Local changes the server refused (kept in the outbox).
     pub rejected: u64,
+    /// Why, by reason: what `rejected` counts (`sync now` then exits non-zero).
+    pub refused: Vec<crate::store::sync_state::Refusal>,
     /// Envelopes received.
     pub pulled: u64,
     /// Received versions that won the merge.
@@ -359,7 +361,7 @@ async fn sync_with(
         true => pushed.cursor,
         false => pull::pull(store, with, pushed.cursor, &mut summary, progress).await?,
     };
-    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0))?;
+    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0, &summary.refused))?;
     summary.cursor = cursor.0;
     Ok(summary)
 }
