@@ -134,6 +134,9 @@ pub enum ClientError {
         /// Each reason, with what to do.
         reasons: String,
     },
+    /// Quarantined envelopes failed again on retry (they stay quarantined).
+    #[error("{0} envelope(s) still fail and stay quarantined; see `sealsync sync quarantine list`")]
+    StillQuarantined(u64),
     /// The server says this device reused counters or keys: it must re-enrol.
     #[error(
         "the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol"
@@ -209,6 +212,7 @@ impl ClientError {
             Self::SessionMismatch(_) => "session_mismatch",
             Self::Server { .. } => "server",
             Self::Refused { .. } => "refused",
+            Self::StillQuarantined(_) => "quarantined",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
             Self::DeviceCompromised { .. } => "device_compromised",

@@ -245,6 +245,25 @@ impl Journal {
         sync::sync_now(&mut self.store, &self.dir, &http, progress).await
     }
 
+    /// Quarantined envelopes, oldest first, with what their headers claim.
+    pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>, ClientError> {
+        self.store.quarantine()
+    }
+
+    /// Merges quarantined envelopes again (all, or those at one
+    /// `server_seq`), e.g. after `unlock` got a missing key: the ones that
+    /// still fail go back with their reason (`quarantined` in the answer).
+    pub fn retry_quarantine(&mut self, only: Option<u64>) -> Result<SyncSummary, ClientError> {
+        let http = self.http()?;
+        sync::retry_quarantine(&mut self.store, &self.dir, &http, only)
+    }
+
+    /// Drops quarantined envelopes (all, or those at one `server_seq`):
+    /// they are not applied. Returns how many.
+    pub fn clear_quarantine(&mut self, only: Option<u64>) -> Result<u64, ClientError> {
+        self.store.clear_quarantine(only)
+    }
+
     /// Sync settings, pending changes and quarantine.
     pub fn sync_status(&self) -> Result<SyncStatus, ClientError> {
         let state = self.store.sync_state()?;

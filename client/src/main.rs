@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::args::{Cli, Command, DevicesCommand, RecordCommand, SyncCommand};
+use cli::args::{Cli, Command, DevicesCommand, QuarantineCommand, RecordCommand, SyncCommand};
 use cli::output;
 use cli::records::RecordArgs;
 use sealsync_client::{
@@ -409,21 +409,58 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     ),
                 }
                 for entry in &status.quarantined {
-                    println!(
-                        "  #{} {}{}",
-                        entry.server_seq,
-                        entry.reason,
-                        if entry.deferred { " (will retry)" } else { "" }
-                    );
+                    println!("  {}", output::quarantine_line(entry));
+                }
+                if !status.quarantined.is_empty() {
+                    println!("  (`sealsync sync quarantine retry` after a fix, `... clear` to drop them)");
                 }
             } else {
                 println!("sync: off");
             }
         }
+        SyncCommand::Quarantine(command) => quarantine(journal, command, json)?,
         SyncCommand::Disable => {
             runtime().block_on(journal.disable_sync())?;
             if !json {
                 println!("sync disabled; every record stays on this device");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn quarantine(journal: &mut Journal, command: QuarantineCommand, json: bool) -> Result<(), ClientError> {
+    match command {
+        QuarantineCommand::List => {
+            let entries = journal.quarantine()?;
+            if json {
+                output::json(&entries);
+            } else if entries.is_empty() {
+                println!("nothing is quarantined");
+            } else {
+                entries.iter().for_each(|e| println!("{}", output::quarantine_line(e)));
+            }
+        }
+        QuarantineCommand::Retry { seq } => {
+            let summary = journal.retry_quarantine(seq)?;
+            if json {
+                output::json(&summary);
+            } else {
+                println!(
+                    "retried {}: applied {}, still quarantined {}, deferred {}",
+                    summary.pulled, summary.applied, summary.quarantined, summary.deferred
+                );
+            }
+            if summary.quarantined > 0 {
+                return Err(ClientError::StillQuarantined(summary.quarantined));
+            }
+        }
+        QuarantineCommand::Clear { seq } => {
+            let cleared = journal.clear_quarantine(seq)?;
+            if json {
+                output::json(&serde_json::json!({ "cleared": cleared }));
+            } else {
+                println!("cleared {cleared} quarantined envelope(s)");
             }
         }
     }

@@ -88,3 +88,39 @@ fn refused_changes_say_why_and_fail_the_sync() {
     // Server logs written to a file carry no colour codes.
     assert!(!log.contains('\u{1b}'), "{line}");
 }
+
+/// `sync quarantine list` says what was set aside and why, `retry` merges
+/// again (a tampered envelope still fails: non-zero exit, it stays), and
+/// `clear` drops it.
+#[test]
+fn quarantined_envelopes_can_be_listed_retried_and_cleared() {
+    let server = Server::start(Backend::Sqlite).unwrap();
+    let account = account_name();
+    let (a, b) = (Device::new("a"), Device::new("b"));
+    a.enable(&server, &account, true);
+    b.enable(&server, &account, false);
+    let id = a.add_mood(3, "will be tampered with");
+    a.sync();
+    let seq = server.db.tamper_newest_envelope();
+    assert_eq!(b.sync()["quarantined"], 1);
+
+    let listed: serde_json::Value = serde_json::from_str(&b.run(&["sync", "quarantine", "list", "--json"])).unwrap();
+    assert_eq!(listed[0]["server_seq"], seq, "{listed}");
+    assert_eq!(listed[0]["record_id"], id.as_str(), "the entry names the record it claims: {listed}");
+    assert!(!listed[0]["reason"].as_str().unwrap().is_empty());
+    let human = b.run(&["sync", "quarantine", "list"]);
+    assert!(human.starts_with(&format!("#{seq}")) && human.contains(&id), "{human}");
+
+    let retried = b.output(&["sync", "quarantine", "retry", "--json"], None);
+    let error = expect_failure(b.name, &["sync", "quarantine", "retry"], &retried);
+    assert!(error.contains("still fail"), "{error}");
+    let summary: serde_json::Value = serde_json::from_slice(&retried.stdout).unwrap();
+    assert_eq!((summary["pulled"].as_u64(), summary["quarantined"].as_u64()), (Some(1), Some(1)), "{summary}");
+    assert_eq!(b.status()["quarantined"].as_array().unwrap().len(), 1);
+
+    let cleared: serde_json::Value =
+        serde_json::from_str(&b.run(&["sync", "quarantine", "clear", &seq.to_string(), "--json"])).unwrap();
+    assert_eq!(cleared["cleared"], 1);
+    assert_eq!(b.run(&["sync", "quarantine", "list"]), "nothing is quarantined");
+    assert_eq!(b.status()["quarantined"], serde_json::json!([]));
+}

@@ -247,6 +247,26 @@ pub enum SyncCommand {
     Status,
     /// Turn sync off (keeps every record; forgets keys and token).
     Disable,
+    /// Envelopes that were received but not applied.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+/// `sync quarantine`.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List them: position, reason, and the record and device each claims.
+    List,
+    /// Merge them again (after a fix such as `sync unlock`); those that still fail stay.
+    Retry {
+        /// Only the one(s) at this position (`#N` in the list).
+        seq: Option<u64>,
+    },
+    /// Drop them without applying them.
+    Clear {
+        /// Only the one(s) at this position (`#N` in the list).
+        seq: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -59,3 +59,18 @@ pub fn record_line<T: RecordType>(record: &Record<T>) -> String {
     };
     format!("{}  {}  {fields}", record.id, time(record.created_at))
 }
+
+/// One quarantined envelope: its position, when, why, and what it claims to be.
+pub fn quarantine_line(entry: &sealsync_client::QuarantineEntry) -> String {
+    let claims = match (entry.record_id, entry.device_id, entry.device_seq) {
+        (Some(record), Some(device), Some(seq)) => format!("  (record {record}, device {device}, counter {seq})"),
+        _ => String::new(),
+    };
+    format!(
+        "#{}  {}  {}{}{claims}",
+        entry.server_seq,
+        time(entry.received_at),
+        entry.reason,
+        if entry.deferred { " (will retry)" } else { "" }
+    )
+}

@@ -49,6 +49,13 @@ pub struct QuarantineEntry {
     pub deferred: bool,
     /// Unix ms.
     pub received_at: u64,
+    /// The record, device and counter its header names, when it decodes
+    /// (unauthenticated until it opens: what the envelope claims).
+    pub record_id: Option<Uuid>,
+    /// The device that claims to have sealed it.
+    pub device_id: Option<DeviceId>,
+    /// That device's counter.
+    pub device_seq: Option<u64>,
 }
 
 /// Local changes the server refused, of one reason (they stay queued).
@@ -224,14 +231,19 @@ impl Store {
 
     /// Quarantined envelopes, oldest first.
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>, ClientError> {
-        let mut statement =
-            self.conn().prepare("SELECT server_seq, reason, deferred, received_at FROM quarantine ORDER BY id")?;
+        let mut statement = self
+            .conn()
+            .prepare("SELECT server_seq, reason, deferred, received_at, envelope FROM quarantine ORDER BY id")?;
         let rows = statement.query_map([], |r| {
+            let header = sealsync_envelope::Envelope::decode(&r.get::<_, Vec<u8>>(4)?).ok().map(|e| e.header);
             Ok(QuarantineEntry {
                 server_seq: r.get::<_, i64>(0)? as u64,
                 reason: r.get(1)?,
                 deferred: r.get::<_, i64>(2)? != 0,
                 received_at: r.get::<_, i64>(3)? as u64,
+                record_id: header.as_ref().map(|h| h.record_id.0),
+                device_id: header.as_ref().map(|h| h.device_id),
+                device_seq: header.as_ref().map(|h| h.device_seq.0),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -406,6 +418,27 @@ pub(crate) fn take_deferred(tx: &Transaction<'_>) -> Result<Vec<(Cursor, Vec<u8>
         .collect::<rusqlite::Result<Vec<_>>>()?;
     tx.execute("DELETE FROM quarantine WHERE deferred = 1", [])?;
     Ok(rows)
+}
+
+/// Takes quarantined envelopes out, to be merged again (after a fix, e.g.
+/// an unlocked key): all of them, or those at one `server_seq`.
+pub(crate) fn take_quarantined(tx: &Transaction<'_>, only: Option<u64>) -> Result<Vec<(Cursor, Vec<u8>)>, ClientError> {
+    let only = only.map(|s| s as i64);
+    let mut statement =
+        tx.prepare("SELECT server_seq, envelope FROM quarantine WHERE ?1 IS NULL OR server_seq = ?1 ORDER BY id")?;
+    let rows = statement
+        .query_map([only], |r| Ok((Cursor(r.get::<_, i64>(0)? as u64), r.get::<_, Vec<u8>>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.execute("DELETE FROM quarantine WHERE ?1 IS NULL OR server_seq = ?1", [only])?;
+    Ok(rows)
+}
+
+impl Store {
+    /// Drops quarantined envelopes (all, or those at one `server_seq`); how many.
+    pub fn clear_quarantine(&mut self, only: Option<u64>) -> Result<u64, ClientError> {
+        let only = only.map(|s| s as i64);
+        Ok(self.conn().execute("DELETE FROM quarantine WHERE ?1 IS NULL OR server_seq = ?1", [only])? as u64)
+    }
 }
 
 pub(crate) fn advance(tx: &Transaction<'_>, cursor: Cursor) -> Result<(), ClientError> {

@@ -366,6 +366,22 @@ async fn sync_with(
     Ok(summary)
 }
 
+/// Merges quarantined envelopes again, with this device's current keys
+/// (all, or those at one `server_seq`); no network. `pulled` counts the
+/// envelopes tried, `quarantined` those that failed again.
+pub(crate) fn retry_quarantine(
+    store: &mut Store,
+    dir: &std::path::Path,
+    http: &Http,
+    only: Option<u64>,
+) -> Result<SyncSummary, ClientError> {
+    let (_, keys, api) = session(store, dir, http)?;
+    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys };
+    let mut summary = SyncSummary::default();
+    pull::retry_quarantined(store, &with, only, &mut summary)?;
+    Ok(summary)
+}
+
 /// A device of the account, with its name opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceInfo {

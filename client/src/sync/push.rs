@@ -15,8 +15,8 @@ use super::{Progress, SyncSummary, With};
 use crate::api::Api;
 use crate::error::ClientError;
 use crate::store::Store;
-use crate::store::sync_state::{BatchLimit, Refusal};
 use crate::store::sync_state::{self, Outgoing};
+use crate::store::sync_state::{BatchLimit, Refusal};
 
 /// What every server accepts in one push (PROTOCOL.md §9): sent without asking.
 const GUARANTEED: BatchLimit = BatchLimit {
@@ -135,9 +135,9 @@ async fn explain_refusals(api: &Api, refused: &mut [Refusal]) {
                  (--max-account-bytes)",
                 quota.map_or_else(String::new, |q| format!(" ({q} bytes)"))
             ),
-            "envelope_too_large" => format!(
-                "{count} change(s) are larger than this server accepts for one record; shorten their notes"
-            ),
+            "envelope_too_large" => {
+                format!("{count} change(s) are larger than this server accepts for one record; shorten their notes")
+            }
             other => format!("{count} change(s) refused as {other}; this client and the server disagree on the format"),
         };
     }
@@ -189,8 +189,7 @@ struct Answer {
 }
 
 fn read_answer(batch: &[Outgoing], response: &PushResponse, cursor: Cursor) -> Result<Answer, ClientError> {
-    let mut answer =
-        Answer {
+    let mut answer = Answer {
         acknowledged: Vec::with_capacity(batch.len()),
         superseded: Vec::new(),
         rejected: 0,
