@@ -52,6 +52,13 @@ pub enum ClientError {
         /// What is wrong, and how to fix it.
         problem: String,
     },
+    /// The data directory given does not exist (a typo must not look like
+    /// an empty journal).
+    #[error(
+        "{0} does not exist, so there is no journal there; check the path, or pass --create (or run `sealsync \
+         --data-dir {0} init`) to start a new journal"
+    )]
+    NoJournal(String),
     /// The operation needs sync, which is off.
     #[error("sync is not enabled; run `sealsync sync enable` first")]
     SyncDisabled,
@@ -198,6 +205,7 @@ impl ClientError {
             Self::Io { .. } => "io",
             Self::InsecurePermissions { .. } => "insecure_permissions",
             Self::SyncDisabled => "sync_disabled",
+            Self::NoJournal(_) => "no_journal",
             Self::SyncAlreadyEnabled { .. } => "sync_already_enabled",
             Self::InvalidServerUrl(_) => "invalid_server_url",
             Self::WrongPassphrase => "wrong_passphrase",

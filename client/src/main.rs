@@ -30,8 +30,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The journal's directory. One named by `--data-dir` (or
+/// `SEALSYNC_DATA_DIR`) must exist unless `--create` or `init` says to start
+/// a journal there; the default location is made on first use.
 fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
     if let Some(dir) = &cli.data_dir {
+        if !dir.exists() && !cli.create && !matches!(cli.command, Command::Init) {
+            return Err(ClientError::NoJournal(dir.display().to_string()));
+        }
         return Ok(dir.clone());
     }
     directories::ProjectDirs::from("", "", "sealsync")
@@ -43,6 +49,15 @@ fn run(cli: Cli) -> Result<(), ClientError> {
     let mut journal = Journal::open(&data_dir(&cli)?)?;
     let json = cli.json;
     match cli.command {
+        Command::Init => {
+            let dir = data_dir(&cli)?;
+            if json {
+                output::json(&serde_json::json!({ "data_dir": dir }));
+            } else {
+                println!("journal ready in {}", dir.display());
+            }
+            Ok(())
+        }
         Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),
         Command::Assessment(command) => records::<Assessment, _>(&mut journal, command, json),
         Command::Activity(command) => records::<Activity, _>(&mut journal, command, json),

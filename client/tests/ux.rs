@@ -124,3 +124,41 @@ fn quarantined_envelopes_can_be_listed_retried_and_cleared() {
     assert_eq!(b.run(&["sync", "quarantine", "list"]), "nothing is quarantined");
     assert_eq!(b.status()["quarantined"], serde_json::json!([]));
 }
+
+/// `sealsync` with a clean environment, `HOME` at `home`.
+fn bare(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(common::CLI);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SEALSYNC_") || k.starts_with("XDG_")) {
+        command.env_remove(key);
+    }
+    command.args(args).env("HOME", home).env("NO_COLOR", "1").stdin(std::process::Stdio::null());
+    command.output().unwrap()
+}
+
+/// A `--data-dir` that does not exist is an error, not a new empty journal;
+/// `--create` and `init` start one there; the default location is made on
+/// first use.
+#[test]
+fn a_missing_data_dir_is_an_error_unless_asked_to_create_it() {
+    let home = tempfile::tempdir().unwrap();
+    let typo = home.path().join("jounral");
+    let typo_arg = typo.to_str().unwrap();
+    let args = ["--data-dir", typo_arg, "mood", "list"];
+    let output = bare(home.path(), &args);
+    let error = expect_failure("bare", &args, &output);
+    assert!(error.contains("does not exist") && error.contains("--create"), "{error}");
+    assert!(!typo.exists(), "nothing was created");
+
+    let created = bare(home.path(), &["--data-dir", typo_arg, "--create", "mood", "add", "--score", "4"]);
+    assert!(created.status.success(), "{}", common::text(&created.stderr));
+    assert!(typo.join("journal.db").exists());
+
+    let other = home.path().join("second");
+    let init = bare(home.path(), &["--data-dir", other.to_str().unwrap(), "init"]);
+    assert!(init.status.success(), "{}", common::text(&init.stderr));
+    assert!(other.join("journal.db").exists());
+
+    let default = bare(home.path(), &["mood", "list", "--json"]);
+    assert!(default.status.success(), "{}", common::text(&default.stderr));
+    assert_eq!(common::text(&default.stdout), "[]");
+}

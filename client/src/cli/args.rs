@@ -11,9 +11,14 @@ use uuid::Uuid;
 #[derive(Debug, Parser)]
 #[command(name = "sealsync", version)]
 pub struct Cli {
-    /// Where the journal lives (default: the platform's data directory).
+    /// Where the journal lives (default: the platform's data directory,
+    /// made on first use). A directory given here must exist, unless
+    /// --create: a typo must not look like an empty journal.
     #[arg(long, env = "SEALSYNC_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Start a new journal in --data-dir if the directory does not exist.
+    #[arg(long, global = true)]
+    pub create: bool,
     /// Machine-readable output for listings and status.
     #[arg(long, global = true)]
     pub json: bool,
@@ -23,6 +28,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a new journal (in --data-dir, or the default location).
+    Init,
     /// Mood entries.
     #[command(subcommand)]
     Mood(RecordCommand<MoodArgs>),
