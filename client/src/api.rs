@@ -19,8 +19,18 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ClientError;
 
-/// Attempts for a call that is safe to repeat.
-const ATTEMPTS: u32 = 5;
+/// Attempts for a call that is safe to repeat (within [`Network::deadline`]).
+pub const ATTEMPTS: u32 = 4;
+/// Longest wait for a connection to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence within one attempt (no byte of the answer for this long):
+/// a server that accepts connections and never answers fails in seconds,
+/// while a large answer that keeps arriving is not cut off.
+const READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest one attempt may take in all (a bulk upload on a slow link).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default overall deadline of one call, its retries included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// First backoff; doubled after each failed attempt.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// Largest JSON answer accepted (meta, sessions, the device list).
@@ -82,22 +92,68 @@ impl ServerUrl {
     }
 }
 
+/// A retry about to happen, for a person waiting: "retrying in N s
+/// (attempt k of n)".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Retrying {
+    /// Why the last attempt failed.
+    pub error: String,
+    /// Seconds until the next attempt.
+    pub in_secs: u64,
+    /// The next attempt's number (2 for the first retry).
+    pub attempt: u32,
+    /// Attempts at most.
+    pub attempts: u32,
+}
+
+/// Told about each retry (e.g. to print it).
+pub type RetryObserver = std::sync::Arc<dyn Fn(&Retrying) + Send + Sync>;
+
+/// How long network calls may take, and who hears about retries.
+#[derive(Clone)]
+pub struct Network {
+    /// Overall deadline of one call, its retries included: no attempt starts
+    /// that could not finish before it.
+    pub deadline: Duration,
+    /// Told before each retry.
+    pub on_retry: Option<RetryObserver>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self { deadline: DEFAULT_DEADLINE, on_retry: None }
+    }
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("deadline", &self.deadline).finish_non_exhaustive()
+    }
+}
+
 /// The HTTP client a journal keeps, so that one sync after another reuses
 /// its connections instead of opening (and setting up TLS for) new ones.
 #[derive(Debug, Clone)]
-pub(crate) struct Http(reqwest::Client);
+pub(crate) struct Http(reqwest::Client, Network);
 
 impl Http {
+    #[cfg(test)]
     pub(crate) fn new() -> Result<Self, ClientError> {
+        Self::with(Network::default())
+    }
+
+    pub(crate) fn with(network: Network) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .connect_timeout(CONNECT_TIMEOUT.min(network.deadline))
+            // At least three attempts fit in the deadline.
+            .read_timeout(READ_TIMEOUT.min(network.deadline / 3))
+            .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
             // A redirect could lead to plain http:// elsewhere; the API never redirects.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Network(e.to_string()))?;
-        Ok(Self(client))
+        Ok(Self(client, network))
     }
 }
 
@@ -106,6 +162,7 @@ impl Http {
 pub(crate) struct Api {
     base: ServerUrl,
     http: reqwest::Client,
+    network: Network,
 }
 
 /// Whether a failed call may be tried again, and after how long at least.
@@ -116,7 +173,7 @@ enum Failure {
 
 impl Api {
     pub(crate) fn new(base: ServerUrl, http: &Http) -> Self {
-        Self { base, http: http.0.clone() }
+        Self { base, http: http.0.clone(), network: http.1.clone() }
     }
 
     /// One request, no retry; an answer larger than `cap` bytes (an error
@@ -176,13 +233,28 @@ impl Api {
         cap: usize,
     ) -> Result<Vec<u8>, ClientError> {
         let mut backoff = FIRST_BACKOFF;
+        let started = tokio::time::Instant::now();
+        let deadline = self.network.deadline;
         for attempt in 1..=ATTEMPTS {
             match self.once(method.clone(), path, token, body.clone(), cap).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retry(error, _)) if attempt == ATTEMPTS => return Err(error),
-                Err(Failure::Retry(_, wait)) => {
-                    tokio::time::sleep(wait.unwrap_or(backoff).max(backoff).min(Duration::from_secs(30))).await;
+                Err(Failure::Retry(error, _)) if attempt == ATTEMPTS => return Err(gave_up(error, attempt, started)),
+                Err(Failure::Retry(error, wait)) => {
+                    let wait = wait.unwrap_or(backoff).max(backoff).min(Duration::from_secs(30));
+                    // A retry that could not even start before the deadline is not made.
+                    if started.elapsed() + wait >= deadline {
+                        return Err(gave_up(error, attempt, started));
+                    }
+                    if let Some(observer) = &self.network.on_retry {
+                        observer(&Retrying {
+                            error: error.to_string(),
+                            in_secs: wait.as_secs_f64().ceil() as u64,
+                            attempt: attempt + 1,
+                            attempts: ATTEMPTS,
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
                     backoff *= 2;
                 }
             }
@@ -383,6 +455,17 @@ impl Api {
     }
 }
 
+/// The last error of a call that is given up, saying how long it tried.
+fn gave_up(error: ClientError, attempts: u32, started: tokio::time::Instant) -> ClientError {
+    match error {
+        ClientError::Network(detail) => ClientError::Network(format!(
+            "{detail} (gave up after {attempts} attempt(s) in {} s)",
+            started.elapsed().as_secs()
+        )),
+        other => other,
+    }
+}
+
 /// Reads an answer's body, refusing it as soon as it is known to be larger
 /// than `cap` bytes: from its `Content-Length` before any of it is read, or
 /// while it streams in, so a server cannot make the client hold more than
@@ -425,7 +508,7 @@ fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
 /// reqwest's error text without the URL (which could carry credentials).
 fn without_url(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
-        "timed out"
+        "the server did not answer in time (it accepted the connection but sent nothing)"
     } else if error.is_connect() {
         "connection failed"
     } else {

@@ -67,6 +67,8 @@ pub struct Journal {
     dir: PathBuf,
     /// Made at the first call that needs it, then kept: syncs reuse its connections.
     http: OnceLock<Http>,
+    /// Timeouts and the retry observer the HTTP client is made with.
+    network: api::Network,
 }
 
 /// `sealsync sync status`.
@@ -117,15 +119,23 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default() })
     }
 
     fn http(&self) -> Result<Http, ClientError> {
         if let Some(http) = self.http.get() {
             return Ok(http.clone());
         }
-        let http = Http::new()?;
+        let http = Http::with(self.network.clone())?;
         Ok(self.http.get_or_init(|| http).clone())
+    }
+
+    /// Sets the overall deadline of each network call, its retries included
+    /// (default [`api::DEFAULT_DEADLINE`], 60 s), and who is told before
+    /// each retry (e.g. to show "retrying in 4 s (attempt 2 of 4)").
+    pub fn set_network(&mut self, network: api::Network) {
+        self.network = network;
+        self.http = OnceLock::new();
     }
 
     /// Creates a record; returns its id.

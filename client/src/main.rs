@@ -47,6 +47,15 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
 
 fn run(cli: Cli) -> Result<(), ClientError> {
     let mut journal = Journal::open(&data_dir(&cli)?)?;
+    journal.set_network(sealsync_client::api::Network {
+        deadline: std::time::Duration::from_secs(cli.timeout),
+        on_retry: Some(std::sync::Arc::new(|retry: &sealsync_client::api::Retrying| {
+            eprintln!(
+                "sealsync: {}; retrying in {} s (attempt {} of {})",
+                retry.error, retry.in_secs, retry.attempt, retry.attempts
+            );
+        })),
+    });
     let json = cli.json;
     match cli.command {
         Command::Init => {

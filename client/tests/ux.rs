@@ -162,3 +162,33 @@ fn a_missing_data_dir_is_an_error_unless_asked_to_create_it() {
     assert!(default.status.success(), "{}", common::text(&default.stderr));
     assert_eq!(common::text(&default.stdout), "[]");
 }
+
+/// A server that accepts connections and never answers: the CLI says it is
+/// retrying ("retrying in N s (attempt k of n)") and gives up by the
+/// deadline (`--timeout`), saying what happened, instead of going silent.
+#[test]
+fn a_silent_server_is_retried_visibly_and_given_up_on_by_the_deadline() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Accept and hold every connection, answering nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let device = Device::new("laptop");
+    let args = ["sync", "enable", "--server", &url, "--account", "me@example.org", "--new", "--passphrase-stdin"];
+    let mut with_timeout = args.to_vec();
+    with_timeout.extend(["--timeout", "3"]);
+    let started = std::time::Instant::now();
+    let output = device.output(&with_timeout, Some(&format!("{PASSPHRASE}\n")));
+    let elapsed = started.elapsed();
+    assert!(!output.status.success());
+    let stderr = common::text(&output.stderr);
+    assert!(stderr.contains("retrying in 1 s (attempt 2 of 4)"), "{stderr}");
+    assert!(stderr.lines().last().unwrap().contains("did not answer in time"), "{stderr}");
+    assert!(stderr.contains("gave up after"), "{stderr}");
+    assert!(elapsed < std::time::Duration::from_secs(15), "gave up by the deadline: {elapsed:?}");
+    assert_eq!(device.status()["enabled"], false);
+}

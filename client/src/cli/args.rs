@@ -16,6 +16,10 @@ pub struct Cli {
     /// --create: a typo must not look like an empty journal.
     #[arg(long, env = "SEALSYNC_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Give up on a server call after this many seconds, retries included.
+    #[arg(long, env = "SEALSYNC_TIMEOUT", global = true, default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
     /// Start a new journal in --data-dir if the directory does not exist.
     #[arg(long, global = true)]
     pub create: bool,
