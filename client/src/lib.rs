@@ -42,11 +42,13 @@ pub mod store;
 pub mod strength;
 pub mod sync;
 
+pub use api::{Network, Retrying};
+pub use domain::ValidationError;
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
 pub use private::restrict_umask;
-pub use sealsync_crypto::Passphrase;
-pub use sealsync_envelope::DeviceId;
+pub use sealsync_crypto::{Passphrase, RecoverySecret};
+pub use sealsync_envelope::{AccountId, Cursor, DeviceId};
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
 pub use store::sync_state::{QuarantineEntry, Refusal, SyncState};
@@ -204,11 +206,12 @@ impl Journal {
     /// Approves a new device by the code it shows: `approve` is asked with
     /// the new device's name before any key is sealed to it.
     pub async fn approve_device(
-        &self,
+        &mut self,
         code: &str,
         approve: &mut (dyn FnMut(&str) -> bool + Send),
     ) -> Result<String, ClientError> {
-        sync::link::approve(&self.store, &self.dir, &self.http()?, code, approve).await
+        let http = self.http()?;
+        sync::link::approve(&mut self.store, &self.dir, &http, code, approve).await
     }
 
     /// Joins an account with its recovery key and sets a new passphrase.
@@ -226,13 +229,13 @@ impl Journal {
         sign_out_others: bool,
     ) -> Result<(), ClientError> {
         let http = self.http()?;
-        sync::keys::change_passphrase(&self.store, &self.dir, &http, old, new, sign_out_others).await
+        sync::keys::change_passphrase(&mut self.store, &self.dir, &http, old, new, sign_out_others).await
     }
 
     /// Makes a new recovery key (the old one stops working); show it once.
     pub async fn new_recovery_key(&mut self, passphrase: &Passphrase) -> Result<RecoveryKey, ClientError> {
         let http = self.http()?;
-        sync::keys::new_recovery_key(&self.store, &self.dir, &http, passphrase).await
+        sync::keys::new_recovery_key(&mut self.store, &self.dir, &http, passphrase).await
     }
 
     /// Rotates the account's data key (after a device is lost): nothing
@@ -297,13 +300,15 @@ impl Journal {
     }
 
     /// The account's devices.
-    pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ClientError> {
-        sync::devices(&self.store, &self.dir, &self.http()?).await
+    pub async fn devices(&mut self) -> Result<Vec<DeviceInfo>, ClientError> {
+        let http = self.http()?;
+        sync::devices(&mut self.store, &self.dir, &http).await
     }
 
     /// Revokes a device of the account.
-    pub async fn revoke_device(&self, device: DeviceId) -> Result<(), ClientError> {
-        sync::revoke(&self.store, &self.dir, &self.http()?, device).await
+    pub async fn revoke_device(&mut self, device: DeviceId) -> Result<(), ClientError> {
+        let http = self.http()?;
+        sync::revoke(&mut self.store, &self.dir, &http, device).await
     }
 }
 

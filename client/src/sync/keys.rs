@@ -203,7 +203,7 @@ pub(crate) fn save_and_enable(
 /// The protocol version (checked against the pin) and the root key of
 /// `passphrase` for the account this device syncs with.
 async fn passphrase_root(
-    store: &Store,
+    store: &mut Store,
     api: &Api,
     state: &SyncState,
     passphrase: &Passphrase,
@@ -240,7 +240,7 @@ fn key_change_error(e: ClientError, wrong: ClientError) -> ClientError {
 /// keys and tokens and notice nothing, unless `sign_out_others` revokes them
 /// in the same step.
 pub(crate) async fn change_passphrase(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     old: &Passphrase,
@@ -284,7 +284,7 @@ pub(crate) async fn change_passphrase(
 /// Makes a new recovery key (the old one stops working) and returns it, to
 /// be shown once.
 pub(crate) async fn new_recovery_key(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     passphrase: &Passphrase,

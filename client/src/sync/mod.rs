@@ -399,7 +399,11 @@ pub struct DeviceInfo {
     pub current: bool,
 }
 
-pub(crate) async fn devices(store: &Store, dir: &std::path::Path, http: &Http) -> Result<Vec<DeviceInfo>, ClientError> {
+pub(crate) async fn devices(
+    store: &mut Store,
+    dir: &std::path::Path,
+    http: &Http,
+) -> Result<Vec<DeviceInfo>, ClientError> {
     let (_, keys, api) = session(store, dir, http)?;
     let list = api.devices(&keys.token).await?;
     Ok(list
@@ -416,7 +420,7 @@ pub(crate) async fn devices(store: &Store, dir: &std::path::Path, http: &Http) -
 }
 
 pub(crate) async fn revoke(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     device: DeviceId,
