@@ -68,18 +68,50 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             Ok(())
         }
         Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),
-        Command::Assessment(command) => records::<Assessment, _>(&mut journal, command, json),
         Command::Activity(command) => records::<Activity, _>(&mut journal, command, json),
         Command::Schedule(command) => {
-            if let RecordCommand::Add(args) = &command {
-                // A schedule must name an activity this journal has.
-                let activity = args.build()?.activity_id;
+            // A schedule must name a live activity of this journal, on add
+            // and on edit alike (PROTOCOL.md §4.8).
+            let activity = match &command {
+                RecordCommand::Add(args) => Some(args.build()?.activity_id),
+                RecordCommand::Edit { fields, .. } => fields.activity,
+                _ => None,
+            };
+            if let Some(activity) = activity {
                 let found = journal.get::<Activity>(activity)?;
                 if found.deleted_at.is_some() {
                     return Err(ClientError::Deleted { kind: Activity::KIND, id: activity.to_string() });
                 }
             }
             records::<Schedule, _>(&mut journal, command, json)
+        }
+        Command::Assessment(command) => {
+            let shown = match &command {
+                RecordCommand::Show { id } => vec![*id],
+                RecordCommand::List { .. } => journal.list::<Assessment>(false)?.iter().map(|r| r.id).collect(),
+                _ => Vec::new(),
+            };
+            let added = matches!(command, RecordCommand::Add(_));
+            let before: Vec<uuid::Uuid> = journal.list::<Assessment>(false)?.iter().map(|r| r.id).collect();
+            records::<Assessment, _>(&mut journal, command, json)?;
+            let flagged = |id: &uuid::Uuid| {
+                journal.get::<Assessment>(*id).ok().and_then(|r| r.fields).is_some_and(|a| a.item9_flag)
+            };
+            let new: Vec<uuid::Uuid> = match added {
+                true => {
+                    journal.list::<Assessment>(false)?.iter().map(|r| r.id).filter(|id| !before.contains(id)).collect()
+                }
+                false => Vec::new(),
+            };
+            if !json && (shown.iter().any(flagged) || new.iter().any(flagged)) {
+                // After the id on add (stderr: scripts read the id alone); after the listing otherwise.
+                if added {
+                    eprintln!("{}", output::SAFETY_NOTE);
+                } else {
+                    println!("\n{}", output::SAFETY_NOTE);
+                }
+            }
+            Ok(())
         }
         Command::Sync(command) => sync(&mut journal, command, json),
         Command::Devices(command) => devices(&mut journal, command, json),

@@ -192,3 +192,88 @@ fn a_silent_server_is_retried_visibly_and_given_up_on_by_the_deadline() {
     assert!(elapsed < std::time::Duration::from_secs(15), "gave up by the deadline: {elapsed:?}");
     assert_eq!(device.status()["enabled"], false);
 }
+
+/// Deleting an activity deletes its schedules in the same change, and the
+/// deletes sync; `schedule edit --activity` refuses an unknown or deleted
+/// activity as `add` does.
+#[test]
+fn deleting_an_activity_ends_its_schedules_everywhere() {
+    let server = Server::start(Backend::Sqlite).unwrap();
+    let account = account_name();
+    let (a, b) = (Device::new("a"), Device::new("b"));
+    a.enable(&server, &account, true);
+    b.enable(&server, &account, false);
+    let walk = a.add_activity("walk");
+    let other = a.add_activity("read");
+    let schedule = a.add_schedule(&walk, "daily", "07:30");
+    let kept = a.add_schedule(&other, "daily", "21:00");
+    a.sync();
+    b.sync();
+    assert!(b.show("schedule", &schedule)["deleted_at"].is_null());
+
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let error = a.run_fail(&["schedule", "edit", &kept, "--activity", &unknown]);
+    assert!(error.contains("no activity"), "{error}");
+
+    a.run(&["activity", "delete", &walk]);
+    assert!(!a.show("schedule", &schedule)["deleted_at"].is_null(), "the schedule went with its activity");
+    assert!(a.show("schedule", &kept)["deleted_at"].is_null(), "other schedules stay");
+    let error = a.run_fail(&["schedule", "edit", &kept, "--activity", &walk]);
+    assert!(error.contains("was deleted"), "{error}");
+    a.sync();
+    b.sync();
+    assert!(!b.show("schedule", &schedule)["deleted_at"].is_null(), "the schedule's delete synced");
+    assert!(!b.show("activity", &walk)["deleted_at"].is_null());
+}
+
+/// Optional fields can be cleared, and the clearing syncs like any edit.
+#[test]
+fn optional_fields_and_tags_can_be_cleared() {
+    let device = Device::new("laptop");
+    let mood = device.add(&["mood", "add", "--score", "4", "--note", "tired", "--tag", "work"]);
+    device.run(&["mood", "edit", &mood, "--clear-note", "--clear-tags"]);
+    let shown = device.show("mood", &mood);
+    assert_eq!((shown["note"].as_str(), shown["tags"].as_array().map(Vec::len)), (Some(""), Some(0)), "{shown}");
+    let activity =
+        device.add(&["activity", "add", "--name", "swim", "--category", "sport", "--minutes", "40", "--note", "x"]);
+    device.run(&["activity", "edit", &activity, "--clear-category", "--clear-minutes", "--clear-note"]);
+    let shown = device.show("activity", &activity);
+    assert!(shown["category"].is_null() && shown["minutes"].is_null(), "{shown}");
+    assert_eq!(shown["note"], "");
+    assert_eq!(shown["name"], "swim");
+}
+
+/// `--every once` has no date to fall on: it is refused, with why.
+#[test]
+fn a_schedule_once_is_refused() {
+    let device = Device::new("laptop");
+    let activity = device.add_activity("dentist");
+    let error = device.run_fail(&["schedule", "add", "--activity", &activity, "--every", "once", "--at", "09:00"]);
+    assert!(error.contains("one-off has no date"), "{error}");
+    let schedule = device.add_schedule(&activity, "daily", "09:00");
+    let error = device.run_fail(&["schedule", "edit", &schedule, "--every", "once"]);
+    assert!(error.contains("one-off has no date"), "{error}");
+}
+
+/// A PHQ-9 with item 9 above 0 brings a plain safety note on add, show and
+/// list; `--json` keeps the flag and no note; other assessments bring none.
+#[test]
+fn a_phq9_item9_answer_brings_a_safety_note() {
+    let device = Device::new("laptop");
+    let output = device.output(&["assessment", "add", "--kind", "phq9", "--answers", "0,0,0,0,0,0,0,0,1"], None);
+    assert!(output.status.success());
+    let id = common::text(&output.stdout);
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "add still prints the id alone: {id}");
+    assert!(common::text(&output.stderr).contains("988"), "{}", common::text(&output.stderr));
+    assert!(device.run(&["assessment", "show", &id]).contains("emergency number"));
+    assert!(device.run(&["assessment", "list"]).contains("emergency number"));
+    let json = device.run(&["assessment", "show", &id, "--json"]);
+    assert!(
+        !json.contains("emergency") && serde_json::from_str::<serde_json::Value>(&json).unwrap()["item9_flag"] == true
+    );
+
+    let calm = Device::new("calm");
+    let output = calm.output(&["assessment", "add", "--kind", "phq9", "--answers", "1,1,1,1,1,1,1,1,0"], None);
+    assert!(output.status.success() && common::text(&output.stderr).is_empty());
+    assert!(!calm.run(&["assessment", "list"]).contains("emergency"));
+}

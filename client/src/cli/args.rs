@@ -115,6 +115,12 @@ pub struct MoodArgs {
     /// A label; repeat for several (on edit, replaces the tags).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
+    /// Remove the note.
+    #[arg(long, conflicts_with = "note")]
+    pub clear_note: bool,
+    /// Remove every tag.
+    #[arg(long, conflicts_with = "tags")]
+    pub clear_tags: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -147,6 +153,21 @@ pub struct ActivityArgs {
     /// Free text.
     #[arg(long)]
     pub note: Option<String>,
+    /// Remove the category.
+    #[arg(long, conflicts_with = "category")]
+    pub clear_category: bool,
+    /// Remove the duration.
+    #[arg(long, conflicts_with = "minutes")]
+    pub clear_minutes: bool,
+    /// Remove the enjoyment rating.
+    #[arg(long, conflicts_with = "enjoyment")]
+    pub clear_enjoyment: bool,
+    /// Remove the mastery rating.
+    #[arg(long, conflicts_with = "mastery")]
+    pub clear_mastery: bool,
+    /// Remove the note.
+    #[arg(long, conflicts_with = "note")]
+    pub clear_note: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,7 +175,7 @@ pub struct ScheduleArgs {
     /// The activity's id; required when adding.
     #[arg(long)]
     pub activity: Option<Uuid>,
-    /// once, daily, or weekdays such as mon,wed,fri; required when adding.
+    /// daily, or weekdays such as mon,wed,fri; required when adding.
     #[arg(long)]
     pub every: Option<String>,
     /// Local time HH:MM; required when adding.

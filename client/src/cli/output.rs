@@ -74,3 +74,11 @@ pub fn quarantine_line(entry: &sealsync_client::QuarantineEntry) -> String {
         if entry.deferred { " (will retry)" } else { "" }
     )
 }
+
+/// Shown (never in `--json`, which keeps `item9_flag`) whenever a PHQ-9 with
+/// item 9 above 0 is added or shown: that item asks about thoughts of being
+/// better off dead or of self-harm.
+pub const SAFETY_NOTE: &str = "Note: this PHQ-9 answers item 9 (thoughts that you would be better off dead, or of \
+hurting yourself) above 0. If you are in danger now, call your local emergency number. You can also reach a \
+crisis line at any hour (in the US and Canada call or text 988; in the UK and Ireland call Samaritans on 116 123; \
+elsewhere see https://findahelpline.com), and tell someone you trust or your clinician.";
