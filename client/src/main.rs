@@ -20,12 +20,27 @@ use sealsync_envelope::DeviceId;
 fn main() -> ExitCode {
     // Before anything else: every file this process creates is the user's alone.
     sealsync_client::restrict_umask();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and succeed; a wrong command line is a usage error.
+            let _ = e.print();
+            return cli::exit::code(if e.use_stderr() { cli::exit::USAGE } else { cli::exit::OK });
+        }
+    };
+    let json = cli.json;
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => cli::exit::code(cli::exit::OK),
         Err(error) => {
-            eprintln!("sealsync: {error}");
-            ExitCode::FAILURE
+            let status = cli::exit::status(&error);
+            if json {
+                // One line: `{"error": {"code", "message"}, "exit_status": N}`.
+                let value = serde_json::json!({ "error": error, "exit_status": status });
+                eprintln!("{value}");
+            } else {
+                eprintln!("sealsync: {error}");
+            }
+            cli::exit::code(status)
         }
     }
 }
@@ -123,7 +138,14 @@ where
     A: clap::Args + RecordArgs<T>,
 {
     match command {
-        RecordCommand::Add(args) => println!("{}", journal.create(&args.build()?)?),
+        RecordCommand::Add(args) => {
+            let id = journal.create(&args.build()?)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "kind": T::KIND }));
+            } else {
+                println!("{id}");
+            }
+        }
         RecordCommand::List { include_deleted } => {
             let records = journal.list::<T>(include_deleted)?;
             if json {
@@ -143,11 +165,19 @@ where
         RecordCommand::Edit { id, fields } => {
             let current = journal.get::<T>(id)?;
             let current = current.fields.ok_or_else(|| ClientError::Deleted { kind: T::KIND, id: id.to_string() })?;
-            if !journal.update(id, &fields.apply(current)?)? {
+            let changed = journal.update(id, &fields.apply(current)?)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "kind": T::KIND, "changed": changed }));
+            } else if !changed {
                 eprintln!("nothing changed: {id} already has these values");
             }
         }
-        RecordCommand::Delete { id } => journal.delete::<T>(id)?,
+        RecordCommand::Delete { id } => {
+            journal.delete::<T>(id)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "kind": T::KIND, "deleted": true }));
+            }
+        }
         RecordCommand::Conflicts { id } => {
             journal.get::<T>(id)?;
             let conflicts = journal.conflicts::<T>(id)?;
@@ -159,8 +189,18 @@ where
                 conflicts.iter().for_each(|c| println!("{}", output::conflict_line(c)));
             }
         }
-        RecordCommand::Restore { id, conflict } => journal.restore_conflict::<T>(id, conflict)?,
-        RecordCommand::Dismiss { id, conflict } => journal.dismiss_conflict::<T>(id, conflict)?,
+        RecordCommand::Restore { id, conflict } => {
+            journal.restore_conflict::<T>(id, conflict)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "conflict": conflict, "restored": true }));
+            }
+        }
+        RecordCommand::Dismiss { id, conflict } => {
+            journal.dismiss_conflict::<T>(id, conflict)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "conflict": conflict, "dismissed": true }));
+            }
+        }
     }
     Ok(())
 }
@@ -477,7 +517,9 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
         SyncCommand::Quarantine(command) => quarantine(journal, command, json)?,
         SyncCommand::Disable => {
             runtime().block_on(journal.disable_sync())?;
-            if !json {
+            if json {
+                output::json(&serde_json::json!({ "enabled": false }));
+            } else {
                 println!("sync disabled; every record stays on this device");
             }
         }
@@ -568,10 +610,14 @@ fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result
             if rotate {
                 let passphrase = read_secret("Passphrase: ", passphrase_stdin, false)?;
                 let info = runtime().block_on(journal.rotate_key(&passphrase))?;
-                if !json {
+                if json {
+                    output::json(&serde_json::json!({ "revoked": id, "rotated": true, "key_id": info.key_id }));
+                } else {
                     println!("revoked {id}; new data key {}", info.key_id);
                 }
-            } else if !json {
+            } else if json {
+                output::json(&serde_json::json!({ "revoked": id, "rotated": false }));
+            } else {
                 println!("revoked {id}");
             }
         }

@@ -277,3 +277,52 @@ fn a_phq9_item9_answer_brings_a_safety_note() {
     assert!(output.status.success() && common::text(&output.stderr).is_empty());
     assert!(!calm.run(&["assessment", "list"]).contains("emergency"));
 }
+
+/// Distinct failures exit with distinct statuses (README.md, `--help`), and
+/// with `--json` the error is one JSON object on stderr.
+#[test]
+fn failures_have_distinct_exit_statuses_and_json_errors() {
+    let device = Device::new("laptop");
+    let status = |args: &[&str], stdin: Option<&str>| device.output(args, stdin).status.code().unwrap();
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(status(&["mood", "frobnicate"], None), 2, "usage");
+    assert_eq!(status(&["mood", "show", &unknown], None), 3, "not found");
+    assert_eq!(status(&["mood", "add", "--score", "11"], None), 4, "invalid input");
+    let enable = ["sync", "enable", "--server", "http://127.0.0.1:9", "--account", "me@example.org", "--new"];
+    let mut weak = enable.to_vec();
+    weak.push("--passphrase-stdin");
+    assert_eq!(status(&weak, Some("x\n")), 4, "a weak passphrase is invalid input");
+    let mut unreachable = weak.clone();
+    unreachable.extend(["--timeout", "2"]);
+    assert_eq!(status(&unreachable, Some(&format!("{PASSPHRASE}\n"))), 6, "network");
+    assert_eq!(status(&["sync", "now"], None), 8, "sync is off: needs attention");
+
+    let output = device.output(&["mood", "show", &unknown, "--json"], None);
+    let error: serde_json::Value = serde_json::from_str(&common::text(&output.stderr)).unwrap();
+    assert_eq!(error["error"]["code"], "not_found", "{error}");
+    assert_eq!(error["exit_status"], 3);
+    assert!(error["error"]["message"].as_str().unwrap().contains(&unknown));
+
+    let help = device.run(&["--help"]);
+    assert!(help.contains("Exit status: 0 ok") && help.contains("6 network"), "{help}");
+}
+
+/// `--json` on every command that prints something: `add` gives the id,
+/// `edit`, `delete` and `sync disable` a status object.
+#[test]
+fn every_command_answers_in_json() {
+    let device = Device::new("laptop");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = device.run(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed {out:?}: {e}"))
+    };
+    let added = json(&["mood", "add", "--score", "5", "--json"]);
+    let id = added["id"].as_str().unwrap().to_owned();
+    assert_eq!(added["kind"], "mood");
+    assert_eq!(json(&["mood", "edit", &id, "--score", "6", "--json"])["changed"], true);
+    assert_eq!(json(&["mood", "edit", &id, "--score", "6", "--json"])["changed"], false);
+    assert_eq!(json(&["mood", "delete", &id, "--json"])["deleted"], true);
+    assert_eq!(json(&["sync", "disable", "--json"])["enabled"], false);
+    assert_eq!(json(&["sync", "quarantine", "list", "--json"]), serde_json::json!([]));
+    assert!(json(&["init", "--json"])["data_dir"].is_string());
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 /// sealsync: a private journal on this device, with optional end-to-end-encrypted sync.
 #[derive(Debug, Parser)]
-#[command(name = "sealsync", version)]
+#[command(name = "sealsync", version, after_help = crate::cli::exit::HELP)]
 pub struct Cli {
     /// Where the journal lives (default: the platform's data directory,
     /// made on first use). A directory given here must exist, unless
@@ -23,7 +23,8 @@ pub struct Cli {
     /// Start a new journal in --data-dir if the directory does not exist.
     #[arg(long, global = true)]
     pub create: bool,
-    /// Machine-readable output for listings and status.
+    /// Machine-readable output: JSON on stdout for every command, and
+    /// errors as one JSON line on stderr.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]

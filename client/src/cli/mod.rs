@@ -1,5 +1,6 @@
 //! The `sealsync` command line: flags, their translation into records, and output.
 
 pub mod args;
+pub mod exit;
 pub mod output;
 pub mod records;
