@@ -255,7 +255,12 @@ impl Journal {
     /// Pushes local changes and pulls remote ones.
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
-        sync::sync_now(&mut self.store, &self.dir, &http, progress).await
+        let result = sync::sync_now(&mut self.store, &self.dir, &http, progress).await;
+        if let Err(ClientError::SignedOut) = &result {
+            // Remembered for `sync status`, which is local.
+            self.store.mark_signed_out(UnixMillis::now().0)?;
+        }
+        result
     }
 
     /// Quarantined envelopes, oldest first, with what their headers claim.

@@ -475,6 +475,14 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             } else if let Some(state) = &status.state {
                 println!("sync: on, account {} on {}", state.account_name, state.server_url);
                 println!("device: {}", state.device_id);
+                if let Some(at) = state.signed_out_at {
+                    println!(
+                        "this device was signed out by the server at {} (revoked from another device, or the \
+                         account was deleted): it no longer syncs. Your records stay here. Run `sealsync sync \
+                         disable`, then `sealsync sync enable` or `sealsync sync link` to join again",
+                        output::time(at)
+                    );
+                }
                 if let Some(at) = state.compromised_at {
                     println!(
                         "WARNING: since {}, someone else pushes changes under this device's id: its token is \
@@ -516,6 +524,14 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
         }
         SyncCommand::Quarantine(command) => quarantine(journal, command, json)?,
         SyncCommand::Disable => {
+            if !journal.sync_status()?.enabled {
+                if json {
+                    output::json(&serde_json::json!({ "enabled": false, "changed": false }));
+                } else {
+                    println!("sync is already off; nothing to do");
+                }
+                return Ok(());
+            }
             runtime().block_on(journal.disable_sync())?;
             if json {
                 output::json(&serde_json::json!({ "enabled": false }));
@@ -567,8 +583,11 @@ fn quarantine(journal: &mut Journal, command: QuarantineCommand, json: bool) -> 
 
 fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result<(), ClientError> {
     match command {
-        DevicesCommand::List => {
-            let devices = runtime().block_on(journal.devices())?;
+        DevicesCommand::List { hide_revoked } => {
+            let mut devices = runtime().block_on(journal.devices())?;
+            if hide_revoked {
+                devices.retain(|d| d.revoked_at.is_none());
+            }
             if json {
                 output::json(&devices);
             } else {
@@ -599,7 +618,23 @@ fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result
                 println!("approved {name:?}: it now has the account's keys");
             }
         }
-        DevicesCommand::Revoke { id, rotate, no_rotate, passphrase_stdin } => {
+        DevicesCommand::Revoke { id, rotate, no_rotate, passphrase_stdin, yes } => {
+            let this_device = journal.sync_status()?.state.is_some_and(|s| s.device_id == DeviceId(id));
+            if this_device && !yes {
+                let warning = "this is this device: revoking it signs it out at once, and it stops syncing \
+                               (its records stay here)";
+                if !std::io::stdin().is_terminal() {
+                    return Err(sealsync_client::ValidationError::new(
+                        "device",
+                        format!("{warning}; pass --yes to revoke it anyway, or `sealsync sync disable`"),
+                    )
+                    .into());
+                }
+                if !confirm(&format!("Warning: {warning}. Revoke it? [y/N] "))? {
+                    println!("not revoked");
+                    return Ok(());
+                }
+            }
             runtime().block_on(journal.revoke_device(DeviceId(id)))?;
             let rotate = rotate
                 || (!no_rotate

@@ -326,3 +326,34 @@ fn every_command_answers_in_json() {
     assert_eq!(json(&["sync", "quarantine", "list", "--json"]), serde_json::json!([]));
     assert!(json(&["init", "--json"])["data_dir"].is_string());
 }
+
+/// A revoked device's `sync status` says so and what to do; `sync disable`
+/// when off says so; revoking this very device warns (and needs --yes off a
+/// terminal); `devices list --hide-revoked` leaves revoked ones out.
+#[test]
+fn revocation_and_sync_state_are_explained() {
+    let server = Server::start(Backend::Sqlite).unwrap();
+    let account = account_name();
+    let (a, b) = (Device::new("a"), Device::new("b"));
+    a.enable(&server, &account, true);
+    b.enable(&server, &account, false);
+    let (a_id, b_id) =
+        (a.status()["device_id"].as_str().unwrap().to_owned(), b.status()["device_id"].as_str().unwrap().to_owned());
+
+    let error = a.run_fail(&["devices", "revoke", &a_id, "--no-rotate"]);
+    assert!(error.contains("this is this device") && error.contains("--yes"), "{error}");
+    a.run(&["devices", "revoke", &b_id, "--no-rotate"]);
+
+    let output = b.output(&["sync", "now"], None);
+    assert_eq!(output.status.code(), Some(5), "{}", common::text(&output.stderr));
+    let status = b.run(&["sync", "status"]);
+    assert!(status.contains("signed out by the server") && status.contains("sync disable"), "{status}");
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&a.run(&["devices", "list", "--json", "--hide-revoked"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], a_id.as_str());
+
+    b.run(&["sync", "disable"]);
+    assert_eq!(b.run(&["sync", "disable"]), "sync is already off; nothing to do");
+}

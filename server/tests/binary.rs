@@ -62,6 +62,15 @@ fn terminate(mut child: Child) -> (std::process::ExitStatus, String) {
 
 #[tokio::test]
 async fn with_no_configuration_it_serves_sqlite_from_the_working_directory() {
+    // The default port must be free for this test; say so plainly when it is
+    // not (e.g. the README's own server is running), rather than failing on
+    // an unrelated line of that other server's answer.
+    if let Err(e) = std::net::TcpListener::bind("127.0.0.1:8787") {
+        panic!(
+            "this test needs 127.0.0.1:8787, the server's default port, and it is taken ({e}); \
+             stop whatever listens there (e.g. a sealsync-server you started) and run it again"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut child = server(dir.path(), &[], &[]).spawn().unwrap();
     let health = wait_healthy("http://127.0.0.1:8787", &mut child).await;

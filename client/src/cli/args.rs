@@ -305,7 +305,11 @@ pub enum QuarantineCommand {
 #[derive(Debug, Subcommand)]
 pub enum DevicesCommand {
     /// List the account's devices.
-    List,
+    List {
+        /// Leave out revoked devices.
+        #[arg(long)]
+        hide_revoked: bool,
+    },
     /// Add a new device: type the code it shows (`sealsync sync link` there).
     Approve {
         /// The code, e.g. 123456-ABCD-EFGH.
@@ -328,5 +332,8 @@ pub enum DevicesCommand {
         /// Read the passphrase for --rotate from standard input.
         #[arg(long)]
         passphrase_stdin: bool,
+        /// Revoke this very device without asking.
+        #[arg(long)]
+        yes: bool,
     },
 }

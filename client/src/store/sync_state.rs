@@ -36,6 +36,9 @@ pub struct SyncState {
     /// (its token is compromised, or a copy of it is syncing): revoke it from
     /// another device, then `sync disable` and `sync enable` here.
     pub compromised_at: Option<u64>,
+    /// Unix ms when the server last refused this device's token (revoked, or
+    /// the account deleted): `sync disable`, then join again.
+    pub signed_out_at: Option<u64>,
 }
 
 /// A quarantined envelope.
@@ -132,6 +135,12 @@ fn parse<T: std::str::FromStr>(text: String) -> rusqlite::Result<T> {
 }
 
 impl Store {
+    /// Records that the server refused this device's token.
+    pub(crate) fn mark_signed_out(&self, now: u64) -> Result<(), ClientError> {
+        self.conn().prepare_cached("UPDATE sync_state SET signed_out_at = ?1 WHERE id = 1")?.execute([now as i64])?;
+        Ok(())
+    }
+
     /// What the server refused in the last sync (empty when nothing was).
     pub fn refused(&self) -> Result<Vec<Refusal>, ClientError> {
         let json: Option<String> = self
@@ -149,7 +158,7 @@ impl Store {
             .conn()
             .prepare_cached(
                 "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at, \
-                 compromised_at FROM sync_state WHERE id = 1",
+                 compromised_at, signed_out_at FROM sync_state WHERE id = 1",
             )?
             .query_row([], |r| {
                 Ok(SyncState {
@@ -161,6 +170,7 @@ impl Store {
                     cursor: Cursor(r.get::<_, i64>(5)? as u64),
                     last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
                     compromised_at: r.get::<_, Option<i64>>(7)?.map(|t| t as u64),
+                    signed_out_at: r.get::<_, Option<i64>>(8)?.map(|t| t as u64),
                 })
             })
             .optional()?;
@@ -490,6 +500,7 @@ mod tests {
             cursor: Cursor::START,
             last_sync_at: None,
             compromised_at: None,
+            signed_out_at: None,
         }
     }
 
