@@ -210,7 +210,12 @@ impl Api {
         }
         let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let code = problem["code"].as_str().unwrap_or("unknown").to_owned();
-        let detail = problem["detail"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error")).to_owned();
+        let mut detail = problem["detail"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error")).to_owned();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // Say when, so a person (or script) knows how long to wait.
+            let wait = retry_after.map_or(60, |d| d.as_secs().max(1));
+            detail = format!("{detail}; too many requests: try again in {wait} s");
+        }
         let error = match (status, code.as_str()) {
             (StatusCode::UNAUTHORIZED, "invalid_token") => ClientError::SignedOut,
             (StatusCode::UNAUTHORIZED, "invalid_credentials") => ClientError::WrongPassphrase,
@@ -514,6 +519,22 @@ fn without_url(error: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
+    // The whole chain, to recognise causes a person can act on.
+    let mut chain = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(" {cause}"));
+        source = cause.source();
+    }
+    if chain.contains("InvalidContentType")
+        || chain.contains("corrupt message")
+        || chain.contains("wrong version number")
+    {
+        return "the TLS handshake failed: the server at this address answers plain HTTP, not HTTPS (is it the \
+                sealsync server itself, without the TLS proxy in front? use https:// through the proxy, or \
+                http:// for a server on this machine)"
+            .to_owned();
+    }
     match std::error::Error::source(error) {
         Some(source) => format!("{kind}: {source}"),
         None => kind.to_owned(),

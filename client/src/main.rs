@@ -25,6 +25,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version print and succeed; a wrong command line is a usage error.
             let _ = e.print();
+            if let Some(variable) = cli::args::env_source(&e) {
+                eprintln!("(that value came from the environment variable {variable})");
+            }
             return cli::exit::code(if e.use_stderr() { cli::exit::USAGE } else { cli::exit::OK });
         }
     };
@@ -249,7 +252,20 @@ fn read_line_secret(prompt: &str, from_stdin: bool, confirm: bool) -> Result<zer
         std::io::stdin().lock().read_line(&mut line).map_err(io("cannot read a secret from stdin"))?;
         return Ok(zeroize::Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned()));
     }
-    let first = zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(io("cannot read the secret"))?);
+    let no_terminal = || {
+        ClientError::Invalid(sealsync_client::ValidationError::new(
+            "passphrase",
+            "there is no terminal to ask for it on; pass --passphrase-stdin and give it on standard input",
+        ))
+    };
+    if !std::io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_err() {
+        return Err(no_terminal());
+    }
+    let first = zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::Unsupported => no_terminal(),
+        _ if e.raw_os_error() == Some(6) => no_terminal(), // ENXIO: no controlling terminal
+        _ => io("cannot read the secret")(e),
+    })?);
     if confirm {
         let again =
             zeroize::Zeroizing::new(rpassword::prompt_password("Again: ").map_err(io("cannot read the secret"))?);

@@ -357,3 +357,58 @@ fn revocation_and_sync_state_are_explained() {
     b.run(&["sync", "disable"]);
     assert_eq!(b.run(&["sync", "disable"]), "sync is already off; nothing to do");
 }
+
+/// Errors say what happened and what to do: https:// to a plain-HTTP port,
+/// no terminal for the passphrase prompt, a rate limit (when to retry), a
+/// bad value from an environment variable (its name).
+#[test]
+fn errors_name_the_cause_and_the_fix() {
+    let server =
+        Server::start_with(Backend::Sqlite, &[("SEALSYNC_AUTH_RATE_PER_MINUTE", "1"), ("SEALSYNC_AUTH_BURST", "1")])
+            .unwrap();
+    let device = Device::new("laptop");
+    let https = server.url.replace("http://", "https://");
+    let args =
+        ["sync", "enable", "--server", &https, "--account", "me@example.org", "--passphrase-stdin", "--timeout", "3"];
+    let output = device.output(&args, Some(&format!("{PASSPHRASE}\n")));
+    let error = common::text(&output.stderr);
+    assert!(error.contains("answers plain HTTP, not HTTPS"), "{error}");
+
+    // No controlling terminal (setsid) and no --passphrase-stdin.
+    let mut command = std::process::Command::new("setsid");
+    command
+        .arg(common::CLI)
+        .args(["--data-dir", device.dir().to_str().unwrap(), "sync", "enable", "--server", &server.url])
+        .args(["--account", "me@example.org"])
+        .stdin(std::process::Stdio::null());
+    let output = command.output().unwrap();
+    let error = common::text(&output.stderr);
+    assert!(!output.status.success() && error.contains("--passphrase-stdin"), "{error}");
+
+    // The second sign-in within the minute is rate limited: it says when to retry.
+    let account = account_name();
+    device.enable(&server, &account, true);
+    let other = Device::new("phone");
+    let mut limited = None;
+    for _ in 0..3 {
+        let args = ["sync", "enable", "--server", &server.url, "--account", &account, "--passphrase-stdin"];
+        let mut args = args.to_vec();
+        args.extend(["--timeout", "5"]);
+        let output = other.output(&args, Some(&format!("{PASSPHRASE}\n")));
+        if !output.status.success() {
+            limited = Some(common::text(&output.stderr));
+            break;
+        }
+        other.run(&["sync", "disable"]);
+    }
+    let error = limited.expect("the sign-ins were rate limited");
+    assert!(error.contains("try again in"), "{error}");
+
+    let output = device.command(&["mood", "list"]).env("SEALSYNC_TIMEOUT", "soon").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        common::text(&output.stderr).contains("environment variable SEALSYNC_TIMEOUT"),
+        "{}",
+        common::text(&output.stderr)
+    );
+}

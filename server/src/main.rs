@@ -11,14 +11,23 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            if let Some(variable) = env_source(&e) {
+                eprintln!("(that value came from the environment variable {variable})");
+            }
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
     init_logging(cli.config.log_format);
     let command = cli.command.unwrap_or(Command::Serve);
     let config = cli.config;
     let result = match &config.database_url {
         DatabaseUrl::Postgres(url) => match PgStore::connect(url, config.max_connections).await {
             Ok(store) => run(store, command, &config).await,
-            Err(e) => Err(format!("cannot connect to Postgres: {e}")),
+            Err(e) => Err(postgres_error(url, &e)),
         },
         DatabaseUrl::Sqlite(url) => match SqliteStore::connect(url, config.max_connections).await {
             Ok(store) => {
@@ -91,6 +100,44 @@ fn open_file_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Why Postgres could not be used, naming the host and database (never the
+/// URL, which may carry a password), and what to do.
+fn postgres_error(url: &str, error: &sealsync_server::store::StoreError) -> String {
+    use sealsync_server::store::StoreError;
+    let options: Option<sqlx::postgres::PgConnectOptions> = url.parse().ok();
+    let (host, port, database) = options.as_ref().map_or(("?".to_owned(), 0, "?".to_owned()), |o| {
+        (o.get_host().to_owned(), o.get_port(), o.get_database().unwrap_or("postgres").to_owned())
+    });
+    match error {
+        StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => format!(
+            "the database {database:?} does not exist on Postgres at {host}:{port}; create it first (e.g. \
+             `createdb -h {host} -p {port} {database}`, or `CREATE DATABASE {database};` in psql), then run again"
+        ),
+        StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            format!("cannot reach Postgres at {host}:{port} (gave up after 5 s): is it running, and is the host right?")
+        }
+        other => format!("cannot connect to Postgres at {host}:{port} (database {database:?}): {other}"),
+    }
+}
+
+/// The environment variable a refused value came from, if it did: clap's
+/// message names only the flag, which the operator did not type.
+fn env_source(error: &clap::Error) -> Option<String> {
+    let clap::error::ContextValue::String(arg) = error.get(clap::error::ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let flag = arg.split_whitespace().next()?.to_owned();
+    let typed = std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    let command = <Cli as clap::CommandFactory>::command();
+    let variable = command
+        .get_arguments()
+        .find(|a| a.get_long().is_some_and(|long| format!("--{long}") == flag))?
+        .get_env()?
+        .to_string_lossy()
+        .into_owned();
+    (!typed && std::env::var_os(&variable).is_some()).then_some(variable)
 }
 
 /// Resolves on ctrl-c or SIGTERM; requests in flight then finish.

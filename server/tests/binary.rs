@@ -120,6 +120,56 @@ async fn the_sqlite_database_is_private_and_complete_after_shutdown() {
     assert_eq!(accounts, 1);
 }
 
+/// Request log lines carry method, route (the pattern, not the URI with its
+/// ids and query) and status, in plain text when not on a terminal.
+#[tokio::test]
+async fn request_logs_name_method_route_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+    let mut child = server(dir.path(), &["--bind", &bind], &[]).spawn().unwrap();
+    wait_healthy(&base, &mut child).await;
+    let device = sealsync_envelope::DeviceId::random();
+    let answered = reqwest::Client::new().delete(format!("{base}/v1/devices/{device}")).send().await.unwrap();
+    assert_eq!(answered.status(), StatusCode::UNAUTHORIZED);
+    let (_, log) = terminate(child);
+    let line = log.lines().find(|l| l.contains("route=/v1/devices/{id}")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("method=DELETE") && line.contains("status=401"), "{line}");
+    assert!(!log.contains(&device.to_string()), "the device id in the URI is not logged: {log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes off a terminal");
+}
+
+/// `migrate` against a Postgres database that does not exist says to create
+/// it; an unreachable Postgres fails at once, naming the host; a bad value
+/// from the environment names the variable.
+#[tokio::test]
+async fn database_and_setting_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let unreachable =
+        server(dir.path(), &["migrate", "--database-url", "postgres://postgres@127.0.0.1:1/x"], &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(!unreachable.status.success());
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+
+    let variable = server(dir.path(), &["migrate"], &[("SEALSYNC_MAX_CONNECTIONS", "lots")]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&variable.stderr);
+    assert_eq!(variable.status.code(), Some(2));
+    assert!(stderr.contains("environment variable SEALSYNC_MAX_CONNECTIONS"), "{stderr}");
+
+    let Some(db) = common::postgres_database().await else { return };
+    let missing = db
+        .url
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/sealsync_missing_{}", uuid::Uuid::new_v4().simple()))
+        .unwrap();
+    let output = server(dir.path(), &["migrate", "--database-url", &missing], &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("does not exist") && stderr.contains("createdb"), "{stderr}");
+}
+
 #[tokio::test]
 async fn migrate_applies_migrations_and_exits() {
     let dir = tempfile::tempdir().unwrap();

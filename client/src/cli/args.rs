@@ -337,3 +337,21 @@ pub enum DevicesCommand {
         yes: bool,
     },
 }
+
+/// The environment variable a refused value came from, if it did: clap's
+/// message names only the flag, which the user did not type.
+pub fn env_source(error: &clap::Error) -> Option<String> {
+    let clap::error::ContextValue::String(arg) = error.get(clap::error::ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let flag = arg.split_whitespace().next()?.to_owned();
+    let typed = std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    let command = <Cli as clap::CommandFactory>::command();
+    let variable = command
+        .get_arguments()
+        .find(|a| a.get_long().is_some_and(|long| format!("--{long}") == flag))?
+        .get_env()?
+        .to_string_lossy()
+        .into_owned();
+    (!typed && std::env::var_os(&variable).is_some()).then_some(variable)
+}
