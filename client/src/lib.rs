@@ -256,9 +256,11 @@ impl Journal {
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
         let result = sync::sync_now(&mut self.store, &self.dir, &http, progress).await;
-        if let Err(ClientError::SignedOut) = &result {
-            // Remembered for `sync status`, which is local.
-            self.store.mark_signed_out(UnixMillis::now().0)?;
+        // Remembered for `sync status`, which is local.
+        match &result {
+            Err(ClientError::SignedOut) => self.store.mark_signed_out(UnixMillis::now().0)?,
+            Err(ClientError::SyncDisabled) | Ok(_) => {}
+            Err(_) => self.store.mark_partial_sync(UnixMillis::now().0)?,
         }
         result
     }

@@ -153,6 +153,12 @@ where
             let records = journal.list::<T>(include_deleted)?;
             if json {
                 output::json(&records);
+            } else if records.is_empty() {
+                println!(
+                    "no {} records{}",
+                    T::KIND,
+                    if include_deleted { "" } else { " (deleted ones: --include-deleted)" }
+                );
             } else {
                 records.iter().for_each(|r| println!("{}", output::record_line(r)));
             }
@@ -162,7 +168,7 @@ where
             if json {
                 output::json(&record);
             } else {
-                println!("{}", output::record_line(&record));
+                println!("{}", output::record_text(&record, true));
             }
         }
         RecordCommand::Edit { id, fields } => {
@@ -433,28 +439,35 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             }
         }
         SyncCommand::Now => {
-            let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-                let bar = indicatif::ProgressBar::new(0);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-                        .expect("a valid template")
-                        .progress_chars("=> "),
-                );
-                bar
-            });
+            // A bar while uploading (the total is known), a spinner with a
+            // count while downloading (it is not), nothing for nothing.
+            let bar = (!json && std::io::stderr().is_terminal()).then(indicatif::ProgressBar::hidden);
+            let uploading = indicatif::ProgressStyle::with_template("{spinner} uploading [{bar:30}] {pos}/{len}")
+                .expect("a valid template")
+                .progress_chars("=> ");
+            let downloading = indicatif::ProgressStyle::with_template("{spinner} downloading: {pos} received")
+                .expect("a valid template");
+            let mut phase = None;
             let mut report = |progress: Progress| {
-                if let Some(bar) = &bar {
-                    match progress {
-                        Progress::Pushing { done, total } => {
-                            bar.set_message("uploading");
-                            bar.set_length(total);
-                            bar.set_position(done);
+                let Some(bar) = &bar else { return };
+                match progress {
+                    Progress::Pushing { total: 0, .. } => {}
+                    Progress::Pushing { done, total } => {
+                        if phase != Some("up") {
+                            phase = Some("up");
+                            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                            bar.set_style(uploading.clone());
                         }
-                        Progress::Pulling { pulled } => {
-                            bar.set_message("downloading");
-                            bar.set_length(pulled);
-                            bar.set_position(pulled);
+                        bar.set_length(total);
+                        bar.set_position(done);
+                    }
+                    Progress::Pulling { pulled } => {
+                        if phase != Some("down") {
+                            phase = Some("down");
+                            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                            bar.set_style(downloading.clone());
                         }
+                        bar.set_position(pulled);
                     }
                 }
             };
@@ -510,6 +523,13 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     );
                 }
                 println!("last sync: {}", state.last_sync_at.map_or_else(|| "never".to_owned(), output::time));
+                if let Some(at) = state.last_partial_at.filter(|&at| at > state.last_sync_at.unwrap_or(0)) {
+                    println!(
+                        "last attempt: {} stopped part-way (what it uploaded and applied is kept; run `sealsync \
+                         sync now` again)",
+                        output::time(at)
+                    );
+                }
                 println!("pending changes: {}", status.pending);
                 println!("records with logged conflicts: {}", status.conflicts.len());
                 for c in &status.conflicts {

@@ -412,3 +412,69 @@ fn errors_name_the_cause_and_the_fix() {
         common::text(&output.stderr)
     );
 }
+
+/// People's output: times as local dates, one line per record in a listing
+/// (long and multi-line notes cut with an ellipsis; `show` prints them
+/// whole), an empty list says so, `PHQ9` and `7:30` are accepted, and
+/// `--active/--inactive` are flags.
+#[test]
+fn human_output_reads_well() {
+    let device = Device::new("laptop");
+    assert_eq!(device.run(&["mood", "list"]), "no mood records (deleted ones: --include-deleted)");
+    let long = format!("first line\nsecond line {}", "x".repeat(100));
+    let mood = device.add(&["mood", "add", "--score", "5", "--note", &long]);
+    let listed = device.run(&["mood", "list"]);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("note=first line / second line") && listed.contains("x…  score=5"), "{listed}");
+    let shown = device.run(&["mood", "show", &mood]);
+    assert!(shown.contains(&"x".repeat(100)) && shown.contains("first line\nsecond line"), "{shown}");
+
+    let activity = device.add_activity("walk");
+    let shown = device.run(&["activity", "show", &activity]);
+    let when = shown.split("when=").nth(1).unwrap().split("  ").next().unwrap();
+    assert!(when.len() == 16 && when.chars().nth(4) == Some('-'), "a local date, not milliseconds: {shown}");
+
+    device.add(&["assessment", "add", "--kind", "PHQ9", "--answers", "0,0,0,0,0,0,0,0,0"]);
+    let schedule = device.add(&["schedule", "add", "--activity", &activity, "--every", "daily", "--at", "7:30"]);
+    assert_eq!(device.show("schedule", &schedule)["at"], "07:30");
+    device.run(&["schedule", "edit", &schedule, "--inactive"]);
+    assert_eq!(device.show("schedule", &schedule)["active"], false);
+    device.run(&["schedule", "edit", &schedule, "--active"]);
+    assert_eq!(device.show("schedule", &schedule)["active"], true);
+
+    // Help: global options apart; edit does not claim fields are required.
+    let help = device.run(&["mood", "edit", "--help"]);
+    assert!(help.contains("Global options") && !help.contains("required"), "{help}");
+}
+
+/// A sync cut off part-way shows in `sync status`; on a terminal there is
+/// no empty `0/0` bar when nothing is uploaded.
+#[test]
+fn progress_and_partial_syncs_are_shown() {
+    let mut server = Server::start(Backend::Sqlite).unwrap();
+    let device = Device::new("laptop");
+    device.enable(&server, &account_name(), true);
+    device.sync();
+
+    // On a pseudo-terminal (`script`), a sync with nothing to upload.
+    let command = format!("{} --data-dir {} sync now", common::CLI, device.dir().display());
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", device.dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(!shown.contains("0/0"), "no bar for nothing: {shown}");
+
+    server.kill();
+    device.add_mood(5, "written while the server is down");
+    let output = device.output(&["sync", "now", "--timeout", "2"], None);
+    assert_eq!(output.status.code(), Some(6), "{}", common::text(&output.stderr));
+    let status = device.run(&["sync", "status"]);
+    assert!(status.contains("stopped part-way"), "{status}");
+    server.restart();
+    device.sync();
+    assert!(!device.run(&["sync", "status"]).contains("stopped part-way"));
+}

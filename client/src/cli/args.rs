@@ -14,18 +14,18 @@ pub struct Cli {
     /// Where the journal lives (default: the platform's data directory,
     /// made on first use). A directory given here must exist, unless
     /// --create: a typo must not look like an empty journal.
-    #[arg(long, env = "SEALSYNC_DATA_DIR", global = true)]
+    #[arg(long, env = "SEALSYNC_DATA_DIR", global = true, help_heading = "Global options")]
     pub data_dir: Option<PathBuf>,
     /// Give up on a server call after this many seconds, retries included.
-    #[arg(long, env = "SEALSYNC_TIMEOUT", global = true, default_value_t = 60,
+    #[arg(long, env = "SEALSYNC_TIMEOUT", global = true, default_value_t = 60, help_heading = "Global options",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Start a new journal in --data-dir if the directory does not exist.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub create: bool,
     /// Machine-readable output: JSON on stdout for every command, and
     /// errors as one JSON line on stderr.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -58,7 +58,9 @@ pub enum Command {
 /// What can be done with records of one kind.
 #[derive(Debug, Subcommand)]
 pub enum RecordCommand<A: Args> {
-    /// Add a record; prints its id.
+    /// Add a record; prints its id. Required: mood --score; assessment
+    /// --kind and --answers; activity --name; schedule --activity, --every
+    /// and --at.
     Add(#[command(flatten)] A),
     /// List records.
     List {
@@ -107,7 +109,7 @@ pub enum RecordCommand<A: Args> {
 
 #[derive(Debug, Clone, Args)]
 pub struct MoodArgs {
-    /// 1 (worst) to 10 (best); required when adding.
+    /// 1 (worst) to 10 (best).
     #[arg(long)]
     pub score: Option<u8>,
     /// Free text.
@@ -126,17 +128,17 @@ pub struct MoodArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct AssessmentArgs {
-    /// Which questionnaire; required when adding.
-    #[arg(long, value_enum)]
+    /// Which questionnaire (any case: phq9, PHQ9).
+    #[arg(long, value_enum, ignore_case = true)]
     pub kind: Option<AssessmentKind>,
-    /// Answers 0-3, comma-separated (9 for PHQ-9, 7 for GAD-7); required when adding.
+    /// Answers 0-3, comma-separated (9 for PHQ-9, 7 for GAD-7).
     #[arg(long, value_delimiter = ',')]
     pub answers: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ActivityArgs {
-    /// What was done; required when adding.
+    /// What was done.
     #[arg(long)]
     pub name: Option<String>,
     /// A grouping, e.g. social, exercise.
@@ -173,21 +175,24 @@ pub struct ActivityArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ScheduleArgs {
-    /// The activity's id; required when adding.
+    /// The activity's id.
     #[arg(long)]
     pub activity: Option<Uuid>,
-    /// daily, or weekdays such as mon,wed,fri; required when adding.
+    /// daily, or weekdays such as mon,wed,fri.
     #[arg(long)]
     pub every: Option<String>,
-    /// Local time HH:MM; required when adding.
+    /// Local time, H:MM or HH:MM (24-hour).
     #[arg(long)]
     pub at: Option<String>,
     /// IANA time zone (default: this machine's, else UTC).
     #[arg(long)]
     pub tz: Option<String>,
-    /// Whether reminders are on (default true).
+    /// Turn reminders on (the default for a new schedule).
+    #[arg(long, conflicts_with = "inactive")]
+    pub active: bool,
+    /// Turn reminders off.
     #[arg(long)]
-    pub active: Option<bool>,
+    pub inactive: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -119,6 +119,14 @@ fn local_zone() -> String {
         .unwrap_or_else(|| "UTC".to_owned())
 }
 
+/// `7:30` as the stored `07:30`; anything else is left for validation.
+fn time_of_day(at: &str) -> String {
+    match at.trim().split_once(':') {
+        Some((h, m)) if h.len() == 1 && h.bytes().all(|b| b.is_ascii_digit()) => format!("0{h}:{m}"),
+        _ => at.trim().to_owned(),
+    }
+}
+
 /// `--every`: "once" is refused, since a schedule has no date for it to
 /// fall on (PROTOCOL.md §4.8 keeps it readable for older data only).
 fn recurrence(every: &str) -> Result<Recurrence, ClientError> {
@@ -138,9 +146,9 @@ impl RecordArgs<Schedule> for ScheduleArgs {
         let base = Schedule {
             activity_id: required(&self.activity, "activity")?,
             recurrence: recurrence(&required(&self.every, "every")?)?,
-            at: required(&self.at, "at")?,
+            at: time_of_day(&required(&self.at, "at")?),
             tz: self.tz.clone().unwrap_or_else(local_zone),
-            active: self.active.unwrap_or(true),
+            active: !self.inactive,
         };
         Ok(base)
     }
@@ -153,13 +161,16 @@ impl RecordArgs<Schedule> for ScheduleArgs {
             schedule.recurrence = recurrence(every)?;
         }
         if let Some(at) = &self.at {
-            schedule.at = at.clone();
+            schedule.at = time_of_day(at);
         }
         if let Some(tz) = &self.tz {
             schedule.tz = tz.clone();
         }
-        if let Some(active) = self.active {
-            schedule.active = active;
+        if self.active {
+            schedule.active = true;
+        }
+        if self.inactive {
+            schedule.active = false;
         }
         Ok(schedule)
     }

@@ -39,6 +39,9 @@ pub struct SyncState {
     /// Unix ms when the server last refused this device's token (revoked, or
     /// the account deleted): `sync disable`, then join again.
     pub signed_out_at: Option<u64>,
+    /// Unix ms when a sync last stopped part-way (what it pushed or merged
+    /// before that is kept); shown beside `last_sync_at`.
+    pub last_partial_at: Option<u64>,
 }
 
 /// A quarantined envelope.
@@ -135,6 +138,12 @@ fn parse<T: std::str::FromStr>(text: String) -> rusqlite::Result<T> {
 }
 
 impl Store {
+    /// Records that a sync stopped part-way.
+    pub(crate) fn mark_partial_sync(&self, now: u64) -> Result<(), ClientError> {
+        self.conn().prepare_cached("UPDATE sync_state SET last_partial_at = ?1 WHERE id = 1")?.execute([now as i64])?;
+        Ok(())
+    }
+
     /// Records that the server refused this device's token.
     pub(crate) fn mark_signed_out(&self, now: u64) -> Result<(), ClientError> {
         self.conn().prepare_cached("UPDATE sync_state SET signed_out_at = ?1 WHERE id = 1")?.execute([now as i64])?;
@@ -158,7 +167,7 @@ impl Store {
             .conn()
             .prepare_cached(
                 "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at, \
-                 compromised_at, signed_out_at FROM sync_state WHERE id = 1",
+                 compromised_at, signed_out_at, last_partial_at FROM sync_state WHERE id = 1",
             )?
             .query_row([], |r| {
                 Ok(SyncState {
@@ -171,6 +180,7 @@ impl Store {
                     last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
                     compromised_at: r.get::<_, Option<i64>>(7)?.map(|t| t as u64),
                     signed_out_at: r.get::<_, Option<i64>>(8)?.map(|t| t as u64),
+                    last_partial_at: r.get::<_, Option<i64>>(9)?.map(|t| t as u64),
                 })
             })
             .optional()?;
@@ -501,6 +511,7 @@ mod tests {
             last_sync_at: None,
             compromised_at: None,
             signed_out_at: None,
+            last_partial_at: None,
         }
     }
 

@@ -193,6 +193,7 @@ pub(crate) fn save_and_enable(
         last_sync_at: None,
         compromised_at: None,
         signed_out_at: None,
+        last_partial_at: None,
     };
     if let Err(e) = store.enable_sync(&state) {
         let _ = keyfile::remove(dir);
