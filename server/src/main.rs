@@ -11,6 +11,10 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(help) = migrate_help() {
+        println!("{help}");
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -120,6 +124,24 @@ fn postgres_error(url: &str, error: &sealsync_server::store::StoreError) -> Stri
         }
         other => format!("cannot connect to Postgres at {host}:{port} (database {database:?}): {other}"),
     }
+}
+
+/// `migrate --help` lists only what migrate uses (the other settings are
+/// global flags of `serve`, and clap would list them all).
+fn migrate_help() -> Option<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let asks = args.iter().any(|a| a == "--help" || a == "-h");
+    if !asks || args.iter().find(|a| !a.starts_with('-')).map(String::as_str) != Some("migrate") {
+        return None;
+    }
+    const USED: &[&str] = &["database_url", "max_connections", "log_format", "help", "version"];
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    let migrate = command.find_subcommand_mut("migrate")?.clone();
+    let mut migrate = migrate
+        .bin_name("sealsync-server migrate")
+        .mut_args(|a| if USED.contains(&a.get_id().as_str()) { a } else { a.hide(true) });
+    Some(migrate.render_help().to_string())
 }
 
 /// The environment variable a refused value came from, if it did: clap's

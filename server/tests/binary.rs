@@ -158,6 +158,11 @@ async fn database_and_setting_errors_say_what_to_do() {
     assert_eq!(variable.status.code(), Some(2));
     assert!(stderr.contains("environment variable SEALSYNC_MAX_CONNECTIONS"), "{stderr}");
 
+    // `migrate --help` shows what migrate takes, not the serving options.
+    let help = server(dir.path(), &["migrate", "--help"], &[]).stdout(Stdio::piped()).output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success() && text.contains("--database-url") && !text.contains("--bind"), "{text}");
+
     let Some(db) = common::postgres_database().await else { return };
     let missing = db
         .url
