@@ -20,8 +20,18 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ClientError;
 
-/// Attempts for a call that is safe to repeat.
-const ATTEMPTS: u32 = 5;
+/// Attempts for a call that is safe to repeat (within [`Network::deadline`]).
+pub const ATTEMPTS: u32 = 4;
+/// Longest wait for a connection to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence within one attempt (no byte of the answer for this long):
+/// a server that accepts connections and never answers fails in seconds,
+/// while a large answer that keeps arriving is not cut off.
+const READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest one attempt may take in all (a bulk upload on a slow link).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default overall deadline of one call, its retries included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// First backoff; doubled after each failed attempt.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// Largest JSON answer accepted (meta, sessions, the device list).
@@ -83,29 +93,71 @@ impl ServerUrl {
     }
 }
 
+/// A retry about to happen, for a person waiting: "retrying in N s
+/// (attempt k of n)".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Retrying {
+    /// Why the last attempt failed.
+    pub error: String,
+    /// Seconds until the next attempt.
+    pub in_secs: u64,
+    /// The next attempt's number (2 for the first retry).
+    pub attempt: u32,
+    /// Attempts at most.
+    pub attempts: u32,
+}
+
+/// Told about each retry (e.g. to print it).
+pub type RetryObserver = std::sync::Arc<dyn Fn(&Retrying) + Send + Sync>;
+
+/// How long network calls may take, and who hears about retries.
+#[derive(Clone)]
+pub struct Network {
+    /// Overall deadline of one call, its retries included: no attempt starts
+    /// that could not finish before it.
+    pub deadline: Duration,
+    /// Told before each retry.
+    pub on_retry: Option<RetryObserver>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self { deadline: DEFAULT_DEADLINE, on_retry: None }
+    }
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("deadline", &self.deadline).finish_non_exhaustive()
+    }
+}
+
 /// The HTTP client a journal keeps, so that one sync after another reuses
 /// its connections instead of opening (and setting up TLS for) new ones.
 #[derive(Debug, Clone)]
-pub(crate) struct Http(reqwest::Client);
+pub(crate) struct Http(reqwest::Client, Network);
 
 impl Http {
+    #[cfg(test)]
     pub(crate) fn new() -> Result<Self, ClientError> {
-        Self::trusting(Vec::new())
+        Self::with(Network::default(), Vec::new())
     }
 
     /// A client that trusts `extra_roots` besides the system's certificate
     /// authorities (see [`load_ca_file`]); verification itself is never off.
-    pub(crate) fn trusting(extra_roots: Vec<reqwest::Certificate>) -> Result<Self, ClientError> {
+    pub(crate) fn with(network: Network, extra_roots: Vec<reqwest::Certificate>) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
             .tls_certs_merge(extra_roots)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .connect_timeout(CONNECT_TIMEOUT.min(network.deadline))
+            // At least three attempts fit in the deadline.
+            .read_timeout(READ_TIMEOUT.min(network.deadline / 3))
+            .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("sealsync/", env!("CARGO_PKG_VERSION")))
             // A redirect could lead to plain http:// elsewhere; the API never redirects.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Network(e.to_string()))?;
-        Ok(Self(client))
+        Ok(Self(client, network))
     }
 }
 
@@ -129,6 +181,7 @@ pub(crate) fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certif
 pub(crate) struct Api {
     base: ServerUrl,
     http: reqwest::Client,
+    network: Network,
 }
 
 /// Whether a failed call may be tried again, and after how long at least.
@@ -139,7 +192,7 @@ enum Failure {
 
 impl Api {
     pub(crate) fn new(base: ServerUrl, http: &Http) -> Self {
-        Self { base, http: http.0.clone() }
+        Self { base, http: http.0.clone(), network: http.1.clone() }
     }
 
     /// One request, no retry; an answer larger than `cap` bytes (an error
@@ -176,7 +229,12 @@ impl Api {
         }
         let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let code = problem["code"].as_str().unwrap_or("unknown").to_owned();
-        let detail = problem["detail"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error")).to_owned();
+        let mut detail = problem["detail"].as_str().unwrap_or(status.canonical_reason().unwrap_or("error")).to_owned();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // Say when, so a person (or script) knows how long to wait.
+            let wait = retry_after.map_or(60, |d| d.as_secs().max(1));
+            detail = format!("{detail}; too many requests: try again in {wait} s");
+        }
         let error = match (status, code.as_str()) {
             // This device's own token, once valid: only deleting the
             // account (every device row with it) makes it unknown.
@@ -202,13 +260,28 @@ impl Api {
         cap: usize,
     ) -> Result<Vec<u8>, ClientError> {
         let mut backoff = FIRST_BACKOFF;
+        let started = tokio::time::Instant::now();
+        let deadline = self.network.deadline;
         for attempt in 1..=ATTEMPTS {
             match self.once(method.clone(), path, token, body.clone(), cap).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retry(error, _)) if attempt == ATTEMPTS => return Err(error),
-                Err(Failure::Retry(_, wait)) => {
-                    tokio::time::sleep(wait.unwrap_or(backoff).max(backoff).min(Duration::from_secs(30))).await;
+                Err(Failure::Retry(error, _)) if attempt == ATTEMPTS => return Err(gave_up(error, attempt, started)),
+                Err(Failure::Retry(error, wait)) => {
+                    let wait = wait.unwrap_or(backoff).max(backoff).min(Duration::from_secs(30));
+                    // A retry that could not even start before the deadline is not made.
+                    if started.elapsed() + wait >= deadline {
+                        return Err(gave_up(error, attempt, started));
+                    }
+                    if let Some(observer) = &self.network.on_retry {
+                        observer(&Retrying {
+                            error: error.to_string(),
+                            in_secs: wait.as_secs_f64().ceil() as u64,
+                            attempt: attempt + 1,
+                            attempts: ATTEMPTS,
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
                     backoff *= 2;
                 }
             }
@@ -416,6 +489,17 @@ impl Api {
     }
 }
 
+/// The last error of a call that is given up, saying how long it tried.
+fn gave_up(error: ClientError, attempts: u32, started: tokio::time::Instant) -> ClientError {
+    match error {
+        ClientError::Network(detail) => ClientError::Network(format!(
+            "{detail} (gave up after {attempts} attempt(s) in {} s)",
+            started.elapsed().as_secs()
+        )),
+        other => other,
+    }
+}
+
 /// Reads an answer's body, refusing it as soon as it is known to be larger
 /// than `cap` bytes: from its `Content-Length` before any of it is read, or
 /// while it streams in, so a server cannot make the client hold more than
@@ -458,12 +542,28 @@ fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
 /// reqwest's error text without the URL (which could carry credentials).
 fn without_url(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
-        "timed out"
+        "the server did not answer in time (it accepted the connection but sent nothing)"
     } else if error.is_connect() {
         "connection failed"
     } else {
         "request failed"
     };
+    // The whole chain, to recognise causes a person can act on.
+    let mut chain = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(" {cause}"));
+        source = cause.source();
+    }
+    if chain.contains("InvalidContentType")
+        || chain.contains("corrupt message")
+        || chain.contains("wrong version number")
+    {
+        return "the TLS handshake failed: the server at this address answers plain HTTP, not HTTPS (is it the \
+                sealsync server itself, without the TLS proxy in front? use https:// through the proxy, or \
+                http:// for a server on this machine)"
+            .to_owned();
+    }
     match std::error::Error::source(error) {
         Some(source) => format!("{kind}: {source}"),
         None => kind.to_owned(),

@@ -52,6 +52,13 @@ pub enum ClientError {
         /// What is wrong, and how to fix it.
         problem: String,
     },
+    /// The data directory given does not exist (a typo must not look like
+    /// an empty journal).
+    #[error(
+        "{0} does not exist, so there is no journal there; check the path, or pass --create (or run `sealsync \
+         --data-dir {0} init`) to start a new journal"
+    )]
+    NoJournal(String),
     /// The operation needs sync, which is off.
     #[error("sync is not enabled; run `sealsync sync enable` first")]
     SyncDisabled,
@@ -66,6 +73,19 @@ pub enum ClientError {
     /// A server URL that is not acceptable.
     #[error("{0}")]
     InvalidServerUrl(String),
+    /// A new passphrase is quick to guess (zxcvbn, [`crate::strength`]):
+    /// nothing was derived or sent.
+    #[error(
+        "this passphrase is too easy to guess: {reason}. {advice} For example, five random words: \"{suggestion}\""
+    )]
+    WeakPassphrase {
+        /// Why (zxcvbn's warning, or the estimated number of guesses).
+        reason: String,
+        /// zxcvbn's advice.
+        advice: String,
+        /// A strong passphrase made of random words, to take or adapt.
+        suggestion: String,
+    },
     /// The passphrase does not unlock the account (or the account does not exist).
     #[error("wrong passphrase, or no such account on this server; nothing was uploaded")]
     WrongPassphrase,
@@ -112,6 +132,18 @@ pub enum ClientError {
         /// Its detail.
         detail: String,
     },
+    /// The server refused some local changes (they stay queued): the
+    /// reasons, joined. `sync now` ends with this after its summary.
+    #[error("the server refused {count} change(s), kept queued here: {reasons}")]
+    Refused {
+        /// How many.
+        count: u64,
+        /// Each reason, with what to do.
+        reasons: String,
+    },
+    /// Quarantined envelopes failed again on retry (they stay quarantined).
+    #[error("{0} envelope(s) still fail and stay quarantined; see `sealsync sync quarantine list`")]
+    StillQuarantined(u64),
     /// The server says this device reused counters or keys: it must re-enrol.
     #[error(
         "the server rejected this device's changes ({0}); run `sealsync sync disable` then `sync enable` to re-enrol"
@@ -183,9 +215,11 @@ impl ClientError {
             Self::Io { .. } => "io",
             Self::InsecurePermissions { .. } => "insecure_permissions",
             Self::SyncDisabled => "sync_disabled",
+            Self::NoJournal(_) => "no_journal",
             Self::SyncAlreadyEnabled { .. } => "sync_already_enabled",
             Self::InvalidServerUrl(_) => "invalid_server_url",
             Self::WrongPassphrase => "wrong_passphrase",
+            Self::WeakPassphrase { .. } => "weak_passphrase",
             Self::AccountExists(_) => "account_exists",
             Self::RegistrationClosed => "registration_closed",
             Self::Crypto(_) => "crypto",
@@ -195,6 +229,8 @@ impl ClientError {
             Self::ResponseTooLarge { .. } => "response_too_large",
             Self::SessionMismatch(_) => "session_mismatch",
             Self::Server { .. } => "server",
+            Self::Refused { .. } => "refused",
+            Self::StillQuarantined(_) => "quarantined",
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
             Self::DeviceCompromised { .. } => "device_compromised",

@@ -40,17 +40,20 @@ pub mod keyfile;
 pub mod keyring;
 mod private;
 pub mod store;
+pub mod strength;
 pub mod sync;
 
 pub use data::{DataError, Decryption, Encryption, ExportFormat, ExportOptions, ExportSummary, ImportReport};
+pub use api::{Network, Retrying};
+pub use domain::ValidationError;
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
 pub use private::restrict_umask;
-pub use sealsync_crypto::Passphrase;
-pub use sealsync_envelope::DeviceId;
+pub use sealsync_crypto::{Passphrase, RecoverySecret};
+pub use sealsync_envelope::{AccountId, Cursor, DeviceId};
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
-pub use store::sync_state::{QuarantineEntry, SyncState};
+pub use store::sync_state::{QuarantineEntry, Refusal, SyncState};
 pub use sync::{
     DeviceInfo, EnableOptions, Enabled, KeyInfo, LinkOptions, Progress, RecoverOptions, RecoveryKey, ShownCode,
     SyncSummary,
@@ -68,6 +71,10 @@ pub struct Journal {
     dir: PathBuf,
     /// Made at the first call that needs it, then kept: syncs reuse its connections.
     http: OnceLock<Http>,
+    /// Timeouts and the retry observer the HTTP client is made with.
+    network: api::Network,
+    /// Certificate authorities trusted besides the system's (`--ca-file`).
+    extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// `sealsync sync status`.
@@ -86,6 +93,8 @@ pub struct SyncStatus {
     pub quarantined: Vec<QuarantineEntry>,
     /// Older quarantined entries dropped to keep within that limit.
     pub quarantine_dropped: u64,
+    /// What the server refused in the last sync (kept queued; empty when nothing was).
+    pub refused: Vec<Refusal>,
     /// Records with entries in the conflict log (concurrent edits that lost a merge).
     pub conflicts: Vec<Conflicted>,
     /// The data key in use, and whether this device must unlock a new one.
@@ -116,7 +125,7 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default(), extra_roots: Vec::new() })
     }
 
     /// Trusts the certificate authorities in the PEM file `path` for every
@@ -124,8 +133,8 @@ impl Journal {
     /// `SEALSYNC_CA_FILE`): for a self-hosted server whose certificate a
     /// private CA signed. Verification is never turned off.
     pub fn trust_ca_file(&mut self, path: &Path) -> Result<(), ClientError> {
-        let http = Http::trusting(api::load_ca_file(path)?)?;
-        self.http = OnceLock::from(http);
+        self.extra_roots = api::load_ca_file(path)?;
+        self.http = OnceLock::new();
         Ok(())
     }
 
@@ -133,8 +142,16 @@ impl Journal {
         if let Some(http) = self.http.get() {
             return Ok(http.clone());
         }
-        let http = Http::new()?;
+        let http = Http::with(self.network.clone(), self.extra_roots.clone())?;
         Ok(self.http.get_or_init(|| http).clone())
+    }
+
+    /// Sets the overall deadline of each network call, its retries included
+    /// (default [`api::DEFAULT_DEADLINE`], 60 s), and who is told before
+    /// each retry (e.g. to show "retrying in 4 s (attempt 2 of 4)").
+    pub fn set_network(&mut self, network: api::Network) {
+        self.network = network;
+        self.http = OnceLock::new();
     }
 
     /// Creates a record; returns its id.
@@ -203,11 +220,12 @@ impl Journal {
     /// Approves a new device by the code it shows: `approve` is asked with
     /// the new device's name before any key is sealed to it.
     pub async fn approve_device(
-        &self,
+        &mut self,
         code: &str,
         approve: &mut (dyn FnMut(&str) -> bool + Send),
     ) -> Result<String, ClientError> {
-        sync::link::approve(&self.store, &self.dir, &self.http()?, code, approve).await
+        let http = self.http()?;
+        sync::link::approve(&mut self.store, &self.dir, &http, code, approve).await
     }
 
     /// Joins an account with its recovery key and sets a new passphrase.
@@ -225,13 +243,13 @@ impl Journal {
         sign_out_others: bool,
     ) -> Result<(), ClientError> {
         let http = self.http()?;
-        sync::keys::change_passphrase(&self.store, &self.dir, &http, old, new, sign_out_others).await
+        sync::keys::change_passphrase(&mut self.store, &self.dir, &http, old, new, sign_out_others).await
     }
 
     /// Makes a new recovery key (the old one stops working); show it once.
     pub async fn new_recovery_key(&mut self, passphrase: &Passphrase) -> Result<RecoveryKey, ClientError> {
         let http = self.http()?;
-        sync::keys::new_recovery_key(&self.store, &self.dir, &http, passphrase).await
+        sync::keys::new_recovery_key(&mut self.store, &self.dir, &http, passphrase).await
     }
 
     /// Rotates the account's data key (after a device is lost): nothing
@@ -251,7 +269,33 @@ impl Journal {
     /// Pushes local changes and pulls remote ones.
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
-        sync::sync_now(&mut self.store, &self.dir, &http, progress).await
+        let result = sync::sync_now(&mut self.store, &self.dir, &http, progress).await;
+        // Remembered for `sync status`, which is local.
+        match &result {
+            Err(ClientError::SignedOut) => self.store.mark_signed_out(UnixMillis::now().0)?,
+            Err(ClientError::SyncDisabled) | Ok(_) => {}
+            Err(_) => self.store.mark_partial_sync(UnixMillis::now().0)?,
+        }
+        result
+    }
+
+    /// Quarantined envelopes, oldest first, with what their headers claim.
+    pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>, ClientError> {
+        self.store.quarantine()
+    }
+
+    /// Merges quarantined envelopes again (all, or those at one
+    /// `server_seq`), e.g. after `unlock` got a missing key: the ones that
+    /// still fail go back with their reason (`quarantined` in the answer).
+    pub fn retry_quarantine(&mut self, only: Option<u64>) -> Result<SyncSummary, ClientError> {
+        let http = self.http()?;
+        sync::retry_quarantine(&mut self.store, &self.dir, &http, only)
+    }
+
+    /// Drops quarantined envelopes (all, or those at one `server_seq`):
+    /// they are not applied. Returns how many.
+    pub fn clear_quarantine(&mut self, only: Option<u64>) -> Result<u64, ClientError> {
+        self.store.clear_quarantine(only)
     }
 
     /// Sync settings, pending changes and quarantine.
@@ -263,6 +307,7 @@ impl Journal {
             pending: self.store.outbox_len()?,
             quarantined: self.store.quarantine()?,
             quarantine_dropped: self.store.quarantine_dropped()?,
+            refused: self.store.refused()?,
             conflicts: self.store.conflicted()?,
             keys: keyfile::load(&self.dir)?.map(|k| KeyInfo::of(&k)),
         })
@@ -276,13 +321,15 @@ impl Journal {
     }
 
     /// The account's devices.
-    pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ClientError> {
-        sync::devices(&self.store, &self.dir, &self.http()?).await
+    pub async fn devices(&mut self) -> Result<Vec<DeviceInfo>, ClientError> {
+        let http = self.http()?;
+        sync::devices(&mut self.store, &self.dir, &http).await
     }
 
     /// Revokes a device of the account.
-    pub async fn revoke_device(&self, device: DeviceId) -> Result<(), ClientError> {
-        sync::revoke(&self.store, &self.dir, &self.http()?, device).await
+    pub async fn revoke_device(&mut self, device: DeviceId) -> Result<(), ClientError> {
+        let http = self.http()?;
+        sync::revoke(&mut self.store, &self.dir, &http, device).await
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::args::{Cli, Command, DevicesCommand, RecordCommand, SyncCommand};
+use cli::args::{Cli, Command, DevicesCommand, QuarantineCommand, RecordCommand, SyncCommand};
 use cli::output;
 use cli::records::RecordArgs;
 use sealsync_client::{
@@ -20,18 +20,42 @@ use sealsync_envelope::DeviceId;
 fn main() -> ExitCode {
     // Before anything else: every file this process creates is the user's alone.
     sealsync_client::restrict_umask();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and succeed; a wrong command line is a usage error.
+            let _ = e.print();
+            if let Some(variable) = cli::args::env_source(&e) {
+                eprintln!("(that value came from the environment variable {variable})");
+            }
+            return cli::exit::code(if e.use_stderr() { cli::exit::USAGE } else { cli::exit::OK });
+        }
+    };
+    let json = cli.json;
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => cli::exit::code(cli::exit::OK),
         Err(error) => {
-            eprintln!("sealsync: {error}");
-            ExitCode::FAILURE
+            let status = cli::exit::status(&error);
+            if json {
+                // One line: `{"error": {"code", "message"}, "exit_status": N}`.
+                let value = serde_json::json!({ "error": error, "exit_status": status });
+                eprintln!("{value}");
+            } else {
+                eprintln!("sealsync: {error}");
+            }
+            cli::exit::code(status)
         }
     }
 }
 
+/// The journal's directory. One named by `--data-dir` (or
+/// `SEALSYNC_DATA_DIR`) must exist unless `--create` or `init` says to start
+/// a journal there; the default location is made on first use.
 fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
     if let Some(dir) = &cli.data_dir {
+        if !dir.exists() && !cli.create && !matches!(cli.command, Command::Init) {
+            return Err(ClientError::NoJournal(dir.display().to_string()));
+        }
         return Ok(dir.clone());
     }
     directories::ProjectDirs::from("", "", "sealsync")
@@ -45,21 +69,70 @@ fn run(cli: Cli) -> Result<(), ClientError> {
     if let Some(ca_file) = &cli.ca_file {
         journal.trust_ca_file(ca_file)?;
     }
+    journal.set_network(sealsync_client::api::Network {
+        deadline: std::time::Duration::from_secs(cli.timeout),
+        on_retry: Some(std::sync::Arc::new(|retry: &sealsync_client::api::Retrying| {
+            eprintln!(
+                "sealsync: {}; retrying in {} s (attempt {} of {})",
+                retry.error, retry.in_secs, retry.attempt, retry.attempts
+            );
+        })),
+    });
     let json = cli.json;
     match cli.command {
+        Command::Init => {
+            if json {
+                output::json(&serde_json::json!({ "data_dir": dir }));
+            } else {
+                println!("journal ready in {}", dir.display());
+            }
+            Ok(())
+        }
         Command::Mood(command) => records::<Mood, _>(&mut journal, command, json),
-        Command::Assessment(command) => records::<Assessment, _>(&mut journal, command, json),
         Command::Activity(command) => records::<Activity, _>(&mut journal, command, json),
         Command::Schedule(command) => {
-            if let RecordCommand::Add(args) = &command {
-                // A schedule must name an activity this journal has.
-                let activity = args.build()?.activity_id;
+            // A schedule must name a live activity of this journal, on add
+            // and on edit alike (PROTOCOL.md §4.8).
+            let activity = match &command {
+                RecordCommand::Add(args) => Some(args.build()?.activity_id),
+                RecordCommand::Edit { fields, .. } => fields.activity,
+                _ => None,
+            };
+            if let Some(activity) = activity {
                 let found = journal.get::<Activity>(activity)?;
                 if found.deleted_at.is_some() {
                     return Err(ClientError::Deleted { kind: Activity::KIND, id: activity.to_string() });
                 }
             }
             records::<Schedule, _>(&mut journal, command, json)
+        }
+        Command::Assessment(command) => {
+            let shown = match &command {
+                RecordCommand::Show { id } => vec![*id],
+                RecordCommand::List { .. } => journal.list::<Assessment>(false)?.iter().map(|r| r.id).collect(),
+                _ => Vec::new(),
+            };
+            let added = matches!(command, RecordCommand::Add(_));
+            let before: Vec<uuid::Uuid> = journal.list::<Assessment>(false)?.iter().map(|r| r.id).collect();
+            records::<Assessment, _>(&mut journal, command, json)?;
+            let flagged = |id: &uuid::Uuid| {
+                journal.get::<Assessment>(*id).ok().and_then(|r| r.fields).is_some_and(|a| a.item9_flag)
+            };
+            let new: Vec<uuid::Uuid> = match added {
+                true => {
+                    journal.list::<Assessment>(false)?.iter().map(|r| r.id).filter(|id| !before.contains(id)).collect()
+                }
+                false => Vec::new(),
+            };
+            if !json && (shown.iter().any(flagged) || new.iter().any(flagged)) {
+                // After the id on add (stderr: scripts read the id alone); after the listing otherwise.
+                if added {
+                    eprintln!("{}", output::SAFETY_NOTE);
+                } else {
+                    println!("\n{}", output::SAFETY_NOTE);
+                }
+            }
+            Ok(())
         }
         Command::Sync(command) => sync(&mut journal, command, json),
         Command::Devices(command) => devices(&mut journal, command, json),
@@ -74,11 +147,24 @@ where
     A: clap::Args + RecordArgs<T>,
 {
     match command {
-        RecordCommand::Add(args) => println!("{}", journal.create(&args.build()?)?),
+        RecordCommand::Add(args) => {
+            let id = journal.create(&args.build()?)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "kind": T::KIND }));
+            } else {
+                println!("{id}");
+            }
+        }
         RecordCommand::List { include_deleted } => {
             let records = journal.list::<T>(include_deleted)?;
             if json {
                 output::json(&records);
+            } else if records.is_empty() {
+                println!(
+                    "no {} records{}",
+                    T::KIND,
+                    if include_deleted { "" } else { " (deleted ones: --include-deleted)" }
+                );
             } else {
                 records.iter().for_each(|r| println!("{}", output::record_line(r)));
             }
@@ -88,17 +174,25 @@ where
             if json {
                 output::json(&record);
             } else {
-                println!("{}", output::record_line(&record));
+                println!("{}", output::record_text(&record, true));
             }
         }
         RecordCommand::Edit { id, fields } => {
             let current = journal.get::<T>(id)?;
             let current = current.fields.ok_or_else(|| ClientError::Deleted { kind: T::KIND, id: id.to_string() })?;
-            if !journal.update(id, &fields.apply(current)?)? {
+            let changed = journal.update(id, &fields.apply(current)?)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "kind": T::KIND, "changed": changed }));
+            } else if !changed {
                 eprintln!("nothing changed: {id} already has these values");
             }
         }
-        RecordCommand::Delete { id } => journal.delete::<T>(id)?,
+        RecordCommand::Delete { id } => {
+            journal.delete::<T>(id)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "kind": T::KIND, "deleted": true }));
+            }
+        }
         RecordCommand::Conflicts { id } => {
             journal.get::<T>(id)?;
             let conflicts = journal.conflicts::<T>(id)?;
@@ -110,8 +204,18 @@ where
                 conflicts.iter().for_each(|c| println!("{}", output::conflict_line(c)));
             }
         }
-        RecordCommand::Restore { id, conflict } => journal.restore_conflict::<T>(id, conflict)?,
-        RecordCommand::Dismiss { id, conflict } => journal.dismiss_conflict::<T>(id, conflict)?,
+        RecordCommand::Restore { id, conflict } => {
+            journal.restore_conflict::<T>(id, conflict)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "conflict": conflict, "restored": true }));
+            }
+        }
+        RecordCommand::Dismiss { id, conflict } => {
+            journal.dismiss_conflict::<T>(id, conflict)?;
+            if json {
+                output::json(&serde_json::json!({ "id": id, "conflict": conflict, "dismissed": true }));
+            }
+        }
     }
     Ok(())
 }
@@ -160,7 +264,20 @@ fn read_line_secret(prompt: &str, from_stdin: bool, confirm: bool) -> Result<zer
         std::io::stdin().lock().read_line(&mut line).map_err(io("cannot read a secret from stdin"))?;
         return Ok(zeroize::Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned()));
     }
-    let first = zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(io("cannot read the secret"))?);
+    let no_terminal = || {
+        ClientError::Invalid(sealsync_client::ValidationError::new(
+            "passphrase",
+            "there is no terminal to ask for it on; pass --passphrase-stdin and give it on standard input",
+        ))
+    };
+    if !std::io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_err() {
+        return Err(no_terminal());
+    }
+    let first = zeroize::Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::Unsupported => no_terminal(),
+        _ if e.raw_os_error() == Some(6) => no_terminal(), // ENXIO: no controlling terminal
+        _ => io("cannot read the secret")(e),
+    })?);
     if confirm {
         let again =
             zeroize::Zeroizing::new(rpassword::prompt_password("Again: ").map_err(io("cannot read the secret"))?);
@@ -328,28 +445,35 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             }
         }
         SyncCommand::Now => {
-            let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-                let bar = indicatif::ProgressBar::new(0);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
-                        .expect("a valid template")
-                        .progress_chars("=> "),
-                );
-                bar
-            });
+            // A bar while uploading (the total is known), a spinner with a
+            // count while downloading (it is not), nothing for nothing.
+            let bar = (!json && std::io::stderr().is_terminal()).then(indicatif::ProgressBar::hidden);
+            let uploading = indicatif::ProgressStyle::with_template("{spinner} uploading [{bar:30}] {pos}/{len}")
+                .expect("a valid template")
+                .progress_chars("=> ");
+            let downloading = indicatif::ProgressStyle::with_template("{spinner} downloading: {pos} received")
+                .expect("a valid template");
+            let mut phase = None;
             let mut report = |progress: Progress| {
-                if let Some(bar) = &bar {
-                    match progress {
-                        Progress::Pushing { done, total } => {
-                            bar.set_message("uploading");
-                            bar.set_length(total);
-                            bar.set_position(done);
+                let Some(bar) = &bar else { return };
+                match progress {
+                    Progress::Pushing { total: 0, .. } => {}
+                    Progress::Pushing { done, total } => {
+                        if phase != Some("up") {
+                            phase = Some("up");
+                            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                            bar.set_style(uploading.clone());
                         }
-                        Progress::Pulling { pulled } => {
-                            bar.set_message("downloading");
-                            bar.set_length(pulled);
-                            bar.set_position(pulled);
+                        bar.set_length(total);
+                        bar.set_position(done);
+                    }
+                    Progress::Pulling { pulled } => {
+                        if phase != Some("down") {
+                            phase = Some("down");
+                            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                            bar.set_style(downloading.clone());
                         }
+                        bar.set_position(pulled);
                     }
                 }
             };
@@ -374,6 +498,10 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     }
                 );
             }
+            if summary.rejected > 0 {
+                let reasons = summary.refused.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>().join("; ");
+                return Err(ClientError::Refused { count: summary.rejected, reasons });
+            }
         }
         SyncCommand::Status => {
             let status = journal.sync_status()?;
@@ -382,6 +510,14 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
             } else if let Some(state) = &status.state {
                 println!("sync: on, account {} on {}", state.account_name, state.server_url);
                 println!("device: {}", state.device_id);
+                if let Some(at) = state.signed_out_at {
+                    println!(
+                        "this device was signed out by the server at {} (revoked from another device, or the \
+                         account was deleted): it no longer syncs. Your records stay here. Run `sealsync sync \
+                         disable`, then `sealsync sync enable` or `sealsync sync link` to join again",
+                        output::time(at)
+                    );
+                }
                 if let Some(at) = state.compromised_at {
                     println!(
                         "WARNING: since {}, someone else pushes changes under this device's id: its token is \
@@ -393,6 +529,13 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     );
                 }
                 println!("last sync: {}", state.last_sync_at.map_or_else(|| "never".to_owned(), output::time));
+                if let Some(at) = state.last_partial_at.filter(|&at| at > state.last_sync_at.unwrap_or(0)) {
+                    println!(
+                        "last attempt: {} stopped part-way (what it uploaded and applied is kept; run `sealsync \
+                         sync now` again)",
+                        output::time(at)
+                    );
+                }
                 println!("pending changes: {}", status.pending);
                 println!("records with logged conflicts: {}", status.conflicts.len());
                 for c in &status.conflicts {
@@ -400,6 +543,9 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                         "  {} {}: {} (sealsync {} conflicts {})",
                         c.kind, c.record_id, c.conflicts, c.kind, c.record_id
                     );
+                }
+                for refusal in &status.refused {
+                    println!("refused by the server in the last sync ({}): {}", refusal.code, refusal.reason);
                 }
                 match status.quarantine_dropped {
                     0 => println!("quarantined envelopes: {}", status.quarantined.len()),
@@ -409,12 +555,10 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     ),
                 }
                 for entry in &status.quarantined {
-                    println!(
-                        "  #{} {}{}",
-                        entry.server_seq,
-                        entry.reason,
-                        if entry.deferred { " (will retry)" } else { "" }
-                    );
+                    println!("  {}", output::quarantine_line(entry));
+                }
+                if !status.quarantined.is_empty() {
+                    println!("  (`sealsync sync quarantine retry` after a fix, `... clear` to drop them)");
                 }
             } else {
                 println!("sync: off");
@@ -423,10 +567,59 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
         SyncCommand::DeleteAccount { passphrase_stdin, yes } => {
             cli::data::delete_account(journal, passphrase_stdin, yes, json)?
         }
+        SyncCommand::Quarantine(command) => quarantine(journal, command, json)?,
         SyncCommand::Disable => {
+            if !journal.sync_status()?.enabled {
+                if json {
+                    output::json(&serde_json::json!({ "enabled": false, "changed": false }));
+                } else {
+                    println!("sync is already off; nothing to do");
+                }
+                return Ok(());
+            }
             runtime().block_on(journal.disable_sync())?;
-            if !json {
+            if json {
+                output::json(&serde_json::json!({ "enabled": false }));
+            } else {
                 println!("sync disabled; every record stays on this device");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn quarantine(journal: &mut Journal, command: QuarantineCommand, json: bool) -> Result<(), ClientError> {
+    match command {
+        QuarantineCommand::List => {
+            let entries = journal.quarantine()?;
+            if json {
+                output::json(&entries);
+            } else if entries.is_empty() {
+                println!("nothing is quarantined");
+            } else {
+                entries.iter().for_each(|e| println!("{}", output::quarantine_line(e)));
+            }
+        }
+        QuarantineCommand::Retry { seq } => {
+            let summary = journal.retry_quarantine(seq)?;
+            if json {
+                output::json(&summary);
+            } else {
+                println!(
+                    "retried {}: applied {}, still quarantined {}, deferred {}",
+                    summary.pulled, summary.applied, summary.quarantined, summary.deferred
+                );
+            }
+            if summary.quarantined > 0 {
+                return Err(ClientError::StillQuarantined(summary.quarantined));
+            }
+        }
+        QuarantineCommand::Clear { seq } => {
+            let cleared = journal.clear_quarantine(seq)?;
+            if json {
+                output::json(&serde_json::json!({ "cleared": cleared }));
+            } else {
+                println!("cleared {cleared} quarantined envelope(s)");
             }
         }
     }
@@ -435,8 +628,11 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
 
 fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result<(), ClientError> {
     match command {
-        DevicesCommand::List => {
-            let devices = runtime().block_on(journal.devices())?;
+        DevicesCommand::List { hide_revoked } => {
+            let mut devices = runtime().block_on(journal.devices())?;
+            if hide_revoked {
+                devices.retain(|d| d.revoked_at.is_none());
+            }
             if json {
                 output::json(&devices);
             } else {
@@ -467,7 +663,23 @@ fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result
                 println!("approved {name:?}: it now has the account's keys");
             }
         }
-        DevicesCommand::Revoke { id, rotate, no_rotate, passphrase_stdin } => {
+        DevicesCommand::Revoke { id, rotate, no_rotate, passphrase_stdin, yes } => {
+            let this_device = journal.sync_status()?.state.is_some_and(|s| s.device_id == DeviceId(id));
+            if this_device && !yes {
+                let warning = "this is this device: revoking it signs it out at once, and it stops syncing \
+                               (its records stay here)";
+                if !std::io::stdin().is_terminal() {
+                    return Err(sealsync_client::ValidationError::new(
+                        "device",
+                        format!("{warning}; pass --yes to revoke it anyway, or `sealsync sync disable`"),
+                    )
+                    .into());
+                }
+                if !confirm(&format!("Warning: {warning}. Revoke it? [y/N] "))? {
+                    println!("not revoked");
+                    return Ok(());
+                }
+            }
             runtime().block_on(journal.revoke_device(DeviceId(id)))?;
             let rotate = rotate
                 || (!no_rotate
@@ -478,10 +690,14 @@ fn devices(journal: &mut Journal, command: DevicesCommand, json: bool) -> Result
             if rotate {
                 let passphrase = read_secret("Passphrase: ", passphrase_stdin, false)?;
                 let info = runtime().block_on(journal.rotate_key(&passphrase))?;
-                if !json {
+                if json {
+                    output::json(&serde_json::json!({ "revoked": id, "rotated": true, "key_id": info.key_id }));
+                } else {
                     println!("revoked {id}; new data key {}", info.key_id);
                 }
-            } else if !json {
+            } else if json {
+                output::json(&serde_json::json!({ "revoked": id, "rotated": false }));
+            } else {
                 println!("revoked {id}");
             }
         }

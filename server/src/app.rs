@@ -170,7 +170,19 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .layer(axum::middleware::from_fn_with_state(settings.trust_forwarded_for, resolve_client_addr))
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
-        .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO))))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        ))
+}
+
+/// A request's log span: its method and route (the matched pattern, e.g.
+/// `/v1/devices/{id}`), never its query, headers or body, so a log line
+/// carries no token, pairing id or cursor; the response line adds the status.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route = %route)
 }
 
 /// The limiter of [`rate_limited`], keyed by client address.

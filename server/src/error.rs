@@ -126,6 +126,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "migration error");
                 Self::internal()
             }
+            StoreError::Io(e) => {
+                tracing::error!(error = %e, "database file error");
+                Self::internal()
+            }
         }
     }
 }

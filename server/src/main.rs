@@ -12,8 +12,21 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(help) = migrate_help() {
+        println!("{help}");
+        return ExitCode::SUCCESS;
+    }
+    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let _ = e.print();
+            if let Some(variable) = env_source(&e) {
+                eprintln!("(that value came from the environment variable {variable})");
+            }
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
     init_logging(cli.config.log_format);
     if let Err(e) = sealsync_server::secret_file::apply(&mut cli.config, &matches) {
         eprintln!("sealsync-server: {e}");
@@ -33,10 +46,17 @@ async fn main() -> ExitCode {
     let result = match &config.database_url {
         DatabaseUrl::Postgres(url) => match PgStore::connect(url, config.max_connections).await {
             Ok(store) => run(store, command, &config).await,
-            Err(e) => Err(format!("cannot connect to Postgres: {e}")),
+            Err(e) => Err(postgres_error(url, &e)),
         },
         DatabaseUrl::Sqlite(url) => match SqliteStore::connect(url, config.max_connections).await {
-            Ok(store) => run(store, command, &config).await,
+            Ok(store) => {
+                let result = run(store.clone(), command, &config).await;
+                // After the last request: the main file alone is then complete.
+                match (result, store.checkpoint_and_close().await) {
+                    (Ok(()), Err(e)) => Err(format!("cannot checkpoint the SQLite database: {e}")),
+                    (result, _) => result,
+                }
+            }
             Err(e) => Err(format!("cannot open the SQLite database {url}: {e}")),
         },
     };
@@ -142,6 +162,62 @@ fn open_file_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Why Postgres could not be used, naming the host and database (never the
+/// URL, which may carry a password), and what to do.
+fn postgres_error(url: &str, error: &sealsync_server::store::StoreError) -> String {
+    use sealsync_server::store::StoreError;
+    let options: Option<sqlx::postgres::PgConnectOptions> = url.parse().ok();
+    let (host, port, database) = options.as_ref().map_or(("?".to_owned(), 0, "?".to_owned()), |o| {
+        (o.get_host().to_owned(), o.get_port(), o.get_database().unwrap_or("postgres").to_owned())
+    });
+    match error {
+        StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => format!(
+            "the database {database:?} does not exist on Postgres at {host}:{port}; create it first (e.g. \
+             `createdb -h {host} -p {port} {database}`, or `CREATE DATABASE {database};` in psql), then run again"
+        ),
+        StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            format!("cannot reach Postgres at {host}:{port} (gave up after 5 s): is it running, and is the host right?")
+        }
+        other => format!("cannot connect to Postgres at {host}:{port} (database {database:?}): {other}"),
+    }
+}
+
+/// `migrate --help` lists only what migrate uses (the other settings are
+/// global flags of `serve`, and clap would list them all).
+fn migrate_help() -> Option<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let asks = args.iter().any(|a| a == "--help" || a == "-h");
+    if !asks || args.iter().find(|a| !a.starts_with('-')).map(String::as_str) != Some("migrate") {
+        return None;
+    }
+    const USED: &[&str] = &["database_url", "database_url_file", "max_connections", "log_format", "help", "version"];
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    let migrate = command.find_subcommand_mut("migrate")?.clone();
+    let mut migrate = migrate
+        .bin_name("sealsync-server migrate")
+        .mut_args(|a| if USED.contains(&a.get_id().as_str()) { a } else { a.hide(true) });
+    Some(migrate.render_help().to_string())
+}
+
+/// The environment variable a refused value came from, if it did: clap's
+/// message names only the flag, which the operator did not type.
+fn env_source(error: &clap::Error) -> Option<String> {
+    let clap::error::ContextValue::String(arg) = error.get(clap::error::ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let flag = arg.split_whitespace().next()?.to_owned();
+    let typed = std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    let command = <Cli as clap::CommandFactory>::command();
+    let variable = command
+        .get_arguments()
+        .find(|a| a.get_long().is_some_and(|long| format!("--{long}") == flag))?
+        .get_env()?
+        .to_string_lossy()
+        .into_owned();
+    (!typed && std::env::var_os(&variable).is_some()).then_some(variable)
+}
+
 /// Resolves on ctrl-c or SIGTERM; requests in flight then finish.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -167,7 +243,9 @@ async fn shutdown_signal() {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("SEALSYNC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only on a terminal: a log file or journald gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

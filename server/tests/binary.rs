@@ -62,6 +62,15 @@ fn terminate(mut child: Child) -> (std::process::ExitStatus, String) {
 
 #[tokio::test]
 async fn with_no_configuration_it_serves_sqlite_from_the_working_directory() {
+    // The default port must be free for this test; say so plainly when it is
+    // not (e.g. the README's own server is running), rather than failing on
+    // an unrelated line of that other server's answer.
+    if let Err(e) = std::net::TcpListener::bind("127.0.0.1:8787") {
+        panic!(
+            "this test needs 127.0.0.1:8787, the server's default port, and it is taken ({e}); \
+             stop whatever listens there (e.g. a sealsync-server you started) and run it again"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut child = server(dir.path(), &[], &[]).spawn().unwrap();
     let health = wait_healthy("http://127.0.0.1:8787", &mut child).await;
@@ -70,6 +79,100 @@ async fn with_no_configuration_it_serves_sqlite_from_the_working_directory() {
     let (status, log) = terminate(child);
     assert!(status.success(), "{log}");
     assert!(log.contains("shut down"), "{log}");
+}
+
+/// The SQLite file holds auth-key hashes, salt seeds and the fake-salt
+/// secret: it and its -wal/-shm are the server user's alone, and after a
+/// clean shutdown the main file alone is complete (the WAL is folded in).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_is_private_and_complete_after_shutdown() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+    // A database a server before this check left world-readable is tightened too.
+    std::fs::File::create(dir.path().join("old.db")).unwrap();
+    std::fs::set_permissions(dir.path().join("old.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = server(dir.path(), &["migrate", "--database-url", "sqlite://old.db"], &[]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(mode("old.db"), 0o600);
+
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut child = server(dir.path(), &["--bind", &bind], &[]).spawn().unwrap();
+    let base = format!("http://{bind}");
+    wait_healthy(&base, &mut child).await;
+    let request = Account::new().register_request(sealsync_envelope::DeviceId::random());
+    let registered = reqwest::Client::new().post(format!("{base}/v1/accounts")).json(&request).send().await.unwrap();
+    assert!(registered.status().is_success(), "{:?}", registered.text().await);
+    for name in ["sealsync.db", "sealsync.db-wal", "sealsync.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+    let wal = dir.path().join("sealsync.db-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "the WAL was checkpointed");
+    // The main file alone, copied elsewhere, holds the account.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("sealsync.db"), copy.path().join("sealsync.db")).unwrap();
+    let url = format!("sqlite://{}", copy.path().join("sealsync.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(accounts, 1);
+}
+
+/// Request log lines carry method, route (the pattern, not the URI with its
+/// ids and query) and status, in plain text when not on a terminal.
+#[tokio::test]
+async fn request_logs_name_method_route_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{bind}");
+    let mut child = server(dir.path(), &["--bind", &bind], &[]).spawn().unwrap();
+    wait_healthy(&base, &mut child).await;
+    let device = sealsync_envelope::DeviceId::random();
+    let answered = reqwest::Client::new().delete(format!("{base}/v1/devices/{device}")).send().await.unwrap();
+    assert_eq!(answered.status(), StatusCode::UNAUTHORIZED);
+    let (_, log) = terminate(child);
+    let line = log.lines().find(|l| l.contains("route=/v1/devices/{id}")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("method=DELETE") && line.contains("status=401"), "{line}");
+    assert!(!log.contains(&device.to_string()), "the device id in the URI is not logged: {log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes off a terminal");
+}
+
+/// `migrate` against a Postgres database that does not exist says to create
+/// it; an unreachable Postgres fails at once, naming the host; a bad value
+/// from the environment names the variable.
+#[tokio::test]
+async fn database_and_setting_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let unreachable =
+        server(dir.path(), &["migrate", "--database-url", "postgres://postgres@127.0.0.1:1/x"], &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(!unreachable.status.success());
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+
+    let variable = server(dir.path(), &["migrate"], &[("SEALSYNC_MAX_CONNECTIONS", "lots")]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&variable.stderr);
+    assert_eq!(variable.status.code(), Some(2));
+    assert!(stderr.contains("environment variable SEALSYNC_MAX_CONNECTIONS"), "{stderr}");
+
+    // `migrate --help` shows what migrate takes, not the serving options.
+    let help = server(dir.path(), &["migrate", "--help"], &[]).stdout(Stdio::piped()).output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success() && text.contains("--database-url") && !text.contains("--bind"), "{text}");
+
+    let Some(db) = common::postgres_database().await else { return };
+    let missing = db
+        .url
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/sealsync_missing_{}", uuid::Uuid::new_v4().simple()))
+        .unwrap();
+    let output = server(dir.path(), &["migrate", "--database-url", &missing], &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("does not exist") && stderr.contains("createdb"), "{stderr}");
 }
 
 #[tokio::test]

@@ -9,13 +9,23 @@ use uuid::Uuid;
 
 /// sealsync: a private journal on this device, with optional end-to-end-encrypted sync.
 #[derive(Debug, Parser)]
-#[command(name = "sealsync", version)]
+#[command(name = "sealsync", version, after_help = crate::cli::exit::HELP)]
 pub struct Cli {
-    /// Where the journal lives (default: the platform's data directory).
-    #[arg(long, env = "SEALSYNC_DATA_DIR", global = true)]
+    /// Where the journal lives (default: the platform's data directory,
+    /// made on first use). A directory given here must exist, unless
+    /// --create: a typo must not look like an empty journal.
+    #[arg(long, env = "SEALSYNC_DATA_DIR", global = true, help_heading = "Global options")]
     pub data_dir: Option<PathBuf>,
-    /// Machine-readable output for listings and status.
-    #[arg(long, global = true)]
+    /// Give up on a server call after this many seconds, retries included.
+    #[arg(long, env = "SEALSYNC_TIMEOUT", global = true, default_value_t = 60, help_heading = "Global options",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Start a new journal in --data-dir if the directory does not exist.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub create: bool,
+    /// Machine-readable output: JSON on stdout for every command, and
+    /// errors as one JSON line on stderr.
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// A PEM file of certificate authorities to trust for the sync server,
     /// besides the system's (a self-hosted server with a private CA).
@@ -28,6 +38,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a new journal (in --data-dir, or the default location).
+    Init,
     /// Mood entries.
     #[command(subcommand)]
     Mood(RecordCommand<MoodArgs>),
@@ -57,7 +69,9 @@ pub enum Command {
 /// What can be done with records of one kind.
 #[derive(Debug, Subcommand)]
 pub enum RecordCommand<A: Args> {
-    /// Add a record; prints its id.
+    /// Add a record; prints its id. Required: mood --score; assessment
+    /// --kind and --answers; activity --name; schedule --activity, --every
+    /// and --at.
     Add(#[command(flatten)] A),
     /// List records.
     List {
@@ -106,7 +120,7 @@ pub enum RecordCommand<A: Args> {
 
 #[derive(Debug, Clone, Args)]
 pub struct MoodArgs {
-    /// 1 (worst) to 10 (best); required when adding.
+    /// 1 (worst) to 10 (best).
     #[arg(long)]
     pub score: Option<u8>,
     /// Free text.
@@ -115,21 +129,27 @@ pub struct MoodArgs {
     /// A label; repeat for several (on edit, replaces the tags).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
+    /// Remove the note.
+    #[arg(long, conflicts_with = "note")]
+    pub clear_note: bool,
+    /// Remove every tag.
+    #[arg(long, conflicts_with = "tags")]
+    pub clear_tags: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct AssessmentArgs {
-    /// Which questionnaire; required when adding.
-    #[arg(long, value_enum)]
+    /// Which questionnaire (any case: phq9, PHQ9).
+    #[arg(long, value_enum, ignore_case = true)]
     pub kind: Option<AssessmentKind>,
-    /// Answers 0-3, comma-separated (9 for PHQ-9, 7 for GAD-7); required when adding.
+    /// Answers 0-3, comma-separated (9 for PHQ-9, 7 for GAD-7).
     #[arg(long, value_delimiter = ',')]
     pub answers: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ActivityArgs {
-    /// What was done; required when adding.
+    /// What was done.
     #[arg(long)]
     pub name: Option<String>,
     /// A grouping, e.g. social, exercise.
@@ -147,25 +167,43 @@ pub struct ActivityArgs {
     /// Free text.
     #[arg(long)]
     pub note: Option<String>,
+    /// Remove the category.
+    #[arg(long, conflicts_with = "category")]
+    pub clear_category: bool,
+    /// Remove the duration.
+    #[arg(long, conflicts_with = "minutes")]
+    pub clear_minutes: bool,
+    /// Remove the enjoyment rating.
+    #[arg(long, conflicts_with = "enjoyment")]
+    pub clear_enjoyment: bool,
+    /// Remove the mastery rating.
+    #[arg(long, conflicts_with = "mastery")]
+    pub clear_mastery: bool,
+    /// Remove the note.
+    #[arg(long, conflicts_with = "note")]
+    pub clear_note: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ScheduleArgs {
-    /// The activity's id; required when adding.
+    /// The activity's id.
     #[arg(long)]
     pub activity: Option<Uuid>,
-    /// once, daily, or weekdays such as mon,wed,fri; required when adding.
+    /// daily, or weekdays such as mon,wed,fri.
     #[arg(long)]
     pub every: Option<String>,
-    /// Local time HH:MM; required when adding.
+    /// Local time, H:MM or HH:MM (24-hour).
     #[arg(long)]
     pub at: Option<String>,
     /// IANA time zone (default: this machine's, else UTC).
     #[arg(long)]
     pub tz: Option<String>,
-    /// Whether reminders are on (default true).
+    /// Turn reminders on (the default for a new schedule).
+    #[arg(long, conflicts_with = "inactive")]
+    pub active: bool,
+    /// Turn reminders off.
     #[arg(long)]
-    pub active: Option<bool>,
+    pub inactive: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,12 +306,36 @@ pub enum SyncCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Envelopes that were received but not applied.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+/// `sync quarantine`.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List them: position, reason, and the record and device each claims.
+    List,
+    /// Merge them again (after a fix such as `sync unlock`); those that still fail stay.
+    Retry {
+        /// Only the one(s) at this position (`#N` in the list).
+        seq: Option<u64>,
+    },
+    /// Drop them without applying them.
+    Clear {
+        /// Only the one(s) at this position (`#N` in the list).
+        seq: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DevicesCommand {
     /// List the account's devices.
-    List,
+    List {
+        /// Leave out revoked devices.
+        #[arg(long)]
+        hide_revoked: bool,
+    },
     /// Add a new device: type the code it shows (`sealsync sync link` there).
     Approve {
         /// The code, e.g. 123456-ABCD-EFGH.
@@ -296,5 +358,26 @@ pub enum DevicesCommand {
         /// Read the passphrase for --rotate from standard input.
         #[arg(long)]
         passphrase_stdin: bool,
+        /// Revoke this very device without asking.
+        #[arg(long)]
+        yes: bool,
     },
+}
+
+/// The environment variable a refused value came from, if it did: clap's
+/// message names only the flag, which the user did not type.
+pub fn env_source(error: &clap::Error) -> Option<String> {
+    let clap::error::ContextValue::String(arg) = error.get(clap::error::ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let flag = arg.split_whitespace().next()?.to_owned();
+    let typed = std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    let command = <Cli as clap::CommandFactory>::command();
+    let variable = command
+        .get_arguments()
+        .find(|a| a.get_long().is_some_and(|long| format!("--{long}") == flag))?
+        .get_env()?
+        .to_string_lossy()
+        .into_owned();
+    (!typed && std::env::var_os(&variable).is_some()).then_some(variable)
 }

@@ -2,5 +2,6 @@
 
 pub mod args;
 pub mod data;
+pub mod exit;
 pub mod output;
 pub mod records;

@@ -34,6 +34,12 @@ impl RecordArgs<Mood> for MoodArgs {
         if !self.tags.is_empty() {
             mood.tags = self.tags.clone();
         }
+        if self.clear_note {
+            mood.note.clear();
+        }
+        if self.clear_tags {
+            mood.tags.clear();
+        }
         Ok(mood)
     }
 }
@@ -83,6 +89,21 @@ impl RecordArgs<Activity> for ActivityArgs {
         if let Some(note) = &self.note {
             activity.note = note.clone();
         }
+        if self.clear_category {
+            activity.category = None;
+        }
+        if self.clear_minutes {
+            activity.minutes = None;
+        }
+        if self.clear_enjoyment {
+            activity.enjoyment = None;
+        }
+        if self.clear_mastery {
+            activity.mastery = None;
+        }
+        if self.clear_note {
+            activity.note.clear();
+        }
         Ok(activity)
     }
 }
@@ -98,14 +119,36 @@ fn local_zone() -> String {
         .unwrap_or_else(|| "UTC".to_owned())
 }
 
+/// `7:30` as the stored `07:30`; anything else is left for validation.
+fn time_of_day(at: &str) -> String {
+    match at.trim().split_once(':') {
+        Some((h, m)) if h.len() == 1 && h.bytes().all(|b| b.is_ascii_digit()) => format!("0{h}:{m}"),
+        _ => at.trim().to_owned(),
+    }
+}
+
+/// `--every`: "once" is refused, since a schedule has no date for it to
+/// fall on (PROTOCOL.md §4.8 keeps it readable for older data only).
+fn recurrence(every: &str) -> Result<Recurrence, ClientError> {
+    if every.trim().eq_ignore_ascii_case("once") {
+        return Err(ValidationError::new(
+            "every",
+            "a schedule repeats (daily, or weekdays such as mon,wed,fri); a one-off has no date to fall on: \
+             add the activity when it happens instead",
+        )
+        .into());
+    }
+    Ok(every.parse()?)
+}
+
 impl RecordArgs<Schedule> for ScheduleArgs {
     fn build(&self) -> Result<Schedule, ClientError> {
         let base = Schedule {
             activity_id: required(&self.activity, "activity")?,
-            recurrence: required(&self.every, "every")?.parse()?,
-            at: required(&self.at, "at")?,
+            recurrence: recurrence(&required(&self.every, "every")?)?,
+            at: time_of_day(&required(&self.at, "at")?),
             tz: self.tz.clone().unwrap_or_else(local_zone),
-            active: self.active.unwrap_or(true),
+            active: !self.inactive,
         };
         Ok(base)
     }
@@ -115,16 +158,19 @@ impl RecordArgs<Schedule> for ScheduleArgs {
             schedule.activity_id = activity;
         }
         if let Some(every) = &self.every {
-            schedule.recurrence = every.parse::<Recurrence>()?;
+            schedule.recurrence = recurrence(every)?;
         }
         if let Some(at) = &self.at {
-            schedule.at = at.clone();
+            schedule.at = time_of_day(at);
         }
         if let Some(tz) = &self.tz {
             schedule.tz = tz.clone();
         }
-        if let Some(active) = self.active {
-            schedule.active = active;
+        if self.active {
+            schedule.active = true;
+        }
+        if self.inactive {
+            schedule.active = false;
         }
         Ok(schedule)
     }

@@ -28,6 +28,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../migrations/client/0004_field_groups.sql")),
         M::up(include_str!("../../../migrations/client/0005_bounded_quarantine.sql")),
         M::up(include_str!("../../../migrations/client/0006_compromised_token.sql")),
+        M::up(include_str!("../../../migrations/client/0007_refusals_and_sign_out.sql")),
     ])
 }
 

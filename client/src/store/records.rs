@@ -181,14 +181,25 @@ impl Store {
 
     /// Deletes a live record: a tombstone that erases its content, and its
     /// conflict log with it.
+    ///
+    /// Deleting an activity deletes its live schedules in the same
+    /// transaction, each as a delete that syncs (PROTOCOL.md §4.8: a
+    /// schedule does not outlive its activity).
     pub fn delete<T: RecordType>(&mut self, id: Uuid, now: UnixMillis) -> Result<(), ClientError> {
         self.transaction(|tx| {
-            let row = live::<T>(tx, id)?;
-            let hlc = tick(tx, now)?;
-            let meta = Meta { hlc, updated_by: None, deleted_at: Some(now.0), ..row.meta };
-            write::<T>(tx, id, &Row { fields: None, meta, stamps: BTreeMap::new() })?;
-            conflicts::forget(tx, id)?;
-            sync_state::enqueue(tx, id, T::KIND, T::TABLE)
+            delete_in::<T>(tx, id, now)?;
+            if T::KIND == Activity::KIND {
+                let schedules: Vec<String> = tx
+                    .prepare("SELECT id FROM schedules WHERE activity_id = ?1 AND deleted_at IS NULL")?
+                    .query_map([id.to_string()], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for schedule in schedules {
+                    let schedule =
+                        schedule.parse().map_err(|_| ClientError::Migration(format!("bad id {schedule}")))?;
+                    delete_in::<Schedule>(tx, schedule, now)?;
+                }
+            }
+            Ok(())
         })
     }
 
@@ -230,6 +241,16 @@ pub(crate) fn list_with_changes<T: RecordType>(
         Ok((record_of(id, row), changes))
     })
     .collect()
+}
+
+/// Deletes one live record in the caller's transaction.
+fn delete_in<T: RecordType>(tx: &Transaction<'_>, id: Uuid, now: UnixMillis) -> Result<(), ClientError> {
+    let row = live::<T>(tx, id)?;
+    let hlc = tick(tx, now)?;
+    let meta = Meta { hlc, updated_by: None, deleted_at: Some(now.0), ..row.meta };
+    write::<T>(tx, id, &Row { fields: None, meta, stamps: BTreeMap::new() })?;
+    conflicts::forget(tx, id)?;
+    sync_state::enqueue(tx, id, T::KIND, T::TABLE)
 }
 
 /// [`Store::update`] in the caller's transaction.

@@ -36,6 +36,12 @@ pub struct SyncState {
     /// (its token is compromised, or a copy of it is syncing): revoke it from
     /// another device, then `sync disable` and `sync enable` here.
     pub compromised_at: Option<u64>,
+    /// Unix ms when the server last refused this device's token (revoked, or
+    /// the account deleted): `sync disable`, then join again.
+    pub signed_out_at: Option<u64>,
+    /// Unix ms when a sync last stopped part-way (what it pushed or merged
+    /// before that is kept); shown beside `last_sync_at`.
+    pub last_partial_at: Option<u64>,
 }
 
 /// A quarantined envelope.
@@ -49,6 +55,26 @@ pub struct QuarantineEntry {
     pub deferred: bool,
     /// Unix ms.
     pub received_at: u64,
+    /// The record, device and counter its header names, when it decodes
+    /// (unauthenticated until it opens: what the envelope claims).
+    pub record_id: Option<Uuid>,
+    /// The device that claims to have sealed it.
+    pub device_id: Option<DeviceId>,
+    /// That device's counter.
+    pub device_seq: Option<u64>,
+}
+
+/// Local changes the server refused, of one reason (they stay queued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Refusal {
+    /// The server's reject code (PROTOCOL.md §8.2), e.g. `quota_exceeded`.
+    pub code: String,
+    /// How many changes.
+    pub count: u64,
+    /// Their sealed size in bytes (for a quota: how much more room they need).
+    pub bytes: u64,
+    /// What it means and what to do, for a person.
+    pub reason: String,
 }
 
 /// How much one push may carry: how many outbox entries [`outgoing`] takes.
@@ -112,13 +138,36 @@ fn parse<T: std::str::FromStr>(text: String) -> rusqlite::Result<T> {
 }
 
 impl Store {
+    /// Records that a sync stopped part-way.
+    pub(crate) fn mark_partial_sync(&self, now: u64) -> Result<(), ClientError> {
+        self.conn().prepare_cached("UPDATE sync_state SET last_partial_at = ?1 WHERE id = 1")?.execute([now as i64])?;
+        Ok(())
+    }
+
+    /// Records that the server refused this device's token.
+    pub(crate) fn mark_signed_out(&self, now: u64) -> Result<(), ClientError> {
+        self.conn().prepare_cached("UPDATE sync_state SET signed_out_at = ?1 WHERE id = 1")?.execute([now as i64])?;
+        Ok(())
+    }
+
+    /// What the server refused in the last sync (empty when nothing was).
+    pub fn refused(&self) -> Result<Vec<Refusal>, ClientError> {
+        let json: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT refused FROM sync_state WHERE id = 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    }
+
     /// The sync settings, or `None` while sync is off.
     pub fn sync_state(&self) -> Result<Option<SyncState>, ClientError> {
         let row = self
             .conn()
             .prepare_cached(
                 "SELECT server_url, account_name, account_id, device_id, protocol_version, cursor, last_sync_at, \
-                 compromised_at FROM sync_state WHERE id = 1",
+                 compromised_at, signed_out_at, last_partial_at FROM sync_state WHERE id = 1",
             )?
             .query_row([], |r| {
                 Ok(SyncState {
@@ -130,6 +179,8 @@ impl Store {
                     cursor: Cursor(r.get::<_, i64>(5)? as u64),
                     last_sync_at: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
                     compromised_at: r.get::<_, Option<i64>>(7)?.map(|t| t as u64),
+                    signed_out_at: r.get::<_, Option<i64>>(8)?.map(|t| t as u64),
+                    last_partial_at: r.get::<_, Option<i64>>(9)?.map(|t| t as u64),
                 })
             })
             .optional()?;
@@ -200,14 +251,19 @@ impl Store {
 
     /// Quarantined envelopes, oldest first.
     pub fn quarantine(&self) -> Result<Vec<QuarantineEntry>, ClientError> {
-        let mut statement =
-            self.conn().prepare("SELECT server_seq, reason, deferred, received_at FROM quarantine ORDER BY id")?;
+        let mut statement = self
+            .conn()
+            .prepare("SELECT server_seq, reason, deferred, received_at, envelope FROM quarantine ORDER BY id")?;
         let rows = statement.query_map([], |r| {
+            let header = sealsync_envelope::Envelope::decode(&r.get::<_, Vec<u8>>(4)?).ok().map(|e| e.header);
             Ok(QuarantineEntry {
                 server_seq: r.get::<_, i64>(0)? as u64,
                 reason: r.get(1)?,
                 deferred: r.get::<_, i64>(2)? != 0,
                 received_at: r.get::<_, i64>(3)? as u64,
+                record_id: header.as_ref().map(|h| h.record_id.0),
+                device_id: header.as_ref().map(|h| h.device_id),
+                device_seq: header.as_ref().map(|h| h.device_seq.0),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -384,13 +440,36 @@ pub(crate) fn take_deferred(tx: &Transaction<'_>) -> Result<Vec<(Cursor, Vec<u8>
     Ok(rows)
 }
 
+/// Takes quarantined envelopes out, to be merged again (after a fix, e.g.
+/// an unlocked key): all of them, or those at one `server_seq`.
+pub(crate) fn take_quarantined(tx: &Transaction<'_>, only: Option<u64>) -> Result<Vec<(Cursor, Vec<u8>)>, ClientError> {
+    let only = only.map(|s| s as i64);
+    let mut statement =
+        tx.prepare("SELECT server_seq, envelope FROM quarantine WHERE ?1 IS NULL OR server_seq = ?1 ORDER BY id")?;
+    let rows = statement
+        .query_map([only], |r| Ok((Cursor(r.get::<_, i64>(0)? as u64), r.get::<_, Vec<u8>>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.execute("DELETE FROM quarantine WHERE ?1 IS NULL OR server_seq = ?1", [only])?;
+    Ok(rows)
+}
+
+impl Store {
+    /// Drops quarantined envelopes (all, or those at one `server_seq`); how many.
+    pub fn clear_quarantine(&mut self, only: Option<u64>) -> Result<u64, ClientError> {
+        let only = only.map(|s| s as i64);
+        Ok(self.conn().execute("DELETE FROM quarantine WHERE ?1 IS NULL OR server_seq = ?1", [only])? as u64)
+    }
+}
+
 pub(crate) fn advance(tx: &Transaction<'_>, cursor: Cursor) -> Result<(), ClientError> {
     tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1 AND cursor < ?1")?.execute([cursor.0 as i64])?;
     Ok(())
 }
 
-pub(crate) fn finished(tx: &Transaction<'_>, now: u64) -> Result<(), ClientError> {
-    tx.prepare_cached("UPDATE sync_state SET last_sync_at = ?1 WHERE id = 1")?.execute([now as i64])?;
+pub(crate) fn finished(tx: &Transaction<'_>, now: u64, refused: &[Refusal]) -> Result<(), ClientError> {
+    let refused = (!refused.is_empty()).then(|| serde_json::to_string(refused).expect("refusals serialize"));
+    tx.prepare_cached("UPDATE sync_state SET last_sync_at = ?1, refused = ?2 WHERE id = 1")?
+        .execute(params![now as i64, refused])?;
     Ok(())
 }
 
@@ -431,6 +510,8 @@ mod tests {
             cursor: Cursor::START,
             last_sync_at: None,
             compromised_at: None,
+            signed_out_at: None,
+            last_partial_at: None,
         }
     }
 

@@ -192,6 +192,8 @@ pub(crate) fn save_and_enable(
         cursor: Cursor::START,
         last_sync_at: None,
         compromised_at: None,
+        signed_out_at: None,
+        last_partial_at: None,
     };
     if let Err(e) = store.enable_sync(&state) {
         let _ = keyfile::remove(dir);
@@ -203,7 +205,7 @@ pub(crate) fn save_and_enable(
 /// The protocol version (checked against the pin) and the root key of
 /// `passphrase` for the account this device syncs with.
 async fn passphrase_root(
-    store: &Store,
+    store: &mut Store,
     api: &Api,
     state: &SyncState,
     passphrase: &Passphrase,
@@ -240,7 +242,7 @@ fn key_change_error(e: ClientError, wrong: ClientError) -> ClientError {
 /// keys and tokens and notice nothing, unless `sign_out_others` revokes them
 /// in the same step.
 pub(crate) async fn change_passphrase(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     old: &Passphrase,
@@ -248,6 +250,7 @@ pub(crate) async fn change_passphrase(
     sign_out_others: bool,
 ) -> Result<(), ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
+    crate::strength::check_new_passphrase(new, &[&state.account_name, &state.server_url])?;
     let (version, name, old_root) = passphrase_root(store, &api, &state, old).await?;
     let salt_seed = SaltSeed(sealsync_crypto::primitives::random()?);
     let new_root = derive_root_key(version, new, &salt_seed, &name)?;
@@ -283,7 +286,7 @@ pub(crate) async fn change_passphrase(
 /// Makes a new recovery key (the old one stops working) and returns it, to
 /// be shown once.
 pub(crate) async fn new_recovery_key(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     passphrase: &Passphrase,
@@ -319,6 +322,7 @@ pub(crate) async fn recover(
     http: &Http,
     options: RecoverOptions,
 ) -> Result<SyncState, ClientError> {
+    crate::strength::check_new_passphrase(&options.new_passphrase, &[&options.account_name, &options.server_url])?;
     let Joining { url, name, api, pinned } = joining(
         store,
         http,

@@ -215,7 +215,7 @@ fn keyring_of(bundle: &Bundle) -> Result<Keyring, ClientError> {
 /// new device through the relay, asks `approve` with the new device's name,
 /// and seals the account's keys to it. Returns the new device's name.
 pub(crate) async fn approve(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     code: &str,

@@ -90,6 +90,8 @@ pub struct SyncSummary {
     pub pushed: u64,
     /// Local changes the server refused (kept in the outbox).
     pub rejected: u64,
+    /// Why, by reason: what `rejected` counts (`sync now` then exits non-zero).
+    pub refused: Vec<crate::store::sync_state::Refusal>,
     /// Envelopes received.
     pub pulled: u64,
     /// Received versions that won the merge.
@@ -200,6 +202,9 @@ pub(crate) async fn enable(
     http: &Http,
     options: EnableOptions,
 ) -> Result<Enabled, ClientError> {
+    if options.create {
+        crate::strength::check_new_passphrase(&options.passphrase, &[&options.account_name, &options.server_url])?;
+    }
     let Joining { url, name, api, pinned } = joining(
         store,
         http,
@@ -356,8 +361,24 @@ async fn sync_with(
         true => pushed.cursor,
         false => pull::pull(store, with, pushed.cursor, &mut summary, progress).await?,
     };
-    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0))?;
+    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0, &summary.refused))?;
     summary.cursor = cursor.0;
+    Ok(summary)
+}
+
+/// Merges quarantined envelopes again, with this device's current keys
+/// (all, or those at one `server_seq`); no network. `pulled` counts the
+/// envelopes tried, `quarantined` those that failed again.
+pub(crate) fn retry_quarantine(
+    store: &mut Store,
+    dir: &std::path::Path,
+    http: &Http,
+    only: Option<u64>,
+) -> Result<SyncSummary, ClientError> {
+    let (_, keys, api) = session(store, dir, http)?;
+    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys };
+    let mut summary = SyncSummary::default();
+    pull::retry_quarantined(store, &with, only, &mut summary)?;
     Ok(summary)
 }
 
@@ -378,7 +399,11 @@ pub struct DeviceInfo {
     pub current: bool,
 }
 
-pub(crate) async fn devices(store: &Store, dir: &std::path::Path, http: &Http) -> Result<Vec<DeviceInfo>, ClientError> {
+pub(crate) async fn devices(
+    store: &mut Store,
+    dir: &std::path::Path,
+    http: &Http,
+) -> Result<Vec<DeviceInfo>, ClientError> {
     let (_, keys, api) = session(store, dir, http)?;
     let list = api.devices(&keys.token).await?;
     Ok(list
@@ -395,7 +420,7 @@ pub(crate) async fn devices(store: &Store, dir: &std::path::Path, http: &Http) -
 }
 
 pub(crate) async fn revoke(
-    store: &Store,
+    store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
     device: DeviceId,
@@ -438,7 +463,7 @@ mod tests {
         let options = EnableOptions {
             server_url: "http://127.0.0.1:9".into(),
             account_name: "someone@example.org".into(),
-            passphrase: Passphrase::new("a passphrase".into()).unwrap(),
+            passphrase: Passphrase::new("a passphrase long enough to pass the strength rule".into()).unwrap(),
             create: true,
             allow_insecure_http: true,
             device_name: "n".repeat(MAX_DEVICE_NAME_BYTES + 1),

@@ -234,6 +234,25 @@ pub(super) fn retry_deferred(store: &mut Store, with: &With, summary: &mut SyncS
     })
 }
 
+/// Merges quarantined envelopes again (all, or those at one `server_seq`):
+/// those that still fail go back with their reason. Nothing is fetched.
+pub(super) fn retry_quarantined(
+    store: &mut Store,
+    with: &With,
+    only: Option<u64>,
+    summary: &mut SyncSummary,
+) -> Result<(), ClientError> {
+    let (sealers, me) = (&with.sealers, with.keys.device_id);
+    store.transaction(|tx| {
+        let taken = sync_state::take_quarantined(tx, only)?;
+        summary.pulled = taken.len() as u64;
+        let items: Vec<Received> = taken.into_iter().map(|(seq, bytes)| receive(sealers, me, seq, bytes)).collect();
+        let mut clock = load_clock(tx)?;
+        merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;
+        save_clock(tx, &clock)
+    })
+}
+
 /// What the store holds of a page's records, read in one statement per table.
 struct Known {
     /// The highest counter merged per (record, device).

@@ -15,8 +15,8 @@ use super::{Progress, SyncSummary, With};
 use crate::api::Api;
 use crate::error::ClientError;
 use crate::store::Store;
-use crate::store::sync_state::BatchLimit;
 use crate::store::sync_state::{self, Outgoing};
+use crate::store::sync_state::{BatchLimit, Refusal};
 
 /// What every server accepts in one push (PROTOCOL.md §9): sent without asking.
 const GUARANTEED: BatchLimit = BatchLimit {
@@ -96,11 +96,51 @@ pub(super) async fn push_outbox(
         caught_up = cursor == response.cursor;
         summary.pushed += answer.acknowledged.len() as u64;
         summary.rejected += answer.rejected;
+        for &(code, bytes) in &answer.refused {
+            count_refusal(&mut summary.refused, code, bytes);
+        }
         progress(Progress::Pushing { done: summary.pushed, total });
         batch = std::mem::replace(&mut next, following);
         more = more_after;
     }
+    explain_refusals(api, &mut summary.refused).await;
     Ok(Pushed { cursor, caught_up })
+}
+
+/// Adds one refused change to the tally of its reason.
+fn count_refusal(refused: &mut Vec<Refusal>, code: RejectCode, bytes: u64) {
+    match refused.iter_mut().find(|r| r.code == code.as_str()) {
+        Some(r) => {
+            r.count += 1;
+            r.bytes += bytes;
+        }
+        None => refused.push(Refusal { code: code.as_str().to_owned(), count: 1, bytes, reason: String::new() }),
+    }
+}
+
+/// Says what each refusal means and what to do; a full quota names the
+/// account's quota (one `GET /v1/meta`, only then) and how much more room
+/// the refused changes need.
+async fn explain_refusals(api: &Api, refused: &mut [Refusal]) {
+    let quota = match refused.iter().any(|r| r.code == RejectCode::QuotaExceeded.as_str()) {
+        true => api.meta().await.ok().map(|m| m.limits.max_account_bytes),
+        false => None,
+    };
+    for r in refused {
+        let (count, bytes) = (r.count, r.bytes);
+        r.reason = match r.code.as_str() {
+            "quota_exceeded" => format!(
+                "the account's storage quota{} is full: {count} change(s) of {bytes} bytes do not fit (at least \
+                 {bytes} bytes over); delete records, or ask the server's operator for a larger quota \
+                 (--max-account-bytes)",
+                quota.map_or_else(String::new, |q| format!(" ({q} bytes)"))
+            ),
+            "envelope_too_large" => {
+                format!("{count} change(s) are larger than this server accepts for one record; shorten their notes")
+            }
+            other => format!("{count} change(s) refused as {other}; this client and the server disagree on the format"),
+        };
+    }
 }
 
 /// Sends a batch from its own task, so the caller works on while it travels.
@@ -142,13 +182,20 @@ struct Answer {
     superseded: Vec<u64>,
     /// Entries refused in this batch (they stay queued).
     rejected: u64,
+    /// Their codes and sealed sizes.
+    refused: Vec<(RejectCode, u64)>,
     /// Where the cursor may jump (see [`past_own_envelopes`]).
     skip: Option<Cursor>,
 }
 
 fn read_answer(batch: &[Outgoing], response: &PushResponse, cursor: Cursor) -> Result<Answer, ClientError> {
-    let mut answer =
-        Answer { acknowledged: Vec::with_capacity(batch.len()), superseded: Vec::new(), rejected: 0, skip: None };
+    let mut answer = Answer {
+        acknowledged: Vec::with_capacity(batch.len()),
+        superseded: Vec::new(),
+        rejected: 0,
+        refused: Vec::new(),
+        skip: None,
+    };
     for (item, result) in batch.iter().zip(&response.results) {
         match result {
             PushResult::Stored { .. } | PushResult::Duplicate => answer.acknowledged.push(item.device_seq),
@@ -165,7 +212,10 @@ fn read_answer(batch: &[Outgoing], response: &PushResponse, cursor: Cursor) -> R
             // Another device rotated the data key: this one must unlock it
             // before its edits (kept queued) can go up.
             PushResult::Rejected { code: RejectCode::StaleKeyId } => return Err(ClientError::NeedsUnlock),
-            PushResult::Rejected { .. } => answer.rejected += 1,
+            PushResult::Rejected { code } => {
+                answer.rejected += 1;
+                answer.refused.push((*code, item.envelope.len() as u64));
+            }
         }
     }
     answer.skip = past_own_envelopes(response, cursor);

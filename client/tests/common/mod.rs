@@ -441,6 +441,8 @@ pub struct Server {
     bind: String,
     child: Option<Child>,
     log_path: PathBuf,
+    /// Extra environment for the server process (settings a test needs).
+    env: Vec<(String, String)>,
     // Dropped after the child is killed (field order): the database, then the directory.
     pub db: ServerDb,
     dir: tempfile::TempDir,
@@ -466,6 +468,12 @@ impl Server {
     /// Starts a server on a fresh database of `backend`; `None` when that is
     /// Postgres and Postgres is unreachable outside CI (the test is skipped).
     pub fn start(backend: Backend) -> Option<Server> {
+        Self::start_with(backend, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (e.g. a small
+    /// `SEALSYNC_MAX_ACCOUNT_BYTES`).
+    pub fn start_with(backend: Backend, env: &[(&str, &str)]) -> Option<Server> {
         let binary = server_binary();
         let dir = tempfile::tempdir().unwrap();
         let db = match backend {
@@ -483,6 +491,7 @@ impl Server {
             bind,
             child: None,
             log_path: dir.path().join("server.log"),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             db,
             dir,
         };
@@ -511,6 +520,7 @@ impl Server {
             // smallest a server may set keeps the cut-off tests' uploads
             // several batches long.
             .env("SEALSYNC_MAX_ENVELOPES_PER_PUSH", "500")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);

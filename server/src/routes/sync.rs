@@ -85,7 +85,26 @@ pub async fn push<S: Store>(
     for result in &results {
         metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result)).increment(1);
     }
+    log_refusals(me.account_id, &results);
     Ok(Cbor(PushResponse { results, cursor }))
+}
+
+/// One warning per push that refused anything: the account, and how many
+/// envelopes for each reason (an operator sees a full quota without asking).
+fn log_refusals(account: sealsync_envelope::AccountId, results: &[PushResult]) {
+    let mut counts: Vec<(&'static str, u64)> = Vec::new();
+    for result in results {
+        if let PushResult::Rejected { code } = result {
+            match counts.iter_mut().find(|(c, _)| *c == code.as_str()) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((code.as_str(), 1)),
+            }
+        }
+    }
+    if !counts.is_empty() {
+        let refused = counts.iter().map(|(c, n)| format!("{c}={n}")).collect::<Vec<_>>().join(",");
+        tracing::warn!(account = %account.0, %refused, "push refused envelopes");
+    }
 }
 
 /// Query of a pull.

@@ -40,6 +40,9 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file could not be created or made private.
+    #[error("database file: {0}")]
+    Io(String),
 }
 
 /// A new device and the hash of its bearer token.

@@ -29,8 +29,13 @@ impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         // sqlx pings a connection when it goes back to the pool; pinging it
         // again when it comes out doubled the round trips of a small request.
-        let pool =
-            PgPoolOptions::new().max_connections(max_connections).test_before_acquire(false).connect(url).await?;
+        // An unreachable database fails within seconds, not minutes.
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .test_before_acquire(false)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(url)
+            .await?;
         Ok(Self { pool })
     }
 

@@ -29,8 +29,13 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file named by a `sqlite://` URL.
+    /// The file (and SQLite's `-wal` and `-shm` beside it, which take its
+    /// mode) is the server user's alone: it holds auth-key hashes, salt seeds
+    /// and the fake-salt secret.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        make_private(options.get_filename())?;
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -44,6 +49,45 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
         Ok(Self { pool })
     }
+
+    /// Folds the WAL into the main file and closes every connection: after a
+    /// clean shutdown `sealsync.db` alone is the whole database (a copy of
+    /// it is a complete backup).
+    pub async fn checkpoint_and_close(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        self.pool.close().await;
+        Ok(())
+    }
+}
+
+/// Creates the database file 0600 if it is missing, and takes group and
+/// other access away from an existing one and its `-wal`/`-shm` (servers
+/// before this check made them 0644). SQLite gives new `-wal` and `-shm`
+/// files the main file's mode.
+fn make_private(path: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+            return Ok(());
+        }
+        let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+        let mut names = vec![path.to_owned()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            names.push(name.into());
+        }
+        for name in names.iter().filter(|n| n.exists()) {
+            let mode = std::fs::metadata(name).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(name, std::fs::Permissions::from_mode(mode & 0o700)).map_err(io)?;
+            }
+        }
+    }
+    let _ = path;
+    Ok(())
 }
 
 /// The most parameters one SQLite statement may bind
