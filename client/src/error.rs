@@ -141,6 +141,13 @@ pub enum ClientError {
         /// Edits kept queued.
         queued: u64,
     },
+    /// The server's log is behind what this device saw of it, or has another
+    /// identity (PROTOCOL.md §8.2, "Restored servers"): it was restored from
+    /// an older backup. A sync heals this itself (every record is sent again
+    /// and the log pulled from the start); the error surfaces only if the
+    /// healing sync finds it again.
+    #[error("the server appears to have been restored from an older backup ({0})")]
+    ServerRestored(crate::sync::restore::Evidence),
     /// This device's token was revoked or the account deleted.
     #[error("this device is no longer signed in (revoked, or the account was deleted); run `sealsync sync disable`")]
     SignedOut,
@@ -188,6 +195,7 @@ impl ClientError {
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
             Self::DeviceCompromised { .. } => "device_compromised",
+            Self::ServerRestored(_) => "server_restored",
             Self::SignedOut => "signed_out",
             Self::NeedsUnlock => "needs_unlock",
             Self::WrongRecoveryKey => "wrong_recovery_key",

@@ -367,6 +367,13 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     }
                 );
             }
+            if let (false, Some(restored)) = (json, &summary.restored) {
+                println!(
+                    "the server appears to have been restored from an older backup ({}): re-sent all {} record(s) \
+                     of this device and downloaded the account again, so nothing it lost is missing",
+                    restored.evidence, restored.resent
+                );
+            }
         }
         SyncCommand::Status => {
             let status = journal.sync_status()?;

@@ -85,7 +85,10 @@ pub async fn push<S: Store>(
     for result in &results {
         metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result)).increment(1);
     }
-    Ok(Cbor(PushResponse { results, cursor }))
+    // Read after the commit: its head is at least `cursor` (PROTOCOL.md §8.2,
+    // "Restored servers").
+    let log = app.store.log_state(me.account_id).await?;
+    Ok(Cbor(PushResponse { results, cursor, log: Some(log) }))
 }
 
 /// Query of a pull.
@@ -115,6 +118,7 @@ pub async fn pull<S: Store>(
     };
     let after = Cursor(query.after);
     let page = app.store.pull(me.account_id, after, limit).await?;
+    let log = app.store.log_state(me.account_id).await?;
     let next_cursor = page.envelopes.last().map_or(after, |(seq, _)| *seq);
     metrics::counter!("sealsync_envelopes_pulled_total").increment(page.envelopes.len() as u64);
     Ok(Cbor(PullResponse {
@@ -125,5 +129,6 @@ pub async fn pull<S: Store>(
             .collect(),
         next_cursor,
         more: page.more,
+        log: Some(log),
     }))
 }

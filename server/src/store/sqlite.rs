@@ -89,6 +89,7 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
 impl Store for SqliteStore {
     super::shared::shared_queries!();
     super::keys::key_queries!();
+    super::log::log_queries!();
 
     fn backend(&self) -> &'static str {
         "sqlite"

