@@ -9,13 +9,17 @@
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{Device, Server, ServerDb, account_name, assert_converged, find, sync_all};
 use serde_json::Value;
 
-on_both_backends!(a_server_restored_from_an_older_backup_is_noticed_and_healed);
+on_both_backends!(
+    a_server_restored_from_an_older_backup_is_noticed_and_healed,
+    a_sync_aborted_at_every_step_resumes_and_loses_nothing,
+);
 
 // ---------------------------------------------------------------------------
 // Backups, taken and restored the way an operator would
@@ -165,4 +169,72 @@ fn a_server_restored_from_an_older_backup_is_noticed_and_healed(mut server: Serv
         let status: Value = device.status();
         assert_eq!(status["quarantined"].as_array().map_or(0, Vec::len), 0, "[{}] {status}", device.name);
     }
+}
+
+// ---------------------------------------------------------------------------
+// 2. The CLI killed at every step of a sync
+// ---------------------------------------------------------------------------
+
+/// The steps of a sync the test-only hook can end the CLI after
+/// (`SEALSYNC_FAULT=after:STEP`, debug builds; `client/src/sync/fault.rs`).
+const STEPS: [&str; 5] = ["pushed", "acknowledged", "pulled", "merged", "finished"];
+
+/// Runs `sync now` with the fault hook armed at `step`, and checks that it
+/// was ended there (SIGABRT, the CLI's last words naming the step).
+fn sync_aborted_after(device: &Device, step: &str) {
+    let output = device
+        .command(&["sync", "now", "--json"])
+        .env("SEALSYNC_FAULT", format!("after:{step}"))
+        .output()
+        .expect("the CLI starts");
+    assert_eq!(
+        output.status.signal(),
+        Some(6),
+        "[{}] sync was not aborted after {step}: {}\n{}",
+        device.name,
+        output.status,
+        common::text(&output.stderr)
+    );
+    assert!(common::text(&output.stderr).contains(&format!("aborting after {step}")));
+}
+
+/// At each step the phone has a new record and an edit to push and the
+/// laptop's new record to pull; the CLI dies right after the step, then
+/// syncs normally. Every record arrives once, the edit wins everywhere,
+/// nothing is quarantined, and the journal opens every time.
+fn a_sync_aborted_at_every_step_resumes_and_loses_nothing(server: Server) {
+    let account = account_name();
+    let (phone, laptop) = (Device::new("phone"), Device::new("laptop"));
+    phone.enable(&server, &account, true);
+    laptop.enable(&server, &account, false);
+    let edited = phone.add_mood(3, "edited at every step");
+    sync_all(&[&phone, &laptop], 1);
+    let mut expected = 1;
+    for step in STEPS {
+        laptop.add_mood(4, &format!("laptop before {step}"));
+        laptop.sync();
+        phone.add_mood(5, &format!("phone before {step}"));
+        phone.run(&["mood", "edit", &edited, "--note", &format!("edit before {step}")]);
+        expected += 2;
+
+        sync_aborted_after(&phone, step);
+        // The journal opens and holds every local record, and the laptop's
+        // once the page holding it was merged.
+        let merged = matches!(step, "merged" | "finished") as usize;
+        assert_eq!(phone.list("mood").len(), expected - 1 + merged, "[phone] after an abort at {step}");
+
+        sync_all(&[&phone, &laptop, &phone], 1);
+        assert_converged(&[&phone, &laptop]);
+        let moods = phone.list("mood");
+        assert_eq!(moods.len(), expected, "after an abort at {step}: {moods:#?}");
+        assert_eq!(find(&moods, &edited)["note"], format!("edit before {step}"), "after an abort at {step}");
+        for device in [&phone, &laptop] {
+            let status = device.status();
+            assert_eq!(status["pending"], 0, "[{}] after an abort at {step}: {status}", device.name);
+            assert_eq!(status["quarantined"].as_array().map_or(0, Vec::len), 0, "[{}] {status}", device.name);
+        }
+    }
+    // The server holds each record once per device that wrote it: no
+    // duplicate from a re-sent batch.
+    assert_eq!(server.db.distinct_records(), expected as i64);
 }

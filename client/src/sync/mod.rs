@@ -28,6 +28,8 @@ use crate::keyring::{Keyring, Sealers};
 use crate::store::Store;
 use crate::store::sync_state::{self, SyncState};
 
+#[doc(hidden)]
+pub mod fault;
 pub mod keys;
 pub mod link;
 mod pull;
@@ -355,6 +357,7 @@ async fn sync_with(
     match sync_once(store, with, cursor, progress).await {
         Err(ClientError::ServerRestored(evidence)) => {
             let restored = restore::heal(store, with, evidence).await?;
+            fault::after("healing");
             let mut summary = sync_once(store, with, Cursor(0), progress).await?;
             summary.restored = Some(restored);
             Ok(summary)
@@ -385,6 +388,7 @@ async fn sync_once(
         // Pulled to the head: a healing pull (after a restore) is done.
         crate::store::server_log::healed(tx)
     })?;
+    fault::after("finished");
     summary.cursor = cursor.0;
     Ok(summary)
 }

@@ -188,6 +188,7 @@ pub(super) async fn pull(
     let (mut pages, _fetcher) = spawn_fetcher(with, cursor);
     while let Some(first) = pages.recv().await {
         let mut ready = vec![first?];
+        super::fault::after("pulled");
         // A failure after good pages: merge those first, then report it.
         let mut failed = None;
         while failed.is_none()
@@ -215,6 +216,7 @@ pub(super) async fn pull(
             super::restore::note_pull(tx, ready.last().and_then(|page| page.log.as_ref()))?;
             sync_state::advance(tx, last)
         })?;
+        super::fault::after("merged");
         summary.pulled += ready.iter().map(|page| page.items.len() as u64).sum::<u64>();
         cursor = last;
         progress(Progress::Pulling { pulled: summary.pulled });

@@ -77,6 +77,7 @@ pub(super) async fn push_outbox(
     };
     while let Some(pushing) = in_flight.take() {
         let response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
+        super::fault::after("pushed");
         watch.check_push(&response)?;
         let answer = read_answer(&batch, &response, cursor)?;
         if !answer.superseded.is_empty() {
@@ -93,6 +94,7 @@ pub(super) async fn push_outbox(
             super::restore::note_push(tx, &response, &answer.acknowledged)?;
             after.map_or(Ok((Vec::new(), false)), |after| seal(tx, after))
         })?;
+        super::fault::after("acknowledged");
         if let Some(skip) = answer.skip {
             cursor = skip;
         }
