@@ -12,8 +12,11 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
-use common::{Device, Server, ServerDb, account_name, assert_converged, find, sync_all};
+use common::{Backend, Device, Server, ServerDb, account_name, assert_converged, find, sync_all};
 use serde_json::Value;
 
 on_both_backends!(
@@ -237,4 +240,117 @@ fn a_sync_aborted_at_every_step_resumes_and_loses_nothing(server: Server) {
     // The server holds each record once per device that wrote it: no
     // duplicate from a re-sent batch.
     assert_eq!(server.db.distinct_records(), expected as i64);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Postgres connections terminated under pushes and pulls
+// ---------------------------------------------------------------------------
+
+/// Terminates every backend of one database, over and over, from its own
+/// thread, until dropped (only this test's database: other tests share the
+/// cluster). Counts what it terminated.
+struct Terminator {
+    stop: Arc<AtomicBool>,
+    terminated: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Terminator {
+    fn start(database_url: &str) -> Terminator {
+        let name = database_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+        let (stop, terminated) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+        let (flag, count) = (stop.clone(), terminated.clone());
+        let thread = std::thread::spawn(move || {
+            common::block_on(async move {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&sealsync_testkit::admin_url()).await.unwrap();
+                while !flag.load(Ordering::Relaxed) {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+                    )
+                    .bind(&name)
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+                    count.fetch_add(n as u64, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(120)).await;
+                }
+                let _ = admin.close().await;
+            })
+        });
+        Terminator { stop, terminated, thread: Some(thread) }
+    }
+
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+        self.terminated.load(Ordering::Relaxed)
+    }
+}
+
+/// `sync now` until it succeeds (a sync may give up while the database is
+/// gone: the CLI retries each request a few times, then reports); at most
+/// `attempts` runs.
+fn sync_until_done(device: &Device, attempts: usize) -> usize {
+    for attempt in 1..=attempts {
+        let output = device.output(&["sync", "now", "--json"], None);
+        if output.status.success() {
+            return attempt;
+        }
+        let said = common::text(&output.stderr);
+        assert!(
+            said.contains("database") || said.contains("server") || said.contains("network"),
+            "[{}] a sync failed for another reason than the database: {said}",
+            device.name
+        );
+    }
+    panic!("[{}] no sync succeeded in {attempts} attempts", device.name);
+}
+
+/// Three devices write and sync at once, round after round, while every
+/// connection of the server's database is terminated every 120
+/// milliseconds. Afterwards, with the same server process, every write is
+/// there once, the log's positions run 1..=head without a gap (each record
+/// was written once, so each took exactly one position), and the devices
+/// converge.
+#[test]
+fn postgres_connections_terminated_mid_sync_lose_skip_and_duplicate_nothing() {
+    let Some(server) = Server::start(Backend::Postgres) else { return };
+    let account = account_name();
+    let devices = [Device::new("phone"), Device::new("laptop"), Device::new("tablet")];
+    devices[0].enable(&server, &account, true);
+    for device in &devices[1..] {
+        device.enable(&server, &account, false);
+    }
+    let terminator = Terminator::start(server.db.url());
+    const ROUNDS: usize = 3;
+    const PER_ROUND: usize = 8;
+    for round in 0..ROUNDS {
+        for device in &devices {
+            for i in 0..PER_ROUND {
+                device.add_mood(1 + (i % 10) as u8, &format!("{} round {round} #{i}", device.name));
+            }
+        }
+        std::thread::scope(|scope| {
+            for device in &devices {
+                scope.spawn(move || sync_until_done(device, 20));
+            }
+        });
+    }
+    let terminated = terminator.stop();
+    assert!(terminated > 0, "no connection was terminated: the test injected nothing");
+
+    // The same server process serves on: no restart.
+    assert_eq!(common::http_get(server.bind(), "/health").map(|(status, _)| status), Some(200));
+    let refs: Vec<&Device> = devices.iter().collect();
+    sync_all(&refs, 2);
+    assert_converged(&refs);
+    let total = devices.len() * ROUNDS * PER_ROUND;
+    assert_eq!(devices[0].list("mood").len(), total, "a write was lost or duplicated");
+    let account_id = devices[0].status()["account_id"].as_str().unwrap().to_owned();
+    let positions: Vec<u64> = server.db.envelopes(&account_id).iter().map(|e| e.server_seq).collect();
+    assert_eq!(positions, (1..=total as u64).collect::<Vec<_>>(), "positions skipped or given twice");
+    assert_eq!(server.db.account_seq(), total as i64);
+    eprintln!("terminated {terminated} backend(s)");
 }

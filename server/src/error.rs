@@ -106,6 +106,16 @@ fn storage_full(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether Postgres ended the connection under the request (its backend
+/// terminated, the server shutting down or restarting: SQLSTATE class 08 and
+/// 57P01–57P03): the transaction was rolled back, and the request may be
+/// repeated as it is. The pool drops the broken connection.
+fn connection_lost(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else { return false };
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some_and(|e| e.code().starts_with("08") || matches!(e.code(), "57P01" | "57P02" | "57P03"))
+}
+
 impl ApiError {
     /// 507: the server's disk is full. Nothing of the request was stored;
     /// reads still work, and the client keeps its changes and retries later.
@@ -132,6 +142,13 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "database error");
                 if storage_full(&e) {
                     return Self::insufficient_storage();
+                }
+                if connection_lost(&e) {
+                    return Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "database_unavailable",
+                        "the database is unavailable; try again later",
+                    );
                 }
                 match e {
                     sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::new(
