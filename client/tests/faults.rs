@@ -354,3 +354,123 @@ fn postgres_connections_terminated_mid_sync_lose_skip_and_duplicate_nothing() {
     assert_eq!(server.db.account_seq(), total as i64);
     eprintln!("terminated {terminated} backend(s)");
 }
+
+// ---------------------------------------------------------------------------
+// 4. The server's disk full (SQLite)
+// ---------------------------------------------------------------------------
+
+/// A `sealsync-server` on SQLite whose data directory is a 4 MiB tmpfs of its
+/// own: `unshare -rm` gives the process a user and mount namespace, where it
+/// may mount one. The test reaches the tmpfs through `/proc/PID/root`.
+struct ServerOnTmpfs {
+    url: String,
+    bind: String,
+    child: std::process::Child,
+    mount: tempfile::TempDir,
+    _log: tempfile::NamedTempFile,
+}
+
+impl ServerOnTmpfs {
+    fn start() -> ServerOnTmpfs {
+        let mount = tempfile::tempdir().unwrap();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bind = format!("127.0.0.1:{port}");
+        let database = format!("sqlite://{}/server.db", mount.path().display());
+        let mut command = Command::new("unshare");
+        command
+            .args(["-rm", "sh", "-c", "mount -t tmpfs -o size=4m tmpfs \"$1\" && shift && exec \"$@\"", "sh"])
+            .arg(mount.path())
+            .arg(common::server_binary())
+            .args(["--bind", &bind, "--database-url", &database])
+            .env("SEALSYNC_AUTH_RATE_PER_MINUTE", "600")
+            .env("SEALSYNC_AUTH_BURST", "100")
+            .stdin(std::process::Stdio::null())
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap());
+        let mut child = command.spawn().expect("unshare runs");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while common::http_get(&bind, "/health").map(|(status, _)| status) != Some(200) {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the server on a tmpfs exited with {status}: {}", std::fs::read_to_string(log.path()).unwrap());
+            }
+            assert!(std::time::Instant::now() < deadline, "the server on a tmpfs did not start");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        ServerOnTmpfs { url: format!("http://{bind}"), bind, child, mount, _log: log }
+    }
+
+    /// A path inside its tmpfs, as this process sees it.
+    fn inside(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{}/{name}", self.child.id(), self.mount.path().display()))
+    }
+
+    /// Fills the tmpfs to the last byte with a file; returns its size.
+    fn fill(&self) -> u64 {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.inside("filler")).expect("the tmpfs is reachable");
+        let chunk = vec![0u8; 4096];
+        let mut written = 0;
+        loop {
+            match filler.write(&chunk) {
+                Ok(0) => break,
+                Ok(n) => written += n as u64,
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the tmpfs: {e}"),
+            }
+        }
+        written
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._log.path()).unwrap_or_default()
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.inside("filler")).unwrap();
+    }
+}
+
+impl Drop for ServerOnTmpfs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server's disk fills up: a push is refused (507 `storage_full`, a
+/// problem document the CLI reports) and its changes stay queued; another
+/// device still pulls everything acknowledged before; once space returns,
+/// the queued changes go up and the devices converge with every record.
+#[test]
+fn a_full_server_disk_refuses_pushes_keeps_serving_pulls_and_loses_nothing() {
+    let server = ServerOnTmpfs::start();
+    let account = account_name();
+    let (phone, laptop) = (Device::new("phone"), Device::new("laptop"));
+    phone.enable_at(&server.url, &account, true);
+    laptop.enable_at(&server.url, &account, false);
+    for i in 0..3 {
+        phone.add_mood(5, &format!("before the disk filled {i}"));
+    }
+    sync_all(&[&phone, &laptop], 1);
+
+    assert!(server.fill() > 0);
+    for i in 0..40 {
+        phone.add_mood(6, &format!("while the disk is full {i}"));
+    }
+    let refused = phone.run_fail(&["sync", "now"]);
+    assert!(refused.contains("storage_full"), "the phone was told: {refused}\n{}", server.log());
+    let pending = phone.status()["pending"].as_u64().unwrap();
+    assert!(pending > 0, "nothing stayed queued");
+
+    // Pulls are served; everything acknowledged is there.
+    laptop.sync();
+    assert_eq!(laptop.list("mood").len(), 3 + 40 - pending as usize, "an acknowledged write is missing");
+    assert_eq!(common::http_get(&server.bind, "/health").map(|(status, _)| status), Some(200));
+
+    server.free();
+    sync_all(&[&phone, &laptop], 2);
+    assert_eq!(phone.status()["pending"], 0);
+    assert_converged(&[&phone, &laptop]);
+    assert_eq!(laptop.list("mood").len(), 43);
+}

@@ -41,7 +41,22 @@ impl SqliteStore {
             // dominated by those system calls.
             .pragma("mmap_size", "268435456")
             .pragma("wal_autocheckpoint", "10000");
-        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            // A write that fails for want of disk space (SQLITE_FULL) can make
+            // SQLite roll the transaction back itself; sqlx's ROLLBACK on drop
+            // then fails, and the connection would stay "in a transaction" for
+            // good, refusing every later BEGIN even once space returns. Flush
+            // the rollback (a ping runs after it) and close such a connection.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+            .connect_with(options)
+            .await?;
         Ok(Self { pool })
     }
 }
