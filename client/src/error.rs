@@ -30,7 +30,7 @@ pub enum ClientError {
         id: String,
     },
     /// The local database failed.
-    #[error("local database error: {0}")]
+    #[error("{}", storage_message(.0))]
     Storage(#[from] rusqlite::Error),
     /// The local database could not be migrated.
     #[error("local database migration failed: {0}")]
@@ -166,6 +166,18 @@ pub enum ClientError {
     /// Another device changed the keys first (a rotation): try again.
     #[error("another device changed the account's keys at the same time; run the command again")]
     KeysChanged,
+}
+
+/// What a local database error says to a person; a full disk is named as
+/// such (the transaction rolled back: nothing of the change was saved).
+fn storage_message(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => {
+            "the disk holding the journal is full: nothing of this change was saved; free some space and try again"
+                .to_owned()
+        }
+        _ => format!("local database error: {error}"),
+    }
 }
 
 impl ClientError {

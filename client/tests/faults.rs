@@ -22,6 +22,7 @@ use serde_json::Value;
 on_both_backends!(
     a_server_restored_from_an_older_backup_is_noticed_and_healed,
     a_sync_aborted_at_every_step_resumes_and_loses_nothing,
+    a_full_client_disk_fails_clearly_and_loses_nothing,
 );
 
 // ---------------------------------------------------------------------------
@@ -473,4 +474,163 @@ fn a_full_server_disk_refuses_pushes_keeps_serving_pulls_and_loses_nothing() {
     assert_eq!(phone.status()["pending"], 0);
     assert_converged(&[&phone, &laptop]);
     assert_eq!(laptop.list("mood").len(), 43);
+}
+
+// ---------------------------------------------------------------------------
+// 5. The device's disk full
+// ---------------------------------------------------------------------------
+
+/// A 1 MiB tmpfs in a mount namespace of its own, held by a `sleep` process
+/// (`unshare -rm`). The CLI runs inside that namespace (`nsenter`), with the
+/// tmpfs as its data directory; this process reaches the files through
+/// `/proc/PID/root`.
+struct Tmpfs {
+    holder: std::process::Child,
+    mount: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        use std::io::BufRead;
+        let mount = tempfile::tempdir().unwrap();
+        let script = format!("mount -t tmpfs -o size={size},mode=0700 tmpfs \"$1\" && echo ready && exec sleep 600");
+        let mut holder = Command::new("unshare")
+            .args(["-rm", "sh", "-c", &script, "sh"])
+            .arg(mount.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare runs");
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "the tmpfs was not mounted");
+        Tmpfs { holder, mount }
+    }
+
+    /// The data directory, as the CLI inside the namespace names it.
+    fn dir(&self) -> &Path {
+        self.mount.path()
+    }
+
+    /// A file in it, as this process reaches it.
+    fn outside(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{}/{name}", self.holder.id(), self.mount.path().display()))
+    }
+
+    /// Fills it with a file but for `left` bytes: room to open the journal
+    /// and read it (SQLite's shared-memory file), none for an edit.
+    fn fill_but(&self, left: u64) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.outside("filler")).unwrap();
+        let chunk = vec![0u8; 4096];
+        loop {
+            match filler.write(&chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the tmpfs: {e}"),
+            }
+        }
+        let size = filler.metadata().unwrap().len();
+        filler.set_len(size.saturating_sub(left)).unwrap();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.outside("filler")).unwrap();
+    }
+
+    /// The `sealsync` CLI inside the namespace, on the tmpfs.
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new("nsenter");
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SEALSYNC_")) {
+            command.env_remove(key);
+        }
+        command
+            .args(["--target", &self.holder.id().to_string(), "--user", "--mount", "--preserve-credentials"])
+            .arg(common::CLI)
+            .arg("--data-dir")
+            .arg(self.dir())
+            .args(args)
+            .env("HOME", self.dir())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("nsenter runs");
+        if args.contains(&"--passphrase-stdin") {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(format!("{}\n", common::PASSPHRASE).as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        common::wait_output(child, args)
+    }
+
+    fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args);
+        assert!(output.status.success(), "sealsync {} failed: {}", args.join(" "), common::text(&output.stderr));
+        common::text(&output.stdout)
+    }
+
+    fn moods(&self) -> Vec<Value> {
+        let listed: Value = serde_json::from_str(&self.cli_ok(&["mood", "list", "--json", "--include-deleted"])).unwrap();
+        let mut moods = listed.as_array().unwrap().clone();
+        moods.sort_by(|a, b| common::id_of(a).cmp(common::id_of(b)));
+        moods
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// The phone's data directory is a 1 MiB tmpfs. Once it is full, an edit
+/// fails with one clear sentence and saves nothing; the journal still opens
+/// with every record it had; a sync either fails as clearly or succeeds;
+/// once space returns, sync resumes, both devices converge on every record,
+/// and the journal passes SQLite's integrity check.
+fn a_full_client_disk_fails_clearly_and_loses_nothing(server: Server) {
+    let phone = Tmpfs::mount("1m");
+    let laptop = Device::new("laptop");
+    let account = account_name();
+    phone.cli_ok(&["sync", "enable", "--server", &server.url, "--account", &account, "--passphrase-stdin", "--new"]);
+    laptop.enable(&server, &account, false);
+    for i in 0..5 {
+        phone.cli_ok(&["mood", "add", "--score", "5", "--note", &format!("before the disk filled {i}")]);
+    }
+    phone.cli_ok(&["sync", "now"]);
+    let before = phone.moods();
+
+    phone.fill_but(40 << 10);
+    let long_note = "a long note ".repeat(300);
+    let output = phone.cli(&["mood", "add", "--score", "4", "--note", &long_note]);
+    let refused = common::expect_failure("phone", &["mood", "add"], &output);
+    assert!(refused.contains("disk holding the journal is full"), "the phone said: {refused}");
+    assert_eq!(phone.moods(), before, "the journal lost or half-saved a record");
+
+    // A sync with something to pull while the disk is full: clear failure or success.
+    laptop.add_mood(7, "from the laptop while the phone's disk is full");
+    laptop.sync();
+    let during = phone.cli(&["sync", "now"]);
+    if !during.status.success() {
+        let said = common::expect_failure("phone", &["sync", "now"], &during);
+        assert!(said.contains("full"), "the phone said: {said}");
+    }
+    assert!(phone.moods().len() >= before.len());
+
+    phone.free();
+    phone.cli_ok(&["mood", "add", "--score", "4", "--note", &long_note]);
+    phone.cli_ok(&["sync", "now"]);
+    laptop.sync();
+    phone.cli_ok(&["sync", "now"]);
+    let on_phone = phone.moods();
+    assert_eq!(on_phone, laptop.list("mood"), "the devices did not converge");
+    assert_eq!(on_phone.len(), before.len() + 2, "a record was lost or duplicated");
+
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(phone.outside("journal.db"), copy.path().join("journal.db")).unwrap();
+    let journal = rusqlite::Connection::open(copy.path().join("journal.db")).unwrap();
+    let check: String = journal.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
 }
