@@ -367,6 +367,13 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     }
                 );
             }
+            if !json && summary.deferred > 0 {
+                println!(
+                    "{} change(s) from another device are stamped more than 24 hours ahead of this device's clock: \
+                     kept aside, and applied by a later sync once the clocks agree (check both devices' clocks)",
+                    summary.deferred
+                );
+            }
             if let (false, Some(restored)) = (json, &summary.restored) {
                 println!(
                     "the server appears to have been restored from an older backup ({}): re-sent all {} record(s) \

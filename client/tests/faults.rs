@@ -23,6 +23,7 @@ on_both_backends!(
     a_server_restored_from_an_older_backup_is_noticed_and_healed,
     a_sync_aborted_at_every_step_resumes_and_loses_nothing,
     a_full_client_disk_fails_clearly_and_loses_nothing,
+    clock_jumps_lose_nothing_and_the_user_is_told,
 );
 
 // ---------------------------------------------------------------------------
@@ -633,4 +634,96 @@ fn a_full_client_disk_fails_clearly_and_loses_nothing(server: Server) {
     let journal = rusqlite::Connection::open(copy.path().join("journal.db")).unwrap();
     let check: String = journal.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
+}
+
+// ---------------------------------------------------------------------------
+// 6. A device's clock jumps
+// ---------------------------------------------------------------------------
+
+const DAY_MS: i64 = 86_400_000;
+
+/// `sealsync ARGS` on `device` with its clock moved by `skew_ms` (the
+/// test-only `SEALSYNC_FAULT_CLOCK_SKEW_MS`, debug builds).
+fn at_skew(device: &Device, skew_ms: i64, args: &[&str]) -> std::process::Output {
+    let child = device
+        .command(args)
+        .env("SEALSYNC_FAULT_CLOCK_SKEW_MS", skew_ms.to_string())
+        .spawn()
+        .expect("the CLI starts");
+    common::wait_output(child, args)
+}
+
+fn at_skew_ok(device: &Device, skew_ms: i64, args: &[&str]) -> String {
+    let output = at_skew(device, skew_ms, args);
+    assert!(
+        output.status.success(),
+        "[{}] sealsync {} at skew {skew_ms} failed: {}",
+        device.name,
+        args.join(" "),
+        common::text(&output.stderr)
+    );
+    common::text(&output.stdout)
+}
+
+/// The phone's clock jumps three days forward (beyond the 24-hour bound of
+/// PROTOCOL.md §5) while it edits, then back. Its changes are deferred on the
+/// laptop, not dropped, and the laptop is told; back on the right time the
+/// phone refuses new edits (its clock is behind what it already stamped)
+/// with a clear sentence, keeps syncing, and loses nothing; once the laptop's
+/// clock reaches those stamps, the deferred changes apply, the edit stamped
+/// later wins everywhere and the losing edit is in the conflict log.
+fn clock_jumps_lose_nothing_and_the_user_is_told(server: Server) {
+    let account = account_name();
+    let (phone, laptop) = (Device::new("phone"), Device::new("laptop"));
+    phone.enable(&server, &account, true);
+    laptop.enable(&server, &account, false);
+    let shared = phone.add_mood(5, "as it was");
+    sync_all(&[&phone, &laptop], 1);
+
+    // Forward by three days: edit one record, make another.
+    let ahead = 3 * DAY_MS;
+    at_skew_ok(&phone, ahead, &["mood", "edit", &shared, "--note", "from three days ahead"]);
+    let future = at_skew_ok(&phone, ahead, &["mood", "add", "--score", "6", "--note", "made three days ahead"]);
+    at_skew_ok(&phone, ahead, &["sync", "now"]);
+
+    // The laptop keeps them aside and says so.
+    let told = laptop.run(&["sync", "now"]);
+    assert!(told.contains("2 change(s) from another device are stamped more than 24 hours ahead"), "{told}");
+    let status = laptop.status();
+    let deferred: Vec<&Value> =
+        status["quarantined"].as_array().unwrap().iter().filter(|q| q["deferred"] == true).collect();
+    assert_eq!(deferred.len(), 2, "{status}");
+    assert!(laptop.list("mood").iter().all(|m| common::id_of(m) != future));
+    laptop.run(&["mood", "edit", &shared, "--note", "the laptop's edit"]);
+    laptop.sync();
+
+    // The phone's clock is right again, three days behind its own stamps:
+    // an edit is refused (PROTOCOL.md §5 `local_clock_behind`), said plainly.
+    let refused = phone.run_fail(&["mood", "add", "--score", "3", "--note", "after the clock came back"]);
+    assert!(refused.contains("clock is") && refused.contains("behind"), "the phone said: {refused}");
+    // It keeps syncing: the laptop's edit loses to the later stamp, into the log.
+    phone.sync();
+    assert_eq!(find(&phone.list("mood"), &shared)["note"], "from three days ahead");
+
+    // Backwards by days on the laptop: its edits are refused, nothing changes.
+    let back = at_skew(&laptop, -5 * DAY_MS, &["mood", "edit", &shared, "--note", "five days back"]);
+    let said = common::expect_failure("laptop", &["mood", "edit"], &back);
+    assert!(said.contains("behind"), "the laptop said: {said}");
+
+    // Three days later (the laptop's clock reaches the stamps): everything applies.
+    at_skew_ok(&laptop, ahead, &["sync", "now"]);
+    at_skew_ok(&phone, ahead, &["sync", "now"]);
+    assert_converged(&[&phone, &laptop]);
+    let moods = laptop.list("mood");
+    assert_eq!(moods.len(), 2, "{moods:#?}");
+    assert_eq!(find(&moods, &shared)["note"], "from three days ahead");
+    assert_eq!(find(&moods, &future)["note"], "made three days ahead");
+    let remaining = laptop.status();
+    assert!(
+        remaining["quarantined"].as_array().unwrap().is_empty(),
+        "the deferred changes were not all applied: {remaining}"
+    );
+    // The losing edit is kept in the conflict log, not silently dropped.
+    let log = laptop.run(&["mood", "conflicts", &shared, "--json"]);
+    assert!(log.contains("the laptop's edit"), "the losing edit is missing from the conflict log: {log}");
 }
