@@ -104,7 +104,5 @@ impl UnixMillis {
 #[cfg(debug_assertions)]
 fn test_clock_skew() -> i64 {
     static SKEW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *SKEW.get_or_init(|| {
-        std::env::var("SEALSYNC_FAULT_CLOCK_SKEW_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
-    })
+    *SKEW.get_or_init(|| std::env::var("SEALSYNC_FAULT_CLOCK_SKEW_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
 }
