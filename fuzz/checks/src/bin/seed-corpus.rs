@@ -12,9 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use sealsync_envelope::dto::{
-    DeleteAccountRequest, DeviceListEntry, DeviceRegistration, EnvelopeBytes, LogId, LogState, LoginParamsRequest,
-    LoginParamsResponse, LoginRequest, MetaResponse, PullResponse, PulledEnvelope, PushRequest, PushResponse,
-    PushResult, RegisterRequest, RejectCode, RenameDeviceRequest, ServerLimits, SessionResponse, WrappedKey, to_cbor,
+    DeleteAccountRequest, DeviceListEntry, DeviceMark, DeviceRegistration, EnvelopeBytes, LogId, LogState,
+    LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, PullResponse, PulledEnvelope, PushRequest,
+    PushResponse, PushResult, RegisterRequest, RejectCode, RenameDeviceRequest, ServerLimits, SessionResponse,
+    WrappedKey, to_cbor,
 };
 use sealsync_envelope::{
     AccountId, Cursor, DeviceId, Dot, Group, Hlc, RecordBody, RecordKind, RecordPayload, Stamps, UnixMillis,
