@@ -344,8 +344,17 @@ fn postgres_connections_terminated_mid_sync_lose_skip_and_duplicate_nothing() {
     let terminated = terminator.stop();
     assert!(terminated > 0, "no connection was terminated: the test injected nothing");
 
-    // The same server process serves on: no restart.
-    assert_eq!(common::http_get(server.bind(), "/health").map(|(status, _)| status), Some(200));
+    // The same server process serves on, no restart: the pool drops each
+    // connection Postgres ended as it finds it (a request on one is answered
+    // 503 and may be repeated), and /health is soon 200 again.
+    let healthy = (0..100).any(|_| {
+        let ok = common::http_get(server.bind(), "/health").is_some_and(|(status, _)| status == 200);
+        if !ok {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ok
+    });
+    assert!(healthy, "the server did not recover:\n{}", server.log());
     let refs: Vec<&Device> = devices.iter().collect();
     sync_all(&refs, 2);
     assert_converged(&refs);

@@ -51,6 +51,9 @@ impl SqliteStore {
             .after_release(|conn, _| {
                 Box::pin(async move {
                     use sqlx::Connection;
+                    if !conn.is_in_transaction() {
+                        return Ok(true); // the usual case: no round trip
+                    }
                     conn.ping().await?;
                     Ok(!conn.is_in_transaction())
                 })
