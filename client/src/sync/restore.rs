@@ -171,3 +171,80 @@ pub(super) async fn heal(store: &mut Store, with: &With, evidence: Evidence) -> 
     let resent = store.transaction(|tx| server_log::start_over(tx, id, now))?;
     Ok(Restored { evidence: evidence.why, resent })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use sealsync_envelope::dto::DeviceMark;
+
+    use super::*;
+
+    fn watch(id: Option<u8>, healed_on: Option<u8>, high: u64, counters: &[(u128, u64)]) -> Watch {
+        Watch(KnownLog {
+            id: id.map(|b| LogId([b; 16])),
+            healed_on: healed_on.map(|b| LogId([b; 16])),
+            counters: counters.iter().map(|&(d, c)| (DeviceId(uuid::Uuid::from_u128(d)), c)).collect::<HashMap<_, _>>(),
+            high: Cursor(high),
+            restored_at: None,
+        })
+    }
+
+    fn log(id: u8, head: u64, marks: &[(u128, u64)]) -> LogState {
+        LogState {
+            id: LogId([id; 16]),
+            head: Cursor(head),
+            devices: marks
+                .iter()
+                .map(|&(d, high)| DeviceMark { device: uuid::Uuid::from_u128(d).into_bytes(), high })
+                .collect(),
+        }
+    }
+
+    fn renews(result: Result<(), ClientError>) -> Option<Option<LogId>> {
+        match result {
+            Err(ClientError::ServerRestored(evidence)) => Some(evidence.renew),
+            Ok(()) => None,
+            Err(other) => panic!("not a restore: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_four_rules_of_a_restored_log() {
+        let w = watch(Some(1), None, 10, &[(7, 5)]);
+        // A whole log: same identity, head at or past what was seen, marks at or above.
+        assert_eq!(renews(w.check(Some(&log(1, 10, &[(7, 5)])))), None);
+        assert_eq!(renews(w.check(Some(&log(1, 12, &[(7, 9), (8, 1)])))), None);
+        // An answer without a log (an older server) shows nothing.
+        assert_eq!(renews(w.check(None)), None);
+        // 1. Another identity: heal, no renewal (someone renewed it).
+        assert_eq!(renews(w.check(Some(&log(2, 10, &[(7, 5)])))), Some(None));
+        // 2. The head behind what this device saw: heal and renew.
+        assert_eq!(renews(w.check(Some(&log(1, 9, &[(7, 5)])))), Some(Some(LogId([1; 16]))));
+        // 4. A device mark below a counter held: heal and renew.
+        assert_eq!(renews(w.check(Some(&log(1, 20, &[(7, 4)])))), Some(Some(LogId([1; 16]))));
+        // ... but not on the log this device healed on (the others heal on their own).
+        let healed = watch(Some(1), Some(1), 0, &[(7, 5)]);
+        assert_eq!(renews(healed.check(Some(&log(1, 20, &[(7, 4)])))), None);
+        // A device the server holds no mark for is not compared.
+        assert_eq!(renews(w.check(Some(&log(1, 20, &[])))), None);
+        // The first identity seen is simply remembered.
+        assert_eq!(renews(watch(None, None, 0, &[]).check(Some(&log(3, 0, &[])))), None);
+    }
+
+    #[test]
+    fn a_push_answer_must_not_give_a_position_already_seen() {
+        let w = watch(Some(1), None, 10, &[]);
+        let answer = |results: Vec<PushResult>, cursor: u64| PushResponse {
+            results,
+            cursor: Cursor(cursor),
+            log: Some(log(1, cursor, &[])),
+        };
+        assert_eq!(renews(w.check_push(&answer(vec![PushResult::Stored { seq: Cursor(11) }], 11))), None);
+        // 3. Position 10 again, though the head moved on to 11.
+        let reused = answer(vec![PushResult::Stored { seq: Cursor(10) }, PushResult::Duplicate], 11);
+        assert_eq!(renews(w.check_push(&reused)), Some(Some(LogId([1; 16]))));
+        // 2. The push's cursor behind the device's.
+        assert_eq!(renews(w.check_push(&answer(vec![PushResult::Duplicate], 8))), Some(Some(LogId([1; 16]))));
+    }
+}
