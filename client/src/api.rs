@@ -335,6 +335,21 @@ impl Api {
         from_cbor(&bytes, cap).map_err(|e| ClientError::ProtocolViolation(format!("bad pull answer: {e}")))
     }
 
+    /// Asks the server to replace the account's log identity `seen`
+    /// (PROTOCOL.md §8.2, "Restored servers"); safe to repeat: a second call
+    /// finds it replaced and changes nothing.
+    pub(crate) async fn renew_log(
+        &self,
+        token: &str,
+        seen: sealsync_envelope::dto::LogId,
+    ) -> Result<sealsync_envelope::dto::LogState, ClientError> {
+        let body = to_cbor(&sealsync_envelope::dto::RenewLogRequest { log_id: seen });
+        let bytes = self
+            .repeatable(Method::POST, "/v1/sync/log/renew", Some(token), Some(("application/cbor", body)), 1024)
+            .await?;
+        from_cbor(&bytes, 1024).map_err(|e| ClientError::ProtocolViolation(format!("bad log answer: {e}")))
+    }
+
     pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {
         json(&self.repeatable(Method::GET, "/v1/devices", Some(token), None, MAX_JSON_ANSWER).await?)
     }

@@ -30,7 +30,7 @@ pub enum ClientError {
         id: String,
     },
     /// The local database failed.
-    #[error("local database error: {0}")]
+    #[error("{}", storage_message(.0))]
     Storage(#[from] rusqlite::Error),
     /// The local database could not be migrated.
     #[error("local database migration failed: {0}")]
@@ -173,6 +173,13 @@ pub enum ClientError {
         /// Edits kept queued.
         queued: u64,
     },
+    /// The server's log is behind what this device saw of it, or has another
+    /// identity (PROTOCOL.md §8.2, "Restored servers"): it was restored from
+    /// an older backup. A sync heals this itself (every record is sent again
+    /// and the log pulled from the start); the error surfaces only if the
+    /// healing sync finds it again.
+    #[error("the server appears to have been restored from an older backup ({0})")]
+    ServerRestored(crate::sync::restore::Evidence),
     /// This device was revoked (from another device of the account).
     #[error("this device was revoked and is no longer signed in; run `sealsync sync disable`")]
     SignedOut,
@@ -201,6 +208,18 @@ pub enum ClientError {
     /// Another device changed the keys first (a rotation): try again.
     #[error("another device changed the account's keys at the same time; run the command again")]
     KeysChanged,
+}
+
+/// What a local database error says to a person; a full disk is named as
+/// such (the transaction rolled back: nothing of the change was saved).
+fn storage_message(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => {
+            "the disk holding the journal is full: nothing of this change was saved; free some space and try again"
+                .to_owned()
+        }
+        _ => format!("local database error: {error}"),
+    }
 }
 
 impl ClientError {
@@ -234,6 +253,7 @@ impl ClientError {
             Self::ReenrolRequired(_) => "reenrol_required",
             Self::ProtocolViolation(_) => "protocol_violation",
             Self::DeviceCompromised { .. } => "device_compromised",
+            Self::ServerRestored(_) => "server_restored",
             Self::SignedOut => "signed_out",
             Self::NeedsUnlock => "needs_unlock",
             Self::WrongRecoveryKey => "wrong_recovery_key",

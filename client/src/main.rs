@@ -498,6 +498,20 @@ fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), C
                     }
                 );
             }
+            if !json && summary.deferred > 0 {
+                println!(
+                    "{} change(s) from another device are stamped more than 24 hours ahead of this device's clock: \
+                     kept aside, and applied by a later sync once the clocks agree (check both devices' clocks)",
+                    summary.deferred
+                );
+            }
+            if let (false, Some(restored)) = (json, &summary.restored) {
+                println!(
+                    "the server appears to have been restored from an older backup ({}): re-sent all {} record(s) \
+                     of this device and downloaded the account again, so nothing it lost is missing",
+                    restored.evidence, restored.resent
+                );
+            }
             if summary.rejected > 0 {
                 let reasons = summary.refused.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>().join("; ");
                 return Err(ClientError::Refused { count: summary.rejected, reasons });

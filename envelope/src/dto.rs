@@ -54,6 +54,60 @@ pub struct PushResponse {
     pub results: Vec<PushResult>,
     /// The account's cursor after the push (its highest `server_seq`).
     pub cursor: Cursor,
+    /// The account's log identity and head (PROTOCOL.md §8.2, "Restored
+    /// servers"); absent from a server that does not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogState>,
+}
+
+/// The identity of an account's log: 16 random bytes the server makes with
+/// the account and replaces when a device shows that the server lost part of
+/// the log (restored from an older backup). Devices remember it: another
+/// one means the positions they hold no longer name the same envelopes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LogId(#[serde(with = "serde_bytes")] pub [u8; 16]);
+
+impl core::fmt::Debug for LogId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "LogId({})", hex::encode(self.0))
+    }
+}
+
+/// The account's log as the server holds it when it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogState {
+    /// The log's identity.
+    pub id: LogId,
+    /// The account's counter: the highest `server_seq` given out in this log.
+    pub head: Cursor,
+    /// For each device of the account the server holds a mark for, the
+    /// highest `device_seq` it has ever stored from it (the counter rule's
+    /// `H`): a device that holds a higher counter from that device, its own
+    /// acknowledged ones included, holds something the server lost.
+    #[serde(default)]
+    pub devices: Vec<DeviceMark>,
+}
+
+/// The highest `device_seq` the server has ever stored from one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceMark {
+    /// The device id's 16 bytes.
+    #[serde(with = "serde_bytes")]
+    pub device: [u8; 16],
+    /// Its highest stored `device_seq`.
+    pub high: u64,
+}
+
+/// `POST /v1/sync/log/renew`: a device found that the server lost part of
+/// the log (PROTOCOL.md §8.2, "Restored servers") and asks for a new log
+/// identity, so that every other device notices too. `log_id` is the
+/// identity the device saw with the evidence: the server replaces it only if
+/// it is still current, so two devices finding the same loss renew it once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewLogRequest {
+    /// The identity to replace.
+    pub log_id: LogId,
 }
 
 /// The fate of one pushed envelope. `Stored` and `Duplicate` mean the device
@@ -150,6 +204,10 @@ pub struct PullResponse {
     pub next_cursor: Cursor,
     /// Whether envelopes remain after `next_cursor`.
     pub more: bool,
+    /// The account's log identity and head (PROTOCOL.md §8.2, "Restored
+    /// servers"); absent from a server that does not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogState>,
 }
 
 /// One envelope of a pull page.
@@ -599,6 +657,39 @@ pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T,
 mod tests {
     use super::*;
 
+    /// The log state's CBOR is `"log": {"id": bytes16, "head": uint}`, and an
+    /// answer without it (an older server) still decodes.
+    #[test]
+    fn log_state_is_a_map_of_id_bytes_and_head() {
+        let page = PullResponse {
+            envelopes: vec![],
+            next_cursor: Cursor(3),
+            more: false,
+            log: Some(LogState {
+                id: LogId([7; 16]),
+                head: Cursor(9),
+                devices: vec![DeviceMark { device: [1; 16], high: 4 }],
+            }),
+        };
+        let bytes = to_cbor(&page);
+        let value: ciborium::Value = ciborium::de::from_reader(&bytes[..]).unwrap();
+        let log = value.as_map().unwrap().iter().find(|(k, _)| k.as_text() == Some("log")).unwrap().1.clone();
+        let fields = log.as_map().unwrap();
+        assert_eq!(fields[0].0.as_text(), Some("id"));
+        assert_eq!(fields[0].1.as_bytes().map(Vec::as_slice), Some(&[7u8; 16][..]));
+        assert_eq!(fields[1].0.as_text(), Some("head"));
+        assert_eq!(fields[1].1.as_integer(), Some(9.into()));
+        assert_eq!(fields[2].0.as_text(), Some("devices"));
+        let mark = fields[2].1.as_array().unwrap()[0].as_map().unwrap().clone();
+        assert_eq!(mark[0].0.as_text(), Some("device"));
+        assert_eq!(mark[0].1.as_bytes().map(Vec::as_slice), Some(&[1u8; 16][..]));
+        assert_eq!(mark[1].0.as_text(), Some("high"));
+        assert_eq!(mark[1].1.as_integer(), Some(4.into()));
+        assert_eq!(from_cbor::<PullResponse>(&bytes, 1024).unwrap(), page);
+        let older = PullResponse { log: None, ..page };
+        assert_eq!(from_cbor::<PullResponse>(&to_cbor(&older), 1024).unwrap().log, None);
+    }
+
     #[test]
     fn push_response_round_trips_with_stable_names() {
         let response = PushResponse {
@@ -609,6 +700,7 @@ mod tests {
                 PushResult::Rejected { code: RejectCode::UnknownKeyId },
             ],
             cursor: Cursor(7),
+            log: None,
         };
         let bytes = to_cbor(&response);
         assert_eq!(from_cbor::<PushResponse>(&bytes, 1024).unwrap(), response);

@@ -87,8 +87,22 @@ pub struct UnixMillis(pub u64);
 
 impl UnixMillis {
     /// The system clock now (0 if it reads before 1970).
+    ///
+    /// Test-only, in debug builds: `SEALSYNC_FAULT_CLOCK_SKEW_MS` (signed
+    /// milliseconds) moves this clock, so the fault tests can make a
+    /// device's clock jump (client/tests/faults.rs). Release builds ignore it.
     pub fn now() -> Self {
         let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        Self(since.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        let now = since.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        #[cfg(debug_assertions)]
+        let now = now.saturating_add_signed(test_clock_skew());
+        Self(now)
     }
+}
+
+/// `SEALSYNC_FAULT_CLOCK_SKEW_MS`, read once (debug builds only; see [`UnixMillis::now`]).
+#[cfg(debug_assertions)]
+fn test_clock_skew() -> i64 {
+    static SKEW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *SKEW.get_or_init(|| std::env::var("SEALSYNC_FAULT_CLOCK_SKEW_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
 }

@@ -132,6 +132,7 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
         .route("/v1/devices/{id}/name", put(routes::devices::rename::<S>))
         .route("/v1/sync/push", post(routes::sync::push::<S>))
         .route("/v1/sync/pull", get(routes::sync::pull::<S>))
+        .route("/v1/sync/log/renew", post(routes::log::renew::<S>))
         .route("/v1/account", delete(routes::accounts::delete::<S>))
         .route("/v1/keys", get(routes::keys::keys::<S>));
     let auth = Router::new()

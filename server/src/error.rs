@@ -101,6 +101,43 @@ impl ApiError {
     }
 }
 
+/// Whether the database refused a write for want of disk space: SQLite's
+/// `SQLITE_FULL` (extended codes keep 13 in their low byte), Postgres's
+/// `disk_full` (SQLSTATE 53100).
+fn storage_full(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else { return false };
+    match db.code() {
+        Some(code) if code == "53100" => true,
+        Some(code) => {
+            code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
+                && db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        }
+        None => false,
+    }
+}
+
+/// Whether Postgres ended the connection under the request (its backend
+/// terminated, the server shutting down or restarting: SQLSTATE class 08 and
+/// 57P01–57P03): the transaction was rolled back, and the request may be
+/// repeated as it is. The pool drops the broken connection.
+fn connection_lost(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else { return false };
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some_and(|e| e.code().starts_with("08") || matches!(e.code(), "57P01" | "57P02" | "57P03"))
+}
+
+impl ApiError {
+    /// 507: the server's disk is full. Nothing of the request was stored;
+    /// reads still work, and the client keeps its changes and retries later.
+    pub fn insufficient_storage() -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage_full",
+            "the server has no space left to store this; nothing was stored, try again later",
+        )
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -113,6 +150,16 @@ impl From<StoreError> for ApiError {
             StoreError::AccountNotFound => Self::invalid_token(),
             StoreError::Database(e) => {
                 tracing::error!(error = %e, "database error");
+                if storage_full(&e) {
+                    return Self::insufficient_storage();
+                }
+                if connection_lost(&e) {
+                    return Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "database_unavailable",
+                        "the database is unavailable; try again later",
+                    );
+                }
                 match e {
                     sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::new(
                         StatusCode::SERVICE_UNAVAILABLE,

@@ -59,6 +59,7 @@ async fn every_endpoint_with_a_body_answers_415(server: TestServer) {
             "`POST /v1/login`",
             "`PUT /v1/devices/{id}/name`",
             "`POST /v1/sync/push`",
+            "`POST /v1/sync/log/renew`",
             "`DELETE /v1/account`",
             "`POST /v1/keys/unlock`",
             "`POST /v1/account/passphrase`",

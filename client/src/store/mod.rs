@@ -17,6 +17,7 @@ use crate::error::ClientError;
 
 pub mod conflicts;
 pub mod records;
+pub mod server_log;
 pub mod sync_state;
 
 /// The client schema's migrations (`migrations/client/`).
@@ -29,6 +30,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../migrations/client/0005_bounded_quarantine.sql")),
         M::up(include_str!("../../../migrations/client/0006_compromised_token.sql")),
         M::up(include_str!("../../../migrations/client/0007_refusals_and_sign_out.sql")),
+        M::up(include_str!("../../../migrations/client/0008_server_log.sql")),
     ])
 }
 

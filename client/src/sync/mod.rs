@@ -28,10 +28,13 @@ use crate::keyring::{Keyring, Sealers};
 use crate::store::Store;
 use crate::store::sync_state::{self, SyncState};
 
+#[doc(hidden)]
+pub mod fault;
 pub mod keys;
 pub mod link;
 mod pull;
 mod push;
+pub mod restore;
 
 pub use keys::{KeyInfo, RecoverOptions, RecoveryKey};
 pub use link::{LinkOptions, ShownCode};
@@ -105,6 +108,10 @@ pub struct SyncSummary {
     pub conflicts: u64,
     /// The cursor after the sync.
     pub cursor: u64,
+    /// The server was found restored from an older backup and this sync
+    /// healed it (PROTOCOL.md §8.2, "Restored servers").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<restore::Restored>,
 }
 
 /// A device name must seal into the server's 512 bytes: at most
@@ -344,7 +351,27 @@ pub(crate) async fn sync_now(
     }
 }
 
+/// Syncs; if an answer shows the server restored from an older backup,
+/// heals (every record queued again, cursor back to 0) and syncs again.
 async fn sync_with(
+    store: &mut Store,
+    with: &With,
+    cursor: Cursor,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<SyncSummary, ClientError> {
+    match sync_once(store, with, cursor, progress).await {
+        Err(ClientError::ServerRestored(evidence)) => {
+            let restored = restore::heal(store, with, evidence).await?;
+            fault::after("healing");
+            let mut summary = sync_once(store, with, Cursor(0), progress).await?;
+            summary.restored = Some(restored);
+            Ok(summary)
+        }
+        other => other,
+    }
+}
+
+async fn sync_once(
     store: &mut Store,
     with: &With,
     cursor: Cursor,
@@ -361,7 +388,12 @@ async fn sync_with(
         true => pushed.cursor,
         false => pull::pull(store, with, pushed.cursor, &mut summary, progress).await?,
     };
-    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0, &summary.refused))?;
+    store.transaction(|tx| {
+        sync_state::finished(tx, UnixMillis::now().0, &summary.refused)?;
+        // Pulled to the head: a healing pull (after a restore) is done.
+        crate::store::server_log::healed(tx)
+    })?;
+    fault::after("finished");
     summary.cursor = cursor.0;
     Ok(summary)
 }

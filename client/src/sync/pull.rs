@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use rusqlite::Transaction;
-use sealsync_envelope::dto::PullResponse;
+use sealsync_envelope::dto::{LogState, PullResponse};
 use sealsync_envelope::hlc::ClockError;
 use sealsync_envelope::{Clock, Cursor, DeviceId, Envelope, EnvelopeHeader, KeyId, RecordPayload, UnixMillis};
 use tokio::sync::mpsc;
@@ -90,6 +90,8 @@ async fn rotated_elsewhere(with: &With, pages: &[Page]) -> Result<bool, ClientEr
 struct Page {
     items: Vec<Received>,
     next_cursor: Cursor,
+    /// The account's log as the server answered (PROTOCOL.md §8.2, "Restored servers").
+    log: Option<LogState>,
 }
 
 /// Pages waiting to be merged, at most: enough to keep the merge busy while
@@ -109,13 +111,13 @@ fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page,
                 Ok(page) => page,
                 Err(e) => return drop(sender.send(Err(e)).await),
             };
-            let (next_cursor, more) = (page.next_cursor, page.more);
+            let (next_cursor, more, log) = (page.next_cursor, page.more, page.log);
             let sealers = sealers.clone();
             let opened = tokio::task::spawn_blocking(move || {
                 page.envelopes.into_iter().map(|p| receive(&sealers, me, p.seq, p.envelope.0)).collect()
             })
             .await
-            .map(|items| Page { items, next_cursor })
+            .map(|items| Page { items, next_cursor, log })
             .map_err(|e| ClientError::Network(format!("opening task failed: {e}")));
             if sender.send(opened).await.is_err() || !more {
                 return;
@@ -182,9 +184,11 @@ pub(super) async fn pull(
     summary: &mut SyncSummary,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Cursor, ClientError> {
+    let watch = super::restore::Watch::load(store)?;
     let (mut pages, _fetcher) = spawn_fetcher(with, cursor);
     while let Some(first) = pages.recv().await {
         let mut ready = vec![first?];
+        super::fault::after("pulled");
         // A failure after good pages: merge those first, then report it.
         let mut failed = None;
         while failed.is_none()
@@ -196,6 +200,9 @@ pub(super) async fn pull(
                 Err(e) => failed = Some(e),
             }
         }
+        for page in &ready {
+            watch.check(page.log.as_ref())?;
+        }
         if rotated_elsewhere(with, &ready).await? {
             return Err(ClientError::NeedsUnlock);
         }
@@ -206,8 +213,10 @@ pub(super) async fn pull(
                 merge_page(tx, &page.items, with.keys.device_id, &mut clock, UnixMillis::now(), summary)?;
             }
             save_clock(tx, &clock)?;
+            super::restore::note_pull(tx, ready.last().and_then(|page| page.log.as_ref()))?;
             sync_state::advance(tx, last)
         })?;
+        super::fault::after("merged");
         summary.pulled += ready.iter().map(|page| page.items.len() as u64).sum::<u64>();
         cursor = last;
         progress(Progress::Pulling { pulled: summary.pulled });
@@ -259,6 +268,9 @@ struct Known {
     seen: HashMap<(Uuid, DeviceId), u64>,
     /// Each record's kind and metadata.
     current: HashMap<Uuid, Current>,
+    /// A pull from the start after a restore is under way: envelopes at or
+    /// below a counter already merged are what this device has, not replays.
+    healing: bool,
 }
 
 /// Merges a page in order, in the caller's transaction.
@@ -277,7 +289,11 @@ fn merge_page(
             _ => None,
         })
         .collect();
-    let mut known = Known { seen: sync_state::seen_many(tx, &ids)?, current: records::current_many(tx, &ids)? };
+    let mut known = Known {
+        seen: sync_state::seen_many(tx, &ids)?,
+        current: records::current_many(tx, &ids)?,
+        healing: crate::store::server_log::healing(tx)?,
+    };
     let mut set_aside = false;
     for item in items {
         if let Err(reason) = merge_one(tx, item, &mut known, me, clock, now, summary)? {
@@ -336,6 +352,9 @@ fn merge_one(
     if let Some(&seen) = known.seen.get(&(record, from))
         && seq <= seen
     {
+        if known.healing {
+            return Ok(Ok(()));
+        }
         return quarantine(format!("replayed or rolled back: device counter {seq} after {seen}"));
     }
     let payload = match opened {
@@ -383,7 +402,7 @@ mod tests {
     fn page(seqs: &[u64], next_cursor: u64, more: bool) -> PullResponse {
         let envelopes =
             seqs.iter().map(|&seq| PulledEnvelope { seq: Cursor(seq), envelope: EnvelopeBytes(vec![0xa8]) }).collect();
-        PullResponse { envelopes, next_cursor: Cursor(next_cursor), more }
+        PullResponse { envelopes, next_cursor: Cursor(next_cursor), more, log: None }
     }
 
     fn refused(after: u64, page: PullResponse) -> bool {

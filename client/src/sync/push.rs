@@ -67,6 +67,7 @@ pub(super) async fn push_outbox(
     let total = store.outbox_len()?;
     let limit = batch_limit(api, total).await?;
     let mut caught_up = false;
+    let watch = super::restore::Watch::load(store)?;
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, limit, after, sealer, keys.device_id);
     let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
     let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch));
@@ -76,6 +77,8 @@ pub(super) async fn push_outbox(
     };
     while let Some(pushing) = in_flight.take() {
         let response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
+        super::fault::after("pushed");
+        watch.check_push(&response)?;
         let answer = read_answer(&batch, &response, cursor)?;
         if !answer.superseded.is_empty() {
             refuse_foreign_counters(store, &answer, keys.device_id)?;
@@ -88,8 +91,10 @@ pub(super) async fn push_outbox(
         let after = next.last().map(|o| o.device_seq).filter(|_| more && in_flight.is_some());
         let (following, more_after) = store.transaction(|tx| {
             sync_state::acknowledge(tx, &answer.acknowledged, answer.skip)?;
+            super::restore::note_push(tx, &response, &answer.acknowledged)?;
             after.map_or(Ok((Vec::new(), false)), |after| seal(tx, after))
         })?;
+        super::fault::after("acknowledged");
         if let Some(skip) = answer.skip {
             cursor = skip;
         }
@@ -245,7 +250,7 @@ mod tests {
     use super::*;
 
     fn response(results: Vec<PushResult>, cursor: u64) -> PushResponse {
-        PushResponse { results, cursor: Cursor(cursor) }
+        PushResponse { results, cursor: Cursor(cursor), log: None }
     }
 
     fn stored(seq: u64) -> PushResult {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod devices;
 pub mod keys;
+pub mod log;
 pub mod meta;
 pub mod pairings;
 pub mod sync;

@@ -86,7 +86,10 @@ pub async fn push<S: Store>(
         metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result)).increment(1);
     }
     log_refusals(me.account_id, &results);
-    Ok(Cbor(PushResponse { results, cursor }))
+    // Read after the commit: its head is at least `cursor` (PROTOCOL.md §8.2,
+    // "Restored servers").
+    let log = app.store.log_state(me.account_id).await?;
+    Ok(Cbor(PushResponse { results, cursor, log: Some(log) }))
 }
 
 /// One warning per push that refused anything: the account, and how many
@@ -134,6 +137,7 @@ pub async fn pull<S: Store>(
     };
     let after = Cursor(query.after);
     let page = app.store.pull(me.account_id, after, limit).await?;
+    let log = app.store.log_state(me.account_id).await?;
     let next_cursor = page.envelopes.last().map_or(after, |(seq, _)| *seq);
     metrics::counter!("sealsync_envelopes_pulled_total").increment(page.envelopes.len() as u64);
     Ok(Cbor(PullResponse {
@@ -144,5 +148,6 @@ pub async fn pull<S: Store>(
             .collect(),
         next_cursor,
         more: page.more,
+        log: Some(log),
     }))
 }

@@ -14,6 +14,7 @@ use sealsync_envelope::dto::PushResult;
 use sealsync_envelope::{AccountId, Cursor, DeviceId, EnvelopeHeader, KeyId};
 
 pub mod keys;
+mod log;
 pub mod pairings;
 pub mod plan;
 pub mod postgres;
@@ -219,6 +220,21 @@ pub trait Store: pairings::PairingStore + Clone + Send + Sync + 'static {
         after: Cursor,
         limit: u32,
     ) -> impl Future<Output = Result<PullPage, StoreError>> + Send;
+
+    /// The account's log identity and counter (PROTOCOL.md §8.2, "Restored servers").
+    fn log_state(
+        &self,
+        account_id: AccountId,
+    ) -> impl Future<Output = Result<sealsync_envelope::dto::LogState, StoreError>> + Send;
+
+    /// Replaces the account's log identity with a random one if it is still
+    /// `seen` (so two devices reporting one loss renew it once); returns the
+    /// log as it is after.
+    fn renew_log(
+        &self,
+        account_id: AccountId,
+        seen: sealsync_envelope::dto::LogId,
+    ) -> impl Future<Output = Result<sealsync_envelope::dto::LogState, StoreError>> + Send;
 
     /// Deletes the account and every row of it, in one transaction.
     fn delete_account(&self, account_id: AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;

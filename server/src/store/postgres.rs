@@ -68,6 +68,7 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
 impl Store for PgStore {
     super::shared::shared_queries!();
     super::keys::key_queries!();
+    super::log::log_queries!();
 
     fn backend(&self) -> &'static str {
         "postgres"

@@ -61,13 +61,17 @@ macro_rules! shared_queries {
             let Some((account_id, device_id, last_seen_at)) = row else {
                 return Ok(None);
             };
-            if now - last_seen_at >= LAST_SEEN_RESOLUTION_MS {
-                sqlx::query("UPDATE devices SET last_seen_at = $3 WHERE account_id = $1 AND id = $2")
+            // Best effort: a database that cannot write (its disk full) still
+            // authenticates, so pulls go on being served.
+            if now - last_seen_at >= LAST_SEEN_RESOLUTION_MS
+                && let Err(e) = sqlx::query("UPDATE devices SET last_seen_at = $3 WHERE account_id = $1 AND id = $2")
                     .bind(account_id)
                     .bind(device_id)
                     .bind(now)
                     .execute(&self.pool)
-                    .await?;
+                    .await
+            {
+                tracing::warn!(error = %e, "could not record last_seen_at");
             }
             Ok(Some(Authenticated { account_id: AccountId(account_id), device_id: DeviceId(device_id) }))
         }

@@ -46,7 +46,25 @@ impl SqliteStore {
             // dominated by those system calls.
             .pragma("mmap_size", "268435456")
             .pragma("wal_autocheckpoint", "10000");
-        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            // A write that fails for want of disk space (SQLITE_FULL) can make
+            // SQLite roll the transaction back itself; sqlx's ROLLBACK on drop
+            // then fails, and the connection would stay "in a transaction" for
+            // good, refusing every later BEGIN even once space returns. Flush
+            // the rollback (a ping runs after it) and close such a connection.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if !conn.is_in_transaction() {
+                        return Ok(true); // the usual case: no round trip
+                    }
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+            .connect_with(options)
+            .await?;
         Ok(Self { pool })
     }
 
@@ -133,6 +151,7 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
 impl Store for SqliteStore {
     super::shared::shared_queries!();
     super::keys::key_queries!();
+    super::log::log_queries!();
 
     fn backend(&self) -> &'static str {
         "sqlite"

@@ -12,9 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use sealsync_envelope::dto::{
-    DeleteAccountRequest, DeviceListEntry, DeviceRegistration, EnvelopeBytes, LoginParamsRequest, LoginParamsResponse,
-    LoginRequest, MetaResponse, PullResponse, PulledEnvelope, PushRequest, PushResponse, PushResult, RegisterRequest,
-    RejectCode, RenameDeviceRequest, ServerLimits, SessionResponse, WrappedKey, to_cbor,
+    DeleteAccountRequest, DeviceListEntry, DeviceMark, DeviceRegistration, EnvelopeBytes, LogId, LogState,
+    LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, PullResponse, PulledEnvelope, PushRequest,
+    PushResponse, PushResult, RegisterRequest, RejectCode, RenameDeviceRequest, ServerLimits, SessionResponse,
+    WrappedKey, to_cbor,
 };
 use sealsync_envelope::{
     AccountId, Cursor, DeviceId, Dot, Group, Hlc, RecordBody, RecordKind, RecordPayload, Stamps, UnixMillis,
@@ -152,7 +153,19 @@ fn main() {
     ];
     let mut results = vec![PushResult::Stored { seq: Cursor(41) }, PushResult::Duplicate, PushResult::Superseded];
     results.extend(codes.map(|code| PushResult::Rejected { code }));
-    c.put("dto_cbor", "push-response", &to_cbor(&PushResponse { results, cursor: Cursor(41) }));
+    c.put(
+        "dto_cbor",
+        "push-response",
+        &to_cbor(&PushResponse {
+            results,
+            cursor: Cursor(41),
+            log: Some(LogState {
+                id: LogId([0x5a; 16]),
+                head: Cursor(41),
+                devices: vec![DeviceMark { device: [3; 16], high: 9 }],
+            }),
+        }),
+    );
     let page = PullResponse {
         envelopes: envelopes[..2]
             .iter()
@@ -161,9 +174,14 @@ fn main() {
             .collect(),
         next_cursor: Cursor(u64::MAX),
         more: true,
+        log: Some(LogState { id: LogId([0xa5; 16]), head: Cursor(u64::MAX), devices: vec![] }),
     };
     c.put("dto_cbor", "pull", &to_cbor(&page));
-    c.put("dto_cbor", "pull-empty", &to_cbor(&PullResponse { envelopes: vec![], next_cursor: Cursor(0), more: false }));
+    c.put(
+        "dto_cbor",
+        "pull-empty",
+        &to_cbor(&PullResponse { envelopes: vec![], next_cursor: Cursor(0), more: false, log: None }),
+    );
 
     // JSON bodies: each request as a client sends it, some refused, and the answers.
     let account_id = AccountId(Uuid::from_u128(0x0f8fad5b_d9cb_469f_a165_70867728950e));
