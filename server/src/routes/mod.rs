@@ -6,3 +6,4 @@ pub mod keys;
 pub mod meta;
 pub mod pairings;
 pub mod sync;
+pub mod sync_page;

@@ -130,9 +130,9 @@ fn main() {
     }
 
     // CBOR sync bodies.
-    c.put("dto_cbor", "push", &to_cbor(&PushRequest { envelopes: envelopes[..2].to_vec() }));
-    c.put("dto_cbor", "push-empty", &to_cbor(&PushRequest { envelopes: vec![] }));
-    c.put("dto_cbor", "push-not-envelopes", &to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(vec![0xa0])] }));
+    c.put("dto_cbor", "push", &to_cbor(&PushRequest::new(envelopes[..2].to_vec())));
+    c.put("dto_cbor", "push-empty", &to_cbor(&PushRequest::new(vec![])));
+    c.put("dto_cbor", "push-not-envelopes", &to_cbor(&PushRequest::new(vec![EnvelopeBytes(vec![0xa0])])));
     #[derive(Serialize)]
     struct FuturePush {
         envelopes: Vec<EnvelopeBytes>,
@@ -152,7 +152,7 @@ fn main() {
     ];
     let mut results = vec![PushResult::Stored { seq: Cursor(41) }, PushResult::Duplicate, PushResult::Superseded];
     results.extend(codes.map(|code| PushResult::Rejected { code }));
-    c.put("dto_cbor", "push-response", &to_cbor(&PushResponse { results, cursor: Cursor(41) }));
+    c.put("dto_cbor", "push-response", &to_cbor(&PushResponse { results, cursor: Cursor(41), pull: None }));
     let page = PullResponse {
         envelopes: envelopes[..2]
             .iter()
