@@ -665,7 +665,11 @@ mod tests {
             next_cursor: Cursor(43),
             more: false,
         };
-        let answer = PushResponse { results: vec![PushResult::Stored { seq: Cursor(43) }], cursor: Cursor(43), pull: Some(page) };
+        let answer = PushResponse {
+            results: vec![PushResult::Stored { seq: Cursor(43) }],
+            cursor: Cursor(43),
+            pull: Some(page),
+        };
         assert_eq!(from_cbor::<PushResponse>(&to_cbor(&answer), 1024).unwrap(), answer);
     }
 

@@ -413,7 +413,9 @@ async fn bad_push_requests_store_nothing(server: TestServer) {
         assert_eq!(headers["content-type"], "application/problem+json");
     }
     let too_many: Vec<Vec<u8>> = (1..=2001).map(|i| account.envelope(&device, RecordId::random(), i, "x")).collect();
-    let body = to_cbor(&sealsync_envelope::dto::PushRequest::new(too_many.into_iter().map(sealsync_envelope::dto::EnvelopeBytes).collect()));
+    let body = to_cbor(&sealsync_envelope::dto::PushRequest::new(
+        too_many.into_iter().map(sealsync_envelope::dto::EnvelopeBytes).collect(),
+    ));
     let (status, _, bytes) = server.raw(Method::POST, "/v1/sync/push", token, "application/cbor", body).await;
     let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_many_envelopes")));

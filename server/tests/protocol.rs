@@ -432,8 +432,11 @@ async fn a_push_answer_carries_the_page_after_the_cursor(server: TestServer) {
     let page = server.push_asking(&a, vec![a6.clone()], 5, Some(1)).await.pull.unwrap();
     assert_eq!((seqs(&page), page.next_cursor, page.more), (vec![(6, b1.clone())], Cursor(6), true));
     let page = server.push_asking(&a, vec![a6.clone()], 6, Some(5)).await.pull.unwrap();
-    assert_eq!((seqs(&page), page.next_cursor, page.more), (vec![(7, b2), (8, a6.clone())], Cursor(8), false),
-        "a duplicate stores nothing: the page runs to the account's cursor");
+    assert_eq!(
+        (seqs(&page), page.next_cursor, page.more),
+        (vec![(7, b2), (8, a6.clone())], Cursor(8), false),
+        "a duplicate stores nothing: the page runs to the account's cursor"
+    );
 
     // A cursor ahead of the account's is answered as a pull answers it.
     let page = server.push_asking(&a, vec![], 100, None).await.pull.unwrap();

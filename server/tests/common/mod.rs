@@ -10,8 +10,8 @@
 use reqwest::{Method, StatusCode};
 use sealsync_crypto::{DataKey, ProtocolVersion, RootKey, WrapContext, wrap_data_key};
 use sealsync_envelope::dto::{
-    DeviceRegistration, EnvelopeBytes, LoginRequest, PullAfter, PullResponse, PushRequest, PushResponse, RegisterRequest,
-    SessionResponse, from_cbor, to_cbor,
+    DeviceRegistration, EnvelopeBytes, LoginRequest, PullAfter, PullResponse, PushRequest, PushResponse,
+    RegisterRequest, SessionResponse, from_cbor, to_cbor,
 };
 use sealsync_envelope::{
     AccountId, Cursor, DeviceId, DeviceSeq, Hlc, RecordId, RecordKind, RecordPayload, RecordSealer, UnixMillis,
