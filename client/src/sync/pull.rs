@@ -4,6 +4,7 @@
 //! transaction, so an interrupted sync resumes where it stopped. An envelope
 //! that cannot be applied (malformed, replayed, fails to open, invalid) is
 //! quarantined with the reason, and the rest of the page still applies.
+//! The first page may come in the last push's answer ([`first_page`]).
 
 use std::collections::HashMap;
 

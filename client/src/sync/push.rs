@@ -3,7 +3,8 @@
 //! acknowledges the batch before it and seals the batch after it, in one
 //! local transaction. Sealed bytes are saved before the first send, so a
 //! retry after a lost answer re-sends them exactly and is acknowledged as a
-//! duplicate.
+//! duplicate. The last push asks for the page after the cursor, so an
+//! incremental sync is one request (PROTOCOL.md §8.2).
 
 use rusqlite::Transaction;
 use sealsync_envelope::dto::{PullAfter, PullResponse, PushResponse, PushResult, RejectCode, ServerLimits};
