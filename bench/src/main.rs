@@ -10,6 +10,7 @@
 //! Upload and bootstrap are medians over `--runs`; latencies are percentiles
 //! over every sample.
 
+mod cli;
 mod limits;
 mod server;
 mod workloads;
@@ -55,6 +56,10 @@ struct Args {
     /// Length of the concurrency workload.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// A `sealsync` binary to time on the same upload and bootstrap (and on
+    /// idle syncs), beside the library (default: skip).
+    #[arg(long)]
+    cli: Option<PathBuf>,
     /// Where to write the figures as JSON.
     #[arg(long, default_value = "bench-results.json")]
     json: PathBuf,
@@ -78,6 +83,9 @@ struct Results {
     unlock_join_s: f64,
     incremental_p50_ms: f64,
     incremental_p99_ms: f64,
+    incremental_pair_p50_ms: f64,
+    incremental_pair_p99_ms: f64,
+    bulk_create_records_per_s: f64,
     large_records: usize,
     large_upload_records_per_s: Option<f64>,
     large_incremental_p50_ms: Option<f64>,
@@ -89,6 +97,10 @@ struct Results {
     server_peak_memory_mib: Option<f64>,
     raw_aead_records_per_s: f64,
     raw_insert_records_per_s: f64,
+    cli_upload_records_per_s: Option<f64>,
+    cli_bootstrap_records_per_s: Option<f64>,
+    cli_idle_sync_p50_ms: Option<f64>,
+    library_idle_sync_p50_ms: Option<f64>,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -178,18 +190,40 @@ async fn run(args: &Args) -> Results {
             + second.list::<sealsync_client::Schedule>(false).unwrap().len();
         assert_eq!(received, args.records, "the new device has every record");
         eprintln!("run {}: upload {:.0} rec/s, bootstrap {:.0} rec/s", run + 1, uploads[run], bootstraps[run]);
-        kept = Some((first, moods));
+        kept = Some((first, second, moods));
     }
     results.upload_records_per_s = median(uploads);
     results.bootstrap_records_per_s = median(bootstraps);
     results.unlock_new_account_s = median(unlock_new);
     results.unlock_join_s = median(unlock_join);
 
-    let (mut device, mut moods) = kept.expect("at least one run");
+    let (mut device, mut other, mut moods) = kept.expect("at least one run");
     eprintln!("incremental at {} records", args.records);
     let latencies = workloads::incremental(&mut device, &moods, args.incremental_runs).await;
     results.incremental_p50_ms = percentile(&latencies, 0.50);
     results.incremental_p99_ms = percentile(&latencies, 0.99);
+    eprintln!("incremental, two devices taking turns");
+    let latencies = workloads::incremental_pair(&mut device, &mut other, &moods, args.incremental_runs).await;
+    results.incremental_pair_p50_ms = percentile(&latencies, 0.50);
+    results.incremental_pair_p99_ms = percentile(&latencies, 0.99);
+    drop(other);
+
+    eprintln!("bulk local writes: {} moods through Journal::create_many", args.records);
+    let bulk = workloads::bulk_create(&scratch.path().join("bulk"), args.records, 10_000);
+    results.bulk_create_records_per_s = rate(args.records, bulk);
+
+    if let Some(cli) = &args.cli {
+        eprintln!("the CLI: upload and bootstrap of {} records, then idle syncs", args.records);
+        let figures = cli::measure(cli, scratch.path(), &server.url, args.records, 20).await;
+        results.cli_upload_records_per_s = Some(rate(args.records, figures.upload));
+        results.cli_bootstrap_records_per_s = Some(rate(args.records, figures.bootstrap));
+        results.cli_idle_sync_p50_ms = Some(percentile(&figures.idle, 0.50));
+        let mut idle = vec![];
+        for _ in 0..20 {
+            idle.push(workloads::sync(&mut device).await);
+        }
+        results.library_idle_sync_p50_ms = Some(percentile(&idle, 0.50));
+    }
 
     if args.large > args.records {
         let more = args.large - args.records;
@@ -250,6 +284,18 @@ fn print(args: &Args, r: &Results) {
         "p99 < 25 ms",
         String::new(),
     );
+    row(
+        "incremental, two devices p50 / p99",
+        format!("{:.1} / {:.1} ms", r.incremental_pair_p50_ms, r.incremental_pair_p99_ms),
+        "",
+        "each sync also receives the other device's edit".into(),
+    );
+    row(
+        "bulk local writes (create_many)",
+        format!("{:.0} rec/s", r.bulk_create_records_per_s),
+        ">= 100,000 rec/s",
+        "moods, 10,000 per call, sync off".into(),
+    );
     if let (Some(p50), Some(p99)) = (r.large_incremental_p50_ms, r.large_incremental_p99_ms) {
         row(
             &format!("incremental p50 / p99 @{}", r.large_records),
@@ -273,6 +319,12 @@ fn print(args: &Args, r: &Results) {
                 r.server_peak_memory_mib.unwrap_or(f64::NAN)
             ),
         );
+    }
+    if let (Some(up), Some(boot), Some(idle), Some(lib)) =
+        (r.cli_upload_records_per_s, r.cli_bootstrap_records_per_s, r.cli_idle_sync_p50_ms, r.library_idle_sync_p50_ms)
+    {
+        row("CLI upload / bootstrap", format!("{up:.0} / {boot:.0} rec/s"), "within 10% of the above", String::new());
+        row("idle sync now: CLI / library p50", format!("{idle:.1} / {lib:.1} ms"), "", "per-invocation cost".into());
     }
     row("raw XChaCha20-Poly1305 (512 B)", format!("{:.0} rec/s", r.raw_aead_records_per_s), "limit", String::new());
     row("raw sqlx insert (620 B rows)", format!("{:.0} rec/s", r.raw_insert_records_per_s), "limit", String::new());

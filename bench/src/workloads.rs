@@ -127,6 +127,44 @@ pub async fn incremental(journal: &mut Journal, moods: &[Uuid], runs: usize) -> 
     latencies
 }
 
+/// `runs` times, two devices of one account taking turns: one edits a mood
+/// and syncs, receiving the other's edit made since its last sync; the
+/// latencies of those syncs (edit included). This is the incremental sync
+/// that needs what another device wrote: one request when the push's answer
+/// carries the page (PROTOCOL.md §8.2), two (push, then pull) before.
+pub async fn incremental_pair(a: &mut Journal, b: &mut Journal, moods: &[Uuid], runs: usize) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(runs);
+    // Both start caught up.
+    b.sync_now(&mut |_| {}).await.unwrap();
+    for run in 0..runs {
+        let journal = if run % 2 == 0 { &mut *a } else { &mut *b };
+        let id = moods[(run * 7919) % moods.len()];
+        let started = Instant::now();
+        let mood = Mood { score: (run % 10 + 1) as u8, note: note(run + 1, 250), tags: vec![] };
+        journal.update(id, &mood).unwrap();
+        let summary = journal.sync_now(&mut |_| {}).await.unwrap();
+        latencies.push(started.elapsed());
+        assert!(run == 0 || summary.applied == 1, "each sync receives the other's edit: {summary:?}");
+    }
+    latencies
+}
+
+/// Creates `count` moods (about 300 bytes each) in a new journal through the
+/// library's batch API, `batch` per call; the elapsed time.
+pub fn bulk_create(dir: &Path, count: usize, batch: usize) -> Duration {
+    let mut journal = Journal::open(dir).unwrap();
+    let moods: Vec<Mood> = (0..count)
+        .map(|n| Mood { score: (n % 10 + 1) as u8, note: note(n, 250), tags: vec!["work".into(), "sleep".into()] })
+        .collect();
+    let started = Instant::now();
+    for chunk in moods.chunks(batch.max(1)) {
+        journal.create_many(chunk).unwrap();
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(journal.list::<Mood>(false).unwrap().len(), count);
+    elapsed
+}
+
 /// What the concurrency workload measured.
 pub struct Concurrency {
     pub syncs: u64,

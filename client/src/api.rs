@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode, Url};
 use sealsync_envelope::dto::{
     ApprovePairingRequest, ApproverPairingView, ChangePassphraseRequest, ClaimPairingRequest, ConfirmPairingRequest,
     CreatePairingRequest, CreatePairingResponse, DeleteAccountRequest, DeviceListEntry, EnvelopeBytes, KeysResponse,
-    LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullResponse,
+    LoginParamsRequest, LoginParamsResponse, LoginRequest, MetaResponse, NewDevicePairingView, PullAfter, PullResponse,
     PushRequest, PushResponse, RecoverKeysRequest, RecoverKeysResponse, RecoverRequest, RegisterRequest,
     RenameDeviceRequest, RotateRequest, SessionResponse, SetRecoveryRequest, UnlockRequest, UnlockResponse, from_cbor,
     to_cbor,
@@ -320,12 +320,22 @@ impl Api {
         json(&self.single(Method::POST, "/v1/login", None, Some(json_body(request)), MAX_JSON_ANSWER).await?)
     }
 
-    /// Push is safe to repeat: the envelopes are re-sent byte for byte.
-    pub(crate) async fn push(&self, token: &str, envelopes: Vec<Vec<u8>>) -> Result<PushResponse, ClientError> {
-        let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
-        let body = Some(("application/cbor", body));
-        let bytes = self.repeatable(Method::POST, "/v1/sync/push", Some(token), body, MAX_PUSH_ANSWER).await?;
-        from_cbor(&bytes, MAX_PUSH_ANSWER).map_err(|e| ClientError::ProtocolViolation(format!("bad push answer: {e}")))
+    /// Push is safe to repeat: the envelopes are re-sent byte for byte (and
+    /// a page asked for again is read again). With `pull`, the answer also
+    /// carries the page after the device's cursor (PROTOCOL.md §8.2), and
+    /// may be as large as a pull of that many envelopes.
+    pub(crate) async fn push(
+        &self,
+        token: &str,
+        envelopes: Vec<Vec<u8>>,
+        pull: Option<PullAfter>,
+    ) -> Result<PushResponse, ClientError> {
+        let request = PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect(), pull };
+        let body = Some(("application/cbor", to_cbor(&request)));
+        let cap = MAX_PUSH_ANSWER
+            + pull.map_or(0, |p| pull_answer_cap(p.limit.map_or(u32::MAX, |l| u32::try_from(l).unwrap_or(u32::MAX))));
+        let bytes = self.repeatable(Method::POST, "/v1/sync/push", Some(token), body, cap).await?;
+        from_cbor(&bytes, cap).map_err(|e| ClientError::ProtocolViolation(format!("bad push answer: {e}")))
     }
 
     pub(crate) async fn pull(&self, token: &str, after: Cursor, limit: u32) -> Result<PullResponse, ClientError> {
@@ -709,7 +719,7 @@ mod tests {
         // The server announces 10 GiB and then sends nothing: a client that
         // waited for the body would be cut off by the server, not refuse it.
         let (url, _) = flood("HTTP/1.1 200 OK\r\ncontent-type: application/cbor\r\ncontent-length: 10737418240\r\n", 0);
-        assert_too_large(api(url).push("00", vec![vec![0xa8]]).await, MAX_PUSH_ANSWER);
+        assert_too_large(api(url).push("00", vec![vec![0xa8]], None).await, MAX_PUSH_ANSWER);
     }
 
     #[test]

@@ -26,6 +26,7 @@ on_both_backends!(
     wrong_passphrase_is_refused_before_any_upload,
     tampered_envelope_is_quarantined_and_the_rest_applies,
     journal_content_never_reaches_the_server,
+    an_edit_then_a_sync_is_one_request,
 );
 
 fn n(value: &Value) -> u64 {
@@ -765,4 +766,58 @@ fn plain_http_to_another_machine_is_refused() {
     assert!(error.contains("--allow-insecure-http"), "the message says how to override: {error}");
     assert_eq!(device.status()["enabled"], false);
     assert_eq!(device.list("mood").len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// One round trip per incremental sync
+// ---------------------------------------------------------------------------
+
+/// The requests a device made through `proxy` since the `from`th, without
+/// their query strings.
+fn requests_since(proxy: &common::hostile::HostileProxy, from: usize) -> Vec<String> {
+    proxy.seen()[from..].iter().map(|r| r.split('?').next().unwrap_or_default().to_owned()).collect()
+}
+
+/// PROTOCOL.md §8.2, "The page of a push": an edit then `sync now` is one
+/// HTTP request, whether or not another device wrote meanwhile (the push's
+/// answer carries what this device has not seen), and a sync with nothing
+/// to push is one pull. Counted at a proxy in front of the real server.
+fn an_edit_then_a_sync_is_one_request(server: Server) {
+    let proxy = common::hostile::HostileProxy::new(&server);
+    let account = account_name();
+    let (a, b) = (Device::new("a"), Device::new("b"));
+    a.enable_at(&proxy.url, &account, true);
+    b.enable(&server, &account, false);
+    a.sync();
+
+    // Nothing else pending: one push, nothing pulled.
+    let from = proxy.seen().len();
+    let first = a.add_mood(5, "one request");
+    let summary = a.sync();
+    assert_eq!(requests_since(&proxy, from), ["POST /v1/sync/push"]);
+    assert_eq!((n(&summary["pushed"]), n(&summary["pulled"])), (1, 0), "{summary}");
+
+    // B wrote meanwhile: the same one push carries A's edit up and B's down.
+    b.sync();
+    let from_b = b.add_mood(3, "from b");
+    b.sync();
+    let from = proxy.seen().len();
+    let from_a = a.add_mood(7, "from a");
+    let summary = a.sync();
+    assert_eq!(requests_since(&proxy, from), ["POST /v1/sync/push"]);
+    assert_eq!((n(&summary["pushed"]), n(&summary["pulled"]), n(&summary["applied"])), (1, 1, 1), "{summary}");
+    assert_eq!(a.show("mood", &from_b)["note"], "from b");
+
+    // Nothing to push: one pull, which brings B's next edit.
+    b.run(&["mood", "edit", &first, "--note", "edited on b"]);
+    b.sync();
+    let from = proxy.seen().len();
+    let summary = a.sync();
+    assert_eq!(requests_since(&proxy, from), ["GET /v1/sync/pull"]);
+    assert_eq!(n(&summary["applied"]), 1, "{summary}");
+    assert_eq!(a.show("mood", &first)["note"], "edited on b");
+
+    b.sync();
+    assert_converged(&[&a, &b]);
+    assert_eq!(b.show("mood", &from_a)["note"], "from a");
 }

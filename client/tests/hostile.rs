@@ -174,7 +174,7 @@ fn attacker_pull(server: &Server, token: &str) -> Vec<EnvelopeHeader> {
 /// The attacker's push of one envelope under the token.
 fn attacker_push(server: &Server, token: &str, envelope: Vec<u8>) -> PushResult {
     let (url, token) = (format!("{}/v1/sync/push", server.url), token.to_owned());
-    let body = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(envelope)] });
+    let body = to_cbor(&PushRequest::new(vec![EnvelopeBytes(envelope)]));
     let bytes = block_on(async move {
         let answer = reqwest::Client::new()
             .post(url)

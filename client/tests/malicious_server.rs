@@ -705,8 +705,7 @@ fn oversized_and_truncated_answers_apply_nothing_and_the_next_honest_sync_comple
     a.sync();
     let args = ["sync", "now", "--json"];
 
-    // A truncated pull page.
-    let own = b.add_mood(7, "b's own");
+    // A truncated pull page (nothing queued: the sync is one pull).
     proxy.set(|exchange| {
         pull_page(exchange)?;
         let body = exchange.body[..exchange.body.len() / 2].to_vec();
@@ -716,23 +715,44 @@ fn oversized_and_truncated_answers_apply_nothing_and_the_next_honest_sync_comple
     assert!(error.contains("broke the sync protocol (bad pull answer"), "{error}");
     let status = b.status();
     assert_eq!((n(&status["cursor"]), status["quarantined"].clone()), (0, json!([])), "{status}");
+    assert!(b.list("mood").is_empty(), "nothing was merged");
+
+    // A truncated answer carrying the first page: with an edit queued, the
+    // push's (PROTOCOL.md §8.2, the page of a push). The server stored the
+    // edit, but the device cannot know: it stays queued.
+    let own = b.add_mood(7, "b's own");
+    proxy.set(|exchange| {
+        (exchange.route() == "/v1/sync/push" && exchange.status == 200).then(|| Answer {
+            status: 200,
+            content_type: "application/cbor".into(),
+            body: exchange.body[..exchange.body.len() / 2].to_vec(),
+        })
+    });
+    let error = expect_failure(b.name, &args, &b.output(&args, None));
+    assert!(error.contains("broke the sync protocol (bad push answer"), "{error}");
+    let status = b.status();
+    assert_eq!((n(&status["cursor"]), status["quarantined"].clone()), (0, json!([])), "{status}");
     assert_eq!(b.list("mood").len(), 1, "nothing was merged");
     assert_eq!(note_of(&b, &own), "b's own");
+    assert_eq!(status["pending"], 1, "the edit stays queued");
 
-    // An oversized push answer: the server stored the edit, the device keeps it queued.
+    // An oversized push answer: the server stored the edit, the device keeps
+    // it queued. The push asks for a page of 1,000, so its answer may be
+    // 1 MiB of results and a pull's 1,000 largest envelopes (PROTOCOL.md §12).
+    let rows = server.db.envelope_rows();
     let queued = b.add_mood(8, "b's second");
     proxy.set(|exchange| {
         (exchange.route() == "/v1/sync/push").then(|| Answer {
             status: 200,
             content_type: "application/cbor".into(),
-            body: vec![0xa0; 2 << 20],
+            body: vec![0xa0; 67 << 20],
         })
     });
-    let rows = server.db.envelope_rows();
     let error = expect_failure(b.name, &args, &b.output(&args, None));
-    assert!(error.contains("larger than the 1048576 bytes"), "{error}");
+    let cap = (1 << 20) + 1000 * (sealsync_envelope::MAX_ENVELOPE_LEN + 64) + 1024;
+    assert!(error.contains(&format!("larger than the {cap} bytes")), "{error}");
     assert_eq!(server.db.envelope_rows(), rows + 1, "the server stored it");
-    assert_eq!(b.status()["pending"], 1, "the edit stays queued");
+    assert_eq!(b.status()["pending"], 2, "both edits stay queued");
 
     // A login's JSON session cut mid-way.
     let c = Device::new("c");
@@ -753,8 +773,8 @@ fn oversized_and_truncated_answers_apply_nothing_and_the_next_honest_sync_comple
     // Honest again: everything arrives once.
     proxy.honest();
     let summary = b.sync();
-    assert_eq!((n(&summary["pushed"]), n(&summary["applied"]), n(&summary["quarantined"])), (1, 3, 0), "{summary}");
-    assert_eq!(server.db.envelope_rows(), rows + 1, "the queued edit was not stored twice");
+    assert_eq!((n(&summary["pushed"]), n(&summary["applied"]), n(&summary["quarantined"])), (2, 3, 0), "{summary}");
+    assert_eq!(server.db.envelope_rows(), rows + 1, "the queued edits were not stored twice");
     assert_eq!(b.status()["pending"], 0);
     c.enable_at(&proxy.url, &account, false);
     c.sync();

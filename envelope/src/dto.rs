@@ -45,6 +45,29 @@ impl From<&Envelope> for EnvelopeBytes {
 pub struct PushRequest {
     /// At most [`ServerLimits::max_envelopes_per_push`].
     pub envelopes: Vec<EnvelopeBytes>,
+    /// Asks for the page this device has not seen in the same answer
+    /// (PROTOCOL.md §8.2), so an incremental sync is one round trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullAfter>,
+}
+
+impl PushRequest {
+    /// A push that asks for no page.
+    pub fn new(envelopes: Vec<EnvelopeBytes>) -> Self {
+        Self { envelopes, pull: None }
+    }
+}
+
+/// The page a push asks for: the envelopes after `after`, with the cursor
+/// and paging rules of a pull (PROTOCOL.md §8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullAfter {
+    /// The device's pull cursor.
+    pub after: Cursor,
+    /// Page size, at least 1 (absent: the server's `max_page_size`; a larger
+    /// value is clamped to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 /// The answer to a push: one result per envelope, in request order.
@@ -58,6 +81,11 @@ pub struct PushResponse {
     /// servers"); absent from a server that does not send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<LogState>,
+    /// The page asked for with [`PushRequest::pull`]: what was stored before
+    /// this push after the device's cursor; its `next_cursor` passes this
+    /// push's own envelopes once the page is complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullResponse>,
 }
 
 /// The identity of an account's log: 16 random bytes the server makes with
@@ -701,11 +729,42 @@ mod tests {
             ],
             cursor: Cursor(7),
             log: None,
+            pull: None,
         };
         let bytes = to_cbor(&response);
         assert_eq!(from_cbor::<PushResponse>(&bytes, 1024).unwrap(), response);
         let as_json = serde_json::to_string(&response.results[3]).unwrap();
         assert_eq!(as_json, r#"{"outcome":"rejected","code":"unknown_key_id"}"#);
+    }
+
+    /// The page a push asks for is an optional member on both sides: a push
+    /// without it is byte for byte what it was before, and a reader that
+    /// does not know it ignores it (unknown keys are ignored, PROTOCOL.md §8.2).
+    #[test]
+    fn the_page_of_a_push_is_optional_on_the_wire() {
+        let plain = PushRequest::new(vec![EnvelopeBytes(vec![1])]);
+        let bytes = to_cbor(&plain);
+        assert!(!bytes.windows(4).any(|w| w == b"pull"), "no pull member when none is asked for");
+        assert_eq!(from_cbor::<PushRequest>(&bytes, 1024).unwrap(), plain);
+
+        let asking = PushRequest { pull: Some(PullAfter { after: Cursor(41), limit: Some(1000) }), ..plain };
+        assert_eq!(from_cbor::<PushRequest>(&to_cbor(&asking), 1024).unwrap(), asking);
+        let default_limit = PushRequest { pull: Some(PullAfter { after: Cursor(0), limit: None }), ..asking.clone() };
+        assert_eq!(from_cbor::<PushRequest>(&to_cbor(&default_limit), 1024).unwrap(), default_limit);
+
+        let page = PullResponse {
+            envelopes: vec![PulledEnvelope { seq: Cursor(42), envelope: EnvelopeBytes(vec![2]) }],
+            next_cursor: Cursor(43),
+            more: false,
+            log: None,
+        };
+        let answer = PushResponse {
+            results: vec![PushResult::Stored { seq: Cursor(43) }],
+            cursor: Cursor(43),
+            log: None,
+            pull: Some(page),
+        };
+        assert_eq!(from_cbor::<PushResponse>(&to_cbor(&answer), 1024).unwrap(), answer);
     }
 
     #[test]
@@ -728,7 +787,7 @@ mod tests {
 
     #[test]
     fn trailing_bytes_oversize_and_garbage_are_typed_errors() {
-        let mut bytes = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(vec![1, 2, 3])] });
+        let mut bytes = to_cbor(&PushRequest::new(vec![EnvelopeBytes(vec![1, 2, 3])]));
         assert!(from_cbor::<PushRequest>(&bytes, 1024).is_ok());
         assert_eq!(
             from_cbor::<PushRequest>(&bytes, 3).unwrap_err(),

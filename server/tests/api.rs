@@ -395,7 +395,7 @@ async fn bad_envelopes_are_rejected_alone(server: TestServer) {
 async fn bad_push_requests_store_nothing(server: TestServer) {
     let (account, device) = server.register().await;
     let token = Some(device.token.as_str());
-    let one = || to_cbor(&sealsync_envelope::dto::PushRequest { envelopes: vec![] });
+    let one = || to_cbor(&sealsync_envelope::dto::PushRequest::new(vec![]));
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         ("application/json", one(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
         ("application/cbor", vec![0xff, 0x00, 0x01], StatusCode::BAD_REQUEST, "malformed_cbor"),
@@ -413,9 +413,9 @@ async fn bad_push_requests_store_nothing(server: TestServer) {
         assert_eq!(headers["content-type"], "application/problem+json");
     }
     let too_many: Vec<Vec<u8>> = (1..=2001).map(|i| account.envelope(&device, RecordId::random(), i, "x")).collect();
-    let body = to_cbor(&sealsync_envelope::dto::PushRequest {
-        envelopes: too_many.into_iter().map(sealsync_envelope::dto::EnvelopeBytes).collect(),
-    });
+    let body = to_cbor(&sealsync_envelope::dto::PushRequest::new(
+        too_many.into_iter().map(sealsync_envelope::dto::EnvelopeBytes).collect(),
+    ));
     let (status, _, bytes) = server.raw(Method::POST, "/v1/sync/push", token, "application/cbor", body).await;
     let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_many_envelopes")));
@@ -512,7 +512,7 @@ async fn push_until_gone(server: &TestServer, account: &Account, device: &common
     for batch in 0..40u64 {
         let envelopes: Vec<Vec<u8>> =
             (1..=100).map(|i| account.envelope(device, RecordId::random(), batch * 100 + i, "racing")).collect();
-        let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
+        let body = to_cbor(&PushRequest::new(envelopes.into_iter().map(EnvelopeBytes).collect()));
         let (status, _, _) =
             server.raw(Method::POST, "/v1/sync/push", Some(&device.token), "application/cbor", body).await;
         match status {
@@ -526,7 +526,10 @@ async fn push_until_gone(server: &TestServer, account: &Account, device: &common
 
 /// The gap test: pushers on two server instances (two pools) for one account,
 /// while a puller pages continuously. The puller must receive every envelope
-/// that survives, none skipped, in cursor order.
+/// that survives, none skipped, in cursor order; and so must each pusher,
+/// which syncs as the reference client does, taking the page its push's
+/// answer carries (PROTOCOL.md §8.2) and pulling on while it says more:
+/// every survivor but its own.
 async fn concurrent_pushes_through_two_instances_are_never_skipped(first: TestServer) {
     const PUSHERS: usize = 4;
     const BATCHES: u64 = 12;
@@ -567,6 +570,7 @@ async fn concurrent_pushes_through_two_instances_are_never_skipped(first: TestSe
             // Each pusher rewrites a few of its records, so rows also move forward.
             let records: Vec<RecordId> = (0..PER_BATCH * 2).map(|_| RecordId::random()).collect();
             let mut seq = 0;
+            let (mut cursor, mut seen) = (0u64, HashSet::new());
             for batch in 0..BATCHES {
                 let envelopes = (0..PER_BATCH)
                     .map(|i| {
@@ -575,13 +579,28 @@ async fn concurrent_pushes_through_two_instances_are_never_skipped(first: TestSe
                         account.envelope(&device, record, seq, &format!("p{p} b{batch} i{i}"))
                     })
                     .collect();
-                let response = servers[(p + batch as usize) % 2].push(&device, envelopes).await;
+                let server = &servers[(p + batch as usize) % 2];
+                let response = server.push_asking(&device, envelopes, cursor, Some(7)).await;
                 assert!(response.results.iter().all(|r| matches!(r, PushResult::Stored { .. })));
+                let mut page = response.pull.unwrap();
+                loop {
+                    for e in &page.envelopes {
+                        assert!(e.seq.0 > cursor, "cursor order: {} after {cursor}", e.seq.0);
+                        seen.insert((e.seq, e.envelope.0.clone()));
+                    }
+                    cursor = page.next_cursor.0;
+                    if !page.more {
+                        break;
+                    }
+                    page = server.pull(&device, cursor, 7).await;
+                }
             }
+            (device.id, cursor, seen)
         }));
     }
+    let mut pushed = vec![];
     for task in tasks {
-        task.await.unwrap();
+        pushed.push(task.await.unwrap());
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = puller.await.unwrap();
@@ -593,6 +612,26 @@ async fn concurrent_pushes_through_two_instances_are_never_skipped(first: TestSe
     let seen: HashSet<(Cursor, Vec<u8>)> = seen.into_iter().collect();
     for survivor in &survivors.envelopes {
         assert!(seen.contains(&(survivor.seq, survivor.envelope.0.clone())), "skipped seq {}", survivor.seq.0);
+    }
+    // Each pusher, once it pulls what came after its last push, has every
+    // survivor but its own.
+    for (me, mut cursor, mut seen) in pushed {
+        loop {
+            let page = servers[0].pull(&reader, cursor, 1000).await;
+            seen.extend(page.envelopes.iter().map(|e| (e.seq, e.envelope.0.clone())));
+            cursor = page.next_cursor.0;
+            if !page.more {
+                break;
+            }
+        }
+        for survivor in &survivors.envelopes {
+            let from = sealsync_envelope::Envelope::decode(&survivor.envelope.0).unwrap().header.device_id;
+            assert!(
+                from == me || seen.contains(&(survivor.seq, survivor.envelope.0.clone())),
+                "a pusher's pages skipped seq {}",
+                survivor.seq.0
+            );
+        }
     }
     // Every pair keeps exactly one envelope, each at its own position.
     let positions: HashSet<Cursor> = survivors.envelopes.iter().map(|e| e.seq).collect();

@@ -235,7 +235,7 @@ async fn logs_never_contain_tokens_keys_or_ciphertext() {
     let token = session["token"].as_str().unwrap().to_owned();
     let device = common::Device { id: request.device.id, token: token.clone() };
     let envelope = account.envelope(&device, RecordId::random(), 1, "MARKER-never-in-logs");
-    let body = to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(envelope.clone())] });
+    let body = to_cbor(&PushRequest::new(vec![EnvelopeBytes(envelope.clone())]));
     let pushed = http
         .post(format!("{base}/v1/sync/push"))
         .bearer_auth(&token)

@@ -217,6 +217,7 @@ async fn backup_writes_a_consistent_private_copy_while_the_server_serves() {
             for envelope in envelopes {
                 let body = sealsync_envelope::dto::to_cbor(&sealsync_envelope::dto::PushRequest {
                     envelopes: vec![sealsync_envelope::dto::EnvelopeBytes(envelope)],
+                    pull: None,
                 });
                 let response = http
                     .post(format!("{base}/v1/sync/push"))

@@ -1,8 +1,8 @@
 //! Statements of PROTOCOL.md §8 checked over real HTTP, on SQLite and on
 //! Postgres: the codes of the JSON fields, the 415 of every endpoint that
 //! takes a body, the clamped pull limit, what the server stores of a token,
-//! which push results take positions, and how decoder errors map to push
-//! rejection codes.
+//! which push results take positions, how decoder errors map to push
+//! rejection codes, and the page a push answer carries.
 
 mod common;
 
@@ -23,6 +23,7 @@ on_both_backends!(
     only_stored_envelopes_take_positions,
     decoder_errors_map_to_push_rejection_codes,
     a_counter_far_above_the_device_s_highest_is_refused,
+    a_push_answer_carries_the_page_after_the_cursor with three_per_page,
 );
 
 const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
@@ -389,5 +390,68 @@ async fn decoder_errors_map_to_push_rejection_codes(server: TestServer) {
     let codes: Vec<PushResult> = cases.iter().map(|(_, _, code)| PushResult::Rejected { code: *code }).collect();
     assert_eq!(response.results, codes);
     assert_eq!(response.cursor, Cursor(0));
+    server.stop().await;
+}
+
+/// PROTOCOL.md §8.2, "The page of a push": the page holds what a pull after
+/// the cursor would have returned just before the push's own envelopes took
+/// their positions, with a pull's limit and paging; a complete page's
+/// `next_cursor` passes the push's own positions; a limit of 0 stores
+/// nothing; a push that does not ask gets no page.
+async fn a_push_answer_carries_the_page_after_the_cursor(server: TestServer) {
+    let (account, a) = server.register().await;
+    let b = server.login(&account).await;
+    let from_a: Vec<Vec<u8>> = (1..=5).map(|i| account.envelope(&a, RecordId::random(), i, "from a")).collect();
+    assert!(server.push(&a, from_a.clone()).await.pull.is_none(), "no page unless asked");
+    let seqs = |page: &sealsync_envelope::dto::PullResponse| -> Vec<(u64, Vec<u8>)> {
+        page.envelopes.iter().map(|e| (e.seq.0, e.envelope.0.clone())).collect()
+    };
+
+    // B's first edit, from cursor 0: the page is clamped to 3 (the server's
+    // page size) and says more follow; B's own envelope took position 6.
+    let b1 = account.envelope(&b, RecordId::random(), 1, "b1");
+    let answer = server.push_asking(&b, vec![b1.clone()], 0, None).await;
+    assert_eq!((answer.results.clone(), answer.cursor), (vec![PushResult::Stored { seq: Cursor(6) }], Cursor(6)));
+    let page = answer.pull.unwrap();
+    let first_three: Vec<(u64, Vec<u8>)> = (1..=3).map(|i| (i, from_a[i as usize - 1].clone())).collect();
+    assert_eq!((seqs(&page), page.next_cursor, page.more), (first_three, Cursor(3), true));
+
+    // An empty push is a pull: the rest, B's own included (it was stored
+    // before this push), and the cursor stays at the account's.
+    let page = server.push_asking(&b, vec![], 3, Some(1000)).await.pull.unwrap();
+    let rest = vec![(4, from_a[3].clone()), (5, from_a[4].clone()), (6, b1.clone())];
+    assert_eq!((seqs(&page), page.next_cursor, page.more), (rest, Cursor(6), false));
+
+    // Nothing new but B's own edit: an empty page that passes it.
+    let b2 = account.envelope(&b, RecordId::random(), 2, "b2");
+    let answer = server.push_asking(&b, vec![b2.clone()], 6, Some(2)).await;
+    let page = answer.pull.unwrap();
+    assert_eq!((answer.cursor, seqs(&page), page.next_cursor, page.more), (Cursor(7), vec![], Cursor(7), false));
+
+    // A's edit between: A's page after 5 holds B's two, and passes A's own (8).
+    let a6 = account.envelope(&a, RecordId::random(), 6, "a6");
+    let page = server.push_asking(&a, vec![a6.clone()], 5, Some(1)).await.pull.unwrap();
+    assert_eq!((seqs(&page), page.next_cursor, page.more), (vec![(6, b1.clone())], Cursor(6), true));
+    let page = server.push_asking(&a, vec![a6.clone()], 6, Some(5)).await.pull.unwrap();
+    assert_eq!(
+        (seqs(&page), page.next_cursor, page.more),
+        (vec![(7, b2), (8, a6.clone())], Cursor(8), false),
+        "a duplicate stores nothing: the page runs to the account's cursor"
+    );
+
+    // A cursor ahead of the account's is answered as a pull answers it.
+    let page = server.push_asking(&a, vec![], 100, None).await.pull.unwrap();
+    assert_eq!((seqs(&page), page.next_cursor, page.more), (vec![], Cursor(100), false));
+
+    // A limit of 0 fails the request, and stores nothing.
+    let request = sealsync_envelope::dto::PushRequest {
+        envelopes: vec![sealsync_envelope::dto::EnvelopeBytes(account.envelope(&a, RecordId::random(), 7, "never"))],
+        pull: Some(sealsync_envelope::dto::PullAfter { after: Cursor(0), limit: Some(0) }),
+    };
+    let body = sealsync_envelope::dto::to_cbor(&request);
+    let (status, _, bytes) = server.raw(Method::POST, "/v1/sync/push", Some(&a.token), "application/cbor", body).await;
+    let problem: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_pull")));
+    assert_eq!(server.pull(&a, 8, 10).await.envelopes.len(), 0, "nothing stored");
     server.stop().await;
 }

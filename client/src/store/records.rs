@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Mutex;
 
 use rusqlite::types::Value;
 use rusqlite::vtab::array::Array;
@@ -123,8 +124,21 @@ fn write<T: RecordType>(tx: &Transaction<'_>, id: Uuid, row: &Row<T>) -> Result<
         Some(_) => Value::Blob(stamps_column(&row.stamps)),
         None => Value::Null,
     });
-    let placeholders = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    let updates = columns
+    tx.prepare_cached(upsert_sql::<T>())?.execute(params_from_iter(values))?;
+    Ok(())
+}
+
+/// The statement [`write`] runs for `T`, built once per table: building it
+/// for every row (a bootstrap writes one row per record) was a measurable
+/// share of a merge.
+fn upsert_sql<T: RecordType>() -> &'static str {
+    static BUILT: Mutex<Vec<(&'static str, &'static str)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, sql)) = built.iter().find(|(table, _)| *table == T::TABLE) {
+        return sql;
+    }
+    let placeholders = (1..=T::COLUMNS.len() + 6).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let updates = T::COLUMNS
         .iter()
         .chain(["created_at", "updated_hlc", "updated_by", "deleted_at", "stamps"].iter())
         .map(|c| format!("{c} = excluded.{c}"))
@@ -136,8 +150,10 @@ fn write<T: RecordType>(tx: &Transaction<'_>, id: Uuid, row: &Row<T>) -> Result<
         table = T::TABLE,
         cols = content_columns::<T>(),
     );
-    tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
-    Ok(())
+    // Four tables, four strings for the life of the process.
+    let sql: &'static str = Box::leak(sql.into_boxed_str());
+    built.push((T::TABLE, sql));
+    sql
 }
 
 fn record_of<T: RecordType>(id: Uuid, row: Row<T>) -> Record<T> {
@@ -169,6 +185,34 @@ impl Store {
             sync_state::enqueue(tx, id, T::KIND, T::TABLE)
         })?;
         Ok(id)
+    }
+
+    /// Creates many records of one kind in one transaction; returns their
+    /// new ids in order. Every record is validated before anything is
+    /// written, so a bad one writes nothing. Each gets its own stamp and,
+    /// with sync on, its own outbox entry, exactly as [`Store::create`] would
+    /// give it; the clock and the counter are read and written once.
+    pub fn create_many<T: RecordType>(&mut self, records: &[T], now: UnixMillis) -> Result<Vec<Uuid>, ClientError> {
+        for fields in records {
+            fields.validate()?;
+        }
+        self.transaction(|tx| {
+            let mut clock = super::load_clock(tx)?;
+            let mut queue = sync_state::Enqueuer::start(tx)?;
+            let mut ids = Vec::with_capacity(records.len());
+            for fields in records {
+                let id = Uuid::new_v4();
+                let hlc = clock.tick(now)?;
+                let meta = Meta { created_at: now.0, hlc, updated_by: None, deleted_at: None };
+                let stamps = T::GROUPS.iter().map(|g| (g.id, Stamps::single(meta.dot()))).collect();
+                write(tx, id, &Row { fields: Some(fields.clone()), meta, stamps })?;
+                queue.new_record(tx, id, T::KIND, T::TABLE)?;
+                ids.push(id);
+            }
+            queue.finish(tx)?;
+            super::save_clock(tx, &clock)?;
+            Ok(ids)
+        })
     }
 
     /// Replaces a live record's content. Only the groups whose values change

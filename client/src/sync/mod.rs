@@ -381,12 +381,18 @@ async fn sync_once(
     let mut summary = SyncSummary::default();
     let pushed = push::push_outbox(store, with, state_cursor, &mut summary, progress).await?;
     pull::retry_deferred(store, with, &mut summary)?;
-    // Pull, unless the push just proved the account holds nothing we lack:
-    // whatever lands after it is picked up by the next sync, as it would be
-    // had it landed just after a pull.
-    let cursor = match pushed.caught_up {
-        true => pushed.cursor,
-        false => pull::pull(store, with, pushed.cursor, &mut summary, progress).await?,
+    // The last push's answer carried the first page (PROTOCOL.md §8.2);
+    // otherwise pull, unless the push just proved the account holds nothing
+    // we lack: whatever lands after it is picked up by the next sync, as it
+    // would be had it landed just after a pull.
+    let cursor = match pushed.page {
+        Some((after, page)) => match pull::first_page(after, pushed.cursor, &page)? {
+            // Nothing new, and the cursor already past our own envelopes.
+            Some(next) if next == pushed.cursor => next,
+            _ => pull::pull(store, with, after, Some(page), &mut summary, progress).await?,
+        },
+        None if pushed.caught_up => pushed.cursor,
+        None => pull::pull(store, with, pushed.cursor, None, &mut summary, progress).await?,
     };
     store.transaction(|tx| {
         sync_state::finished(tx, UnixMillis::now().0, &summary.refused)?;

@@ -4,6 +4,7 @@
 //! transaction, so an interrupted sync resumes where it stopped. An envelope
 //! that cannot be applied (malformed, replayed, fails to open, invalid) is
 //! quarantined with the reason, and the rest of the page still applies.
+//! The first page may come in the last push's answer ([`first_page`]).
 
 use std::collections::HashMap;
 
@@ -24,8 +25,8 @@ use crate::store::records::{self, Current, Merged};
 use crate::store::sync_state;
 use crate::store::{Store, load_clock, save_clock};
 
-/// Envelopes per pull page.
-const PULL_PAGE: u32 = 1000;
+/// Envelopes per pull page (and in the page a push asks for).
+pub(super) const PULL_PAGE: u32 = 1000;
 
 /// An envelope as received, after the work that needs no database.
 struct Received {
@@ -100,14 +101,24 @@ struct Page {
 const PAGES_AHEAD: usize = 8;
 
 /// Fetches pages from `after` on and opens them, on the runtime's workers,
-/// until the account has no more or the receiver is gone.
-fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
+/// until the account has no more or the receiver is gone. `first`, the page
+/// a push's answer carried after `after`, is taken as the first page fetched.
+fn spawn_fetcher(
+    with: &With,
+    mut after: Cursor,
+    first: Option<PullResponse>,
+) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
     let (api, token) = (with.api.clone(), Zeroizing::new(with.keys.token.to_string()));
     let (sealers, me) = (with.sealers.clone(), with.keys.device_id);
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
+        let mut first = first;
         loop {
-            let page = match api.pull(&token, after, PULL_PAGE).await.and_then(|page| check_page(after, page)) {
+            let fetched = match first.take() {
+                Some(page) => Ok(page),
+                None => api.pull(&token, after, PULL_PAGE).await,
+            };
+            let page = match fetched.and_then(|page| check_page(after, page)) {
                 Ok(page) => page,
                 Err(e) => return drop(sender.send(Err(e)).await),
             };
@@ -165,6 +176,31 @@ fn check_page(after: Cursor, page: PullResponse) -> Result<PullResponse, ClientE
     Ok(page)
 }
 
+/// Checks the page a push's answer carried, asked for after `after`, when
+/// the push's own answer moved the cursor to `moved` (PROTOCOL.md §8.2):
+/// besides a pull page's rules, a page can hold something only if the push
+/// did not prove the positions after `after` to be its own, and a complete
+/// page ends at or past `moved`. Returns its `next_cursor` if it holds
+/// nothing (the usual incremental sync): then there is nothing to merge.
+pub(super) fn first_page(after: Cursor, moved: Cursor, page: &PullResponse) -> Result<Option<Cursor>, ClientError> {
+    let violation = |why: String| Err(ClientError::ProtocolViolation(why));
+    let next = page.next_cursor;
+    if (!page.envelopes.is_empty() || page.more) && moved != after {
+        return violation(format!("a push proved positions up to {} its own, but its page holds more", moved.0));
+    }
+    if !page.more && next < moved {
+        return violation(format!(
+            "a push's page ends at {}, before the push's own positions up to {}",
+            next.0, moved.0
+        ));
+    }
+    if !page.envelopes.is_empty() || page.more {
+        return Ok(None);
+    }
+    let empty = PullResponse { envelopes: Vec::new(), next_cursor: next, more: false, log: None };
+    check_page(after, empty).map(|page| Some(page.next_cursor))
+}
+
 /// Stops the fetcher when the pull ends early (an error, a dropped future).
 struct AbortOnDrop(JoinHandle<()>);
 
@@ -174,18 +210,20 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Pulls and merges everything after `cursor`; returns the new cursor. The
-/// pages waiting when a merge starts are merged together, with the cursor,
-/// in one transaction.
+/// Pulls and merges everything after `cursor`, starting with `first` if a
+/// push's answer carried the first page; returns the new cursor. The pages
+/// waiting when a merge starts are merged together, with the cursor, in one
+/// transaction.
 pub(super) async fn pull(
     store: &mut Store,
     with: &With,
     mut cursor: Cursor,
+    first: Option<PullResponse>,
     summary: &mut SyncSummary,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Cursor, ClientError> {
     let watch = super::restore::Watch::load(store)?;
-    let (mut pages, _fetcher) = spawn_fetcher(with, cursor);
+    let (mut pages, _fetcher) = spawn_fetcher(with, cursor, first);
     while let Some(first) = pages.recv().await {
         let mut ready = vec![first?];
         super::fault::after("pulled");
@@ -407,6 +445,26 @@ mod tests {
 
     fn refused(after: u64, page: PullResponse) -> bool {
         matches!(check_page(Cursor(after), page), Err(ClientError::ProtocolViolation(_)))
+    }
+
+    /// PROTOCOL.md §8.2, "The page of a push": the page a push's answer
+    /// carries may hold nothing the push proved to be the device's own, and
+    /// a complete one must end at or past the cursor the push proved.
+    #[test]
+    fn a_push_page_must_not_contradict_the_push() {
+        let violation = |r: Result<Option<Cursor>, ClientError>| matches!(r, Err(ClientError::ProtocolViolation(_)));
+        // Nothing new: the page passes the push's own positions.
+        assert_eq!(first_page(Cursor(10), Cursor(12), &page(&[], 12, false)).unwrap(), Some(Cursor(12)));
+        // Others wrote: a page to merge (the push proved nothing).
+        assert_eq!(first_page(Cursor(10), Cursor(10), &page(&[11], 13, false)).unwrap(), None);
+        assert_eq!(first_page(Cursor(10), Cursor(10), &page(&[11], 11, true)).unwrap(), None);
+        // The push proved 11..=12 its own, yet the page holds something, or says more.
+        assert!(violation(first_page(Cursor(10), Cursor(12), &page(&[11], 12, false))));
+        assert!(violation(first_page(Cursor(10), Cursor(12), &page(&[], 12, true))));
+        // A complete page that ends before the push's own positions.
+        assert!(violation(first_page(Cursor(10), Cursor(12), &page(&[], 11, false))));
+        // And a pull page's own rules.
+        assert!(violation(first_page(Cursor(10), Cursor(10), &page(&[], i64::MAX as u64 + 1, false))));
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! acknowledges the batch before it and seals the batch after it, in one
 //! local transaction. Sealed bytes are saved before the first send, so a
 //! retry after a lost answer re-sends them exactly and is acknowledged as a
-//! duplicate.
+//! duplicate. The last push asks for the page after the cursor, so an
+//! incremental sync is one request (PROTOCOL.md §8.2).
 
 use rusqlite::Transaction;
-use sealsync_envelope::dto::{PushResponse, PushResult, RejectCode, ServerLimits};
+use sealsync_envelope::dto::{PullAfter, PullResponse, PushResponse, PushResult, RejectCode, ServerLimits};
 use sealsync_envelope::{Cursor, DeviceId, UnixMillis};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
@@ -52,6 +53,17 @@ pub(super) struct Pushed {
     /// The last push proved the account holds nothing after `cursor` but ours:
     /// there is nothing to pull.
     pub caught_up: bool,
+    /// The page the last push's answer carried, with the cursor it was asked
+    /// after (PROTOCOL.md §8.2): the sync's first pull page, already here.
+    pub page: Option<(Cursor, PullResponse)>,
+}
+
+/// What the last push of an outbox asks for: the page after the cursor, so
+/// an incremental sync is one request. Earlier pushes ask for none: the
+/// cursor moves while they upload, and a page asked for then would carry
+/// this device's own envelopes back.
+fn page_after(last: bool, cursor: Cursor) -> Option<PullAfter> {
+    last.then_some(PullAfter { after: cursor, limit: Some(u64::from(super::pull::PULL_PAGE)) })
 }
 
 /// Pushes everything in the outbox (stopping at the first batch the server
@@ -68,25 +80,31 @@ pub(super) async fn push_outbox(
     let limit = batch_limit(api, total).await?;
     let mut caught_up = false;
     let watch = super::restore::Watch::load(store)?;
+    let mut page = None;
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, limit, after, sealer, keys.device_id);
     let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
-    let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch));
+    let mut asked = page_after(!more, cursor);
+    let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch, asked));
     let (mut next, mut more) = match batch.last() {
         Some(last) if more => store.transaction(|tx| seal(tx, last.device_seq))?,
         _ => (Vec::new(), false),
     };
     while let Some(pushing) = in_flight.take() {
-        let response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
+        let mut response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
         super::fault::after("pushed");
         watch.check_push(&response)?;
         let answer = read_answer(&batch, &response, cursor)?;
         if !answer.superseded.is_empty() {
             refuse_foreign_counters(store, &answer, keys.device_id)?;
         }
+        // A page nobody asked for is ignored.
+        page = asked.take().zip(response.pull.take()).map(|(asked, p)| (asked.after, p));
+        let moved = answer.skip.unwrap_or(cursor);
         // What the server refuses stays queued; do not loop on it.
         let stop = answer.rejected > 0 || response.results.len() != batch.len();
         if !stop && !next.is_empty() {
-            in_flight = Some(spawn_push(api, &keys.token, &next));
+            asked = page_after(!more, moved);
+            in_flight = Some(spawn_push(api, &keys.token, &next, asked));
         }
         let after = next.last().map(|o| o.device_seq).filter(|_| more && in_flight.is_some());
         let (following, more_after) = store.transaction(|tx| {
@@ -95,9 +113,7 @@ pub(super) async fn push_outbox(
             after.map_or(Ok((Vec::new(), false)), |after| seal(tx, after))
         })?;
         super::fault::after("acknowledged");
-        if let Some(skip) = answer.skip {
-            cursor = skip;
-        }
+        cursor = moved;
         caught_up = cursor == response.cursor;
         summary.pushed += answer.acknowledged.len() as u64;
         summary.rejected += answer.rejected;
@@ -109,7 +125,7 @@ pub(super) async fn push_outbox(
         more = more_after;
     }
     explain_refusals(api, &mut summary.refused).await;
-    Ok(Pushed { cursor, caught_up })
+    Ok(Pushed { cursor, caught_up, page })
 }
 
 /// Adds one refused change to the tally of its reason.
@@ -149,10 +165,15 @@ async fn explain_refusals(api: &Api, refused: &mut [Refusal]) {
 }
 
 /// Sends a batch from its own task, so the caller works on while it travels.
-fn spawn_push(api: &Api, token: &str, batch: &[Outgoing]) -> JoinHandle<Result<PushResponse, ClientError>> {
+fn spawn_push(
+    api: &Api,
+    token: &str,
+    batch: &[Outgoing],
+    pull: Option<PullAfter>,
+) -> JoinHandle<Result<PushResponse, ClientError>> {
     let envelopes = batch.iter().map(|o| o.envelope.clone()).collect();
     let (api, token) = (api.clone(), Zeroizing::new(token.to_owned()));
-    tokio::spawn(async move { api.push(&token, envelopes).await })
+    tokio::spawn(async move { api.push(&token, envelopes, pull).await })
 }
 
 /// A `superseded` answer says the server holds a newer counter for the
@@ -250,7 +271,7 @@ mod tests {
     use super::*;
 
     fn response(results: Vec<PushResult>, cursor: u64) -> PushResponse {
-        PushResponse { results, cursor: Cursor(cursor), log: None }
+        PushResponse { results, cursor: Cursor(cursor), log: None, pull: None }
     }
 
     fn stored(seq: u64) -> PushResult {

@@ -239,6 +239,7 @@ mod tests {
             results,
             cursor: Cursor(cursor),
             log: Some(log(1, cursor, &[])),
+            pull: None,
         };
         assert_eq!(renews(w.check_push(&answer(vec![PushResult::Stored { seq: Cursor(11) }], 11))), None);
         // 3. Position 10 again, though the head moved on to 11.

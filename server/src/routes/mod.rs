@@ -7,3 +7,4 @@ pub mod log;
 pub mod meta;
 pub mod pairings;
 pub mod sync;
+pub mod sync_page;

@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::auth::AuthDevice;
 use crate::body::Cbor;
 use crate::error::ApiError;
+use crate::routes::sync_page;
 use crate::store::{Incoming, Store};
 
 /// Why an envelope that does not decode is refused (the table in
@@ -44,7 +45,8 @@ fn outcome_label(result: &PushResult) -> &'static str {
 /// `POST /v1/sync/push`: validates each envelope, then stores the valid ones
 /// in one transaction under the account's lock. Envelope-level problems are
 /// per-envelope results; request-level problems (body, batch size) fail the
-/// whole request and store nothing.
+/// whole request and store nothing. With `pull`, the answer carries the page
+/// the device has not seen ([`sync_page`]).
 pub async fn push<S: Store>(
     State(app): State<App<S>>,
     AuthDevice(me): AuthDevice,
@@ -57,6 +59,7 @@ pub async fn push<S: Store>(
             format!("a push carries at most {max} envelopes, this one {}", request.envelopes.len()),
         ));
     }
+    let page = request.pull.map(|pull| sync_page::checked(pull, app.limits.max_page_size)).transpose()?;
     let mut results: Vec<Option<PushResult>> = vec![None; request.envelopes.len()];
     let mut incoming = Vec::with_capacity(request.envelopes.len());
     let mut positions = Vec::with_capacity(request.envelopes.len());
@@ -89,7 +92,11 @@ pub async fn push<S: Store>(
     // Read after the commit: its head is at least `cursor` (PROTOCOL.md §8.2,
     // "Restored servers").
     let log = app.store.log_state(me.account_id).await?;
-    Ok(Cbor(PushResponse { results, cursor, log: Some(log) }))
+    let pull = match page {
+        Some(page) => Some(sync_page::after_push(&app.store, me.account_id, page, &results, cursor).await?),
+        None => None,
+    };
+    Ok(Cbor(PushResponse { results, cursor, log: Some(log), pull }))
 }
 
 /// One warning per push that refused anything: the account, and how many

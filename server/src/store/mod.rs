@@ -236,6 +236,17 @@ pub trait Store: pairings::PairingStore + Clone + Send + Sync + 'static {
         seen: sealsync_envelope::dto::LogId,
     ) -> impl Future<Output = Result<sealsync_envelope::dto::LogState, StoreError>> + Send;
 
+    /// Envelopes with `after < server_seq <= until`, ascending, at most
+    /// `limit`: the page a push answer carries (PROTOCOL.md §8.2), bounded by
+    /// the account's counter before the push.
+    fn pull_until(
+        &self,
+        account_id: AccountId,
+        after: Cursor,
+        until: Cursor,
+        limit: u32,
+    ) -> impl Future<Output = Result<PullPage, StoreError>> + Send;
+
     /// Deletes the account and every row of it, in one transaction.
     fn delete_account(&self, account_id: AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -10,11 +10,11 @@
 use reqwest::{Method, StatusCode};
 use sealsync_crypto::{DataKey, ProtocolVersion, RootKey, WrapContext, wrap_data_key};
 use sealsync_envelope::dto::{
-    DeviceRegistration, EnvelopeBytes, LoginRequest, PullResponse, PushRequest, PushResponse, RegisterRequest,
-    SessionResponse, from_cbor, to_cbor,
+    DeviceRegistration, EnvelopeBytes, LoginRequest, PullAfter, PullResponse, PushRequest, PushResponse,
+    RegisterRequest, SessionResponse, from_cbor, to_cbor,
 };
 use sealsync_envelope::{
-    AccountId, DeviceId, DeviceSeq, Hlc, RecordId, RecordKind, RecordPayload, RecordSealer, UnixMillis,
+    AccountId, Cursor, DeviceId, DeviceSeq, Hlc, RecordId, RecordKind, RecordPayload, RecordSealer, UnixMillis,
 };
 use sealsync_server::store::Store;
 use sealsync_server::store::postgres::PgStore;
@@ -200,11 +200,31 @@ impl TestServer {
     }
 
     pub async fn push(&self, device: &Device, envelopes: Vec<Vec<u8>>) -> PushResponse {
-        let body = to_cbor(&PushRequest { envelopes: envelopes.into_iter().map(EnvelopeBytes).collect() });
+        let body = to_cbor(&PushRequest::new(envelopes.into_iter().map(EnvelopeBytes).collect()));
         let (status, _, bytes) =
             self.raw(Method::POST, "/v1/sync/push", Some(&device.token), "application/cbor", body).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
         from_cbor(&bytes, usize::MAX).unwrap()
+    }
+
+    /// A push that asks for the page after `after` (PROTOCOL.md §8.2).
+    pub async fn push_asking(
+        &self,
+        device: &Device,
+        envelopes: Vec<Vec<u8>>,
+        after: u64,
+        limit: Option<u64>,
+    ) -> PushResponse {
+        let request = PushRequest {
+            envelopes: envelopes.into_iter().map(EnvelopeBytes).collect(),
+            pull: Some(PullAfter { after: Cursor(after), limit }),
+        };
+        let (status, _, bytes) =
+            self.raw(Method::POST, "/v1/sync/push", Some(&device.token), "application/cbor", to_cbor(&request)).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+        let response: PushResponse = from_cbor(&bytes, usize::MAX).unwrap();
+        assert!(response.pull.is_some(), "a push that asks for a page gets one");
+        response
     }
 
     pub async fn pull(&self, device: &Device, after: u64, limit: u32) -> PullResponse {

@@ -131,9 +131,9 @@ fn main() {
     }
 
     // CBOR sync bodies.
-    c.put("dto_cbor", "push", &to_cbor(&PushRequest { envelopes: envelopes[..2].to_vec() }));
-    c.put("dto_cbor", "push-empty", &to_cbor(&PushRequest { envelopes: vec![] }));
-    c.put("dto_cbor", "push-not-envelopes", &to_cbor(&PushRequest { envelopes: vec![EnvelopeBytes(vec![0xa0])] }));
+    c.put("dto_cbor", "push", &to_cbor(&PushRequest::new(envelopes[..2].to_vec())));
+    c.put("dto_cbor", "push-empty", &to_cbor(&PushRequest::new(vec![])));
+    c.put("dto_cbor", "push-not-envelopes", &to_cbor(&PushRequest::new(vec![EnvelopeBytes(vec![0xa0])])));
     #[derive(Serialize)]
     struct FuturePush {
         envelopes: Vec<EnvelopeBytes>,
@@ -164,6 +164,7 @@ fn main() {
                 head: Cursor(41),
                 devices: vec![DeviceMark { device: [3; 16], high: 9 }],
             }),
+            pull: None,
         }),
     );
     let page = PullResponse {
