@@ -111,6 +111,8 @@ pub enum ClientError {
         code: String,
         /// Its detail.
         detail: String,
+        /// Seconds the server asked to wait (`Retry-After`), if it did.
+        retry_after: Option<u64>,
     },
     /// The server says this device reused counters or keys: it must re-enrol.
     #[error(
@@ -156,6 +158,10 @@ pub enum ClientError {
     /// Device linking did not complete; nothing was saved.
     #[error("linking failed: {0}")]
     LinkFailed(String),
+    /// Another sync of this journal (another process, or another handle in
+    /// this one) is running: nothing was done; try again when it finishes.
+    #[error("another sync of this journal is running; nothing was done, try again when it finishes")]
+    SyncBusy,
     /// Another device changed the keys first (a rotation): try again.
     #[error("another device changed the account's keys at the same time; run the command again")]
     KeysChanged,
@@ -192,7 +198,17 @@ impl ClientError {
             Self::NeedsUnlock => "needs_unlock",
             Self::WrongRecoveryKey => "wrong_recovery_key",
             Self::KeysChanged => "keys_changed",
+            Self::SyncBusy => "sync_busy",
             Self::LinkFailed(_) => "link_failed",
+        }
+    }
+
+    /// How long the server asked to wait before the next try (`Retry-After`
+    /// on a 429 or 503), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Server { retry_after, .. } => retry_after.map(std::time::Duration::from_secs),
+            _ => None,
         }
     }
 

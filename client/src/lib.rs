@@ -49,6 +49,8 @@ pub use sealsync_envelope::DeviceId;
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
 pub use store::sync_state::{QuarantineEntry, SyncState};
+pub use sync::controller::{Controller, ControllerConfig, ControllerHandle, SyncPhase, SyncStateEvent};
+pub use sync::lock::SyncLock;
 pub use sync::{
     DeviceInfo, EnableOptions, Enabled, KeyInfo, LinkOptions, Progress, RecoverOptions, RecoveryKey, ShownCode,
     SyncSummary,
@@ -66,6 +68,8 @@ pub struct Journal {
     dir: PathBuf,
     /// Made at the first call that needs it, then kept: syncs reuse its connections.
     http: OnceLock<Http>,
+    /// Local edits made through this handle ([`Journal::local_changes`]).
+    changes: u64,
 }
 
 /// `sealsync sync status`.
@@ -114,7 +118,7 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), changes: 0 })
     }
 
     fn http(&self) -> Result<Http, ClientError> {
@@ -125,15 +129,30 @@ impl Journal {
         Ok(self.http.get_or_init(|| http).clone())
     }
 
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How many local edits this handle has made since it opened: a sync
+    /// controller ([`sync::controller`]) watches it to sync soon after one.
+    pub fn local_changes(&self) -> u64 {
+        self.changes
+    }
+
     /// Creates a record; returns its id.
     pub fn create<T: RecordType>(&mut self, fields: &T) -> Result<Uuid, ClientError> {
-        self.store.create(fields, UnixMillis::now())
+        let id = self.store.create(fields, UnixMillis::now())?;
+        self.changes += 1;
+        Ok(id)
     }
 
     /// Replaces a record's content; only the field groups that change are
     /// stamped. Returns `false`, and changes nothing, when nothing differs.
     pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<bool, ClientError> {
-        self.store.update(id, fields, UnixMillis::now())
+        let changed = self.store.update(id, fields, UnixMillis::now())?;
+        self.changes += u64::from(changed);
+        Ok(changed)
     }
 
     /// The record's conflict log: values of its field groups that lost to a
@@ -145,7 +164,9 @@ impl Journal {
     /// Makes a logged value current again, as a new edit that syncs, and
     /// removes it from the log.
     pub fn restore_conflict<T: RecordType>(&mut self, id: Uuid, conflict: i64) -> Result<(), ClientError> {
-        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())
+        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())?;
+        self.changes += 1;
+        Ok(())
     }
 
     /// Removes a logged value, keeping the record as it is.
@@ -155,7 +176,9 @@ impl Journal {
 
     /// Deletes a record (final; its content is erased on every device).
     pub fn delete<T: RecordType>(&mut self, id: Uuid) -> Result<(), ClientError> {
-        self.store.delete::<T>(id, UnixMillis::now())
+        self.store.delete::<T>(id, UnixMillis::now())?;
+        self.changes += 1;
+        Ok(())
     }
 
     /// One record, or `NotFound`.
@@ -236,10 +259,22 @@ impl Journal {
         sync::keys::unlock(&mut self.store, &self.dir, &http, passphrase).await
     }
 
-    /// Pushes local changes and pulls remote ones.
+    /// Pushes local changes and pulls remote ones. One sync of a journal at
+    /// a time, across processes: [`ClientError::SyncBusy`] while another
+    /// holds the journal's [`SyncLock`].
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
+        let _lock = SyncLock::try_acquire(&self.dir)?;
         sync::sync_now(&mut self.store, &self.dir, &http, progress).await
+    }
+
+    /// Whether sync is on (`None`: off) and, if so, whether this device must
+    /// first unlock a key another device rotated to (`Some(true)`).
+    pub fn sync_enabled(&self) -> Result<Option<bool>, ClientError> {
+        if self.store.sync_state()?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(keyfile::load(&self.dir)?.is_some_and(|keys| keys.status.needs_unlock)))
     }
 
     /// Sync settings, pending changes and quarantine.

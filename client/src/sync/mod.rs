@@ -28,8 +28,10 @@ use crate::keyring::{Keyring, Sealers};
 use crate::store::Store;
 use crate::store::sync_state::{self, SyncState};
 
+pub mod controller;
 pub mod keys;
 pub mod link;
+pub mod lock;
 mod pull;
 mod push;
 
