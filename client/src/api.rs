@@ -242,7 +242,12 @@ impl Api {
             (StatusCode::UNAUTHORIZED, "device_revoked") => ClientError::SignedOut,
             (StatusCode::UNAUTHORIZED, "invalid_credentials") => ClientError::WrongPassphrase,
             (StatusCode::FORBIDDEN, "registration_closed") => ClientError::RegistrationClosed,
-            _ => ClientError::Server { status: status.as_u16(), code, detail },
+            _ => ClientError::Server {
+                status: status.as_u16(),
+                code,
+                detail,
+                retry_after: retry_after.map(|wait| wait.as_secs()),
+            },
         };
         let transient = status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS

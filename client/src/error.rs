@@ -131,6 +131,8 @@ pub enum ClientError {
         code: String,
         /// Its detail.
         detail: String,
+        /// Seconds the server asked to wait (`Retry-After`), if it did.
+        retry_after: Option<u64>,
     },
     /// The server refused some local changes (they stay queued): the
     /// reasons, joined. `sync now` ends with this after its summary.
@@ -205,6 +207,10 @@ pub enum ClientError {
     /// An export or import failed; an import that fails changes nothing.
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
+    /// Another sync of this journal (another process, or another handle in
+    /// this one) is running: nothing was done; try again when it finishes.
+    #[error("another sync of this journal is running; nothing was done, try again when it finishes")]
+    SyncBusy,
     /// Another device changed the keys first (a rotation): try again.
     #[error("another device changed the account's keys at the same time; run the command again")]
     KeysChanged,
@@ -260,7 +266,17 @@ impl ClientError {
             Self::KeysChanged => "keys_changed",
             Self::AccountDeleted => "account_deleted",
             Self::Data(e) => e.code(),
+            Self::SyncBusy => "sync_busy",
             Self::LinkFailed(_) => "link_failed",
+        }
+    }
+
+    /// How long the server asked to wait before the next try (`Retry-After`
+    /// on a 429 or 503), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Server { retry_after, .. } => retry_after.map(std::time::Duration::from_secs),
+            _ => None,
         }
     }
 

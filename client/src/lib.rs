@@ -54,6 +54,8 @@ pub use sealsync_envelope::{AccountId, Cursor, DeviceId};
 pub use store::Store;
 pub use store::conflicts::{Conflict, Conflicted};
 pub use store::sync_state::{QuarantineEntry, Refusal, SyncState};
+pub use sync::controller::{Controller, ControllerConfig, ControllerHandle, SyncPhase, SyncStateEvent};
+pub use sync::lock::SyncLock;
 pub use sync::{
     DeviceInfo, EnableOptions, Enabled, KeyInfo, LinkOptions, Progress, RecoverOptions, RecoveryKey, ShownCode,
     SyncSummary,
@@ -75,6 +77,8 @@ pub struct Journal {
     network: api::Network,
     /// Certificate authorities trusted besides the system's (`--ca-file`).
     extra_roots: Vec<reqwest::Certificate>,
+    /// Local edits made through this handle ([`Journal::local_changes`]).
+    changes: u64,
 }
 
 /// `sealsync sync status`.
@@ -125,7 +129,7 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default(), extra_roots: Vec::new() })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default(), extra_roots: Vec::new(), changes: 0 })
     }
 
     /// Trusts the certificate authorities in the PEM file `path` for every
@@ -154,9 +158,22 @@ impl Journal {
         self.http = OnceLock::new();
     }
 
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How many local edits this handle has made since it opened: a sync
+    /// controller ([`sync::controller`]) watches it to sync soon after one.
+    pub fn local_changes(&self) -> u64 {
+        self.changes
+    }
+
     /// Creates a record; returns its id.
     pub fn create<T: RecordType>(&mut self, fields: &T) -> Result<Uuid, ClientError> {
-        self.store.create(fields, UnixMillis::now())
+        let id = self.store.create(fields, UnixMillis::now())?;
+        self.changes += 1;
+        Ok(id)
     }
 
     /// Creates many records of one kind in one transaction (an import, a
@@ -164,13 +181,17 @@ impl Journal {
     /// invalid record writes nothing. Far faster than [`Journal::create`] in
     /// a loop, which commits once per record.
     pub fn create_many<T: RecordType>(&mut self, records: &[T]) -> Result<Vec<Uuid>, ClientError> {
-        self.store.create_many(records, UnixMillis::now())
+        let ids = self.store.create_many(records, UnixMillis::now())?;
+        self.changes += ids.len() as u64;
+        Ok(ids)
     }
 
     /// Replaces a record's content; only the field groups that change are
     /// stamped. Returns `false`, and changes nothing, when nothing differs.
     pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<bool, ClientError> {
-        self.store.update(id, fields, UnixMillis::now())
+        let changed = self.store.update(id, fields, UnixMillis::now())?;
+        self.changes += u64::from(changed);
+        Ok(changed)
     }
 
     /// The record's conflict log: values of its field groups that lost to a
@@ -182,7 +203,9 @@ impl Journal {
     /// Makes a logged value current again, as a new edit that syncs, and
     /// removes it from the log.
     pub fn restore_conflict<T: RecordType>(&mut self, id: Uuid, conflict: i64) -> Result<(), ClientError> {
-        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())
+        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())?;
+        self.changes += 1;
+        Ok(())
     }
 
     /// Removes a logged value, keeping the record as it is.
@@ -192,7 +215,9 @@ impl Journal {
 
     /// Deletes a record (final; its content is erased on every device).
     pub fn delete<T: RecordType>(&mut self, id: Uuid) -> Result<(), ClientError> {
-        self.store.delete::<T>(id, UnixMillis::now())
+        self.store.delete::<T>(id, UnixMillis::now())?;
+        self.changes += 1;
+        Ok(())
     }
 
     /// One record, or `NotFound`.
@@ -274,9 +299,12 @@ impl Journal {
         sync::keys::unlock(&mut self.store, &self.dir, &http, passphrase).await
     }
 
-    /// Pushes local changes and pulls remote ones.
+    /// Pushes local changes and pulls remote ones. One sync of a journal at
+    /// a time, across processes: [`ClientError::SyncBusy`] while another
+    /// holds the journal's [`SyncLock`].
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
+        let _lock = SyncLock::try_acquire(&self.dir)?;
         let result = sync::sync_now(&mut self.store, &self.dir, &http, progress).await;
         // Remembered for `sync status`, which is local.
         match &result {
@@ -297,6 +325,7 @@ impl Journal {
     /// still fail go back with their reason (`quarantined` in the answer).
     pub fn retry_quarantine(&mut self, only: Option<u64>) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
+        let _lock = SyncLock::try_acquire(&self.dir)?;
         sync::retry_quarantine(&mut self.store, &self.dir, &http, only)
     }
 
@@ -304,6 +333,15 @@ impl Journal {
     /// they are not applied. Returns how many.
     pub fn clear_quarantine(&mut self, only: Option<u64>) -> Result<u64, ClientError> {
         self.store.clear_quarantine(only)
+    }
+
+    /// Whether sync is on (`None`: off) and, if so, whether this device must
+    /// first unlock a key another device rotated to (`Some(true)`).
+    pub fn sync_enabled(&self) -> Result<Option<bool>, ClientError> {
+        if self.store.sync_state()?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(keyfile::load(&self.dir)?.is_some_and(|keys| keys.status.needs_unlock)))
     }
 
     /// Sync settings, pending changes and quarantine.
@@ -363,7 +401,9 @@ impl Journal {
     /// time, and a file that cannot be read whole changes nothing.
     pub fn import(&mut self, bytes: &[u8], key: &Decryption) -> Result<ImportReport, ClientError> {
         let document = data::import::read(bytes, key)?;
-        data::import::import(&mut self.store, &document)
+        let report = data::import::import(&mut self.store, &document)?;
+        self.changes += report.added + report.updated;
+        Ok(report)
     }
 
     /// [`Journal::import`] of the file `path`.

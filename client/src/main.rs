@@ -134,6 +134,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             }
             Ok(())
         }
+        Command::Sync(SyncCommand::Watch { every }) => cli::watch::run(journal, every, json),
         Command::Sync(command) => sync(&mut journal, command, json),
         Command::Devices(command) => devices(&mut journal, command, json),
         Command::Export(args) => cli::data::export(&journal, args, json),
@@ -299,6 +300,7 @@ fn read_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphrase, Client
 
 fn sync(journal: &mut Journal, command: SyncCommand, json: bool) -> Result<(), ClientError> {
     match command {
+        SyncCommand::Watch { .. } => unreachable!("`sync watch` owns the journal; run() hands it over"),
         SyncCommand::Enable {
             server,
             account,

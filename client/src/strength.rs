@@ -28,29 +28,56 @@ pub fn suggestion() -> String {
         .join(" ")
 }
 
-/// Refuses a passphrase that is quick to guess, with the reason and a
-/// suggestion. `context` lists words an attacker knows (the account name,
-/// the server's host) and that count as guessable.
-pub fn check_new_passphrase(passphrase: &Passphrase, context: &[&str]) -> Result<(), ClientError> {
-    // A passphrase is a String inside, so its bytes are UTF-8; no copy is made.
-    let typed = std::str::from_utf8(passphrase.expose_secret()).unwrap_or_default();
+/// How guessable a passphrase is (zxcvbn): what a strength meter shows
+/// while the user types, and what [`check_new_passphrase`] decides on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// 0 (guessed at once) to 4 (very hard to guess).
+    pub score: u8,
+    /// Why it is weak, if it is.
+    pub warning: Option<String>,
+    /// How to make it stronger.
+    pub suggestions: Vec<String>,
+    /// log10 of the guesses it takes.
+    pub guesses_log10: f64,
+}
+
+impl Estimate {
+    /// Whether a new passphrase this strong is accepted ([`MIN_SCORE`]).
+    pub fn acceptable(&self) -> bool {
+        self.score >= MIN_SCORE
+    }
+}
+
+/// Estimates `typed`; `context` lists words an attacker knows (the account
+/// name, the server's host), which count as guessable.
+pub fn estimate(typed: &str, context: &[&str]) -> Estimate {
     let mut inputs: Vec<&str> = vec!["sealsync", "journal", "passphrase", "password"];
     inputs.extend(context.iter().copied());
     let entropy = zxcvbn::zxcvbn(typed, &inputs);
-    if u8::from(entropy.score()) >= MIN_SCORE {
+    let feedback = entropy.feedback();
+    Estimate {
+        score: u8::from(entropy.score()),
+        warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+        suggestions: feedback.map(|f| f.suggestions().iter().map(ToString::to_string).collect()).unwrap_or_default(),
+        guesses_log10: entropy.guesses_log10(),
+    }
+}
+
+/// Refuses a passphrase that is quick to guess, with the reason and a
+/// suggestion (see [`estimate`] for `context`).
+pub fn check_new_passphrase(passphrase: &Passphrase, context: &[&str]) -> Result<(), ClientError> {
+    // A passphrase is a String inside, so its bytes are UTF-8; no copy is made.
+    let typed = std::str::from_utf8(passphrase.expose_secret()).unwrap_or_default();
+    let estimate = estimate(typed, context);
+    if estimate.acceptable() {
         return Ok(());
     }
-    let feedback = entropy.feedback();
-    let reason = feedback
-        .and_then(|f| f.warning())
-        .map(|w| w.to_string())
-        .unwrap_or_else(|| format!("it could be guessed in about 10^{:.0} tries", entropy.guesses_log10()));
-    let advice = feedback
-        .map(|f| f.suggestions().iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+    let reason =
+        estimate.warning.unwrap_or_else(|| format!("it could be guessed in about 10^{:.0} tries", estimate.guesses_log10));
     Err(ClientError::WeakPassphrase {
         reason: reason.trim_end_matches('.').to_owned(),
-        advice,
+        advice: estimate.suggestions.join(" "),
         suggestion: suggestion(),
     })
 }

@@ -234,6 +234,15 @@ pub enum SyncCommand {
     },
     /// Push local changes and pull remote ones.
     Now,
+    /// Keep syncing in the foreground: at start, soon after local changes
+    /// made through this process, every few minutes, and again after the
+    /// server comes back; prints each state change until Ctrl-C or until
+    /// sync is turned off.
+    Watch {
+        /// Minutes between periodic syncs.
+        #[arg(long, default_value_t = 15.0)]
+        every: f64,
+    },
     /// Add this device to an account without the passphrase: shows a short
     /// code (and a QR code) to approve on a device that is signed in, and waits.
     Link {

@@ -5,3 +5,4 @@ pub mod data;
 pub mod exit;
 pub mod output;
 pub mod records;
+pub mod watch;

@@ -30,8 +30,10 @@ use crate::store::sync_state::{self, SyncState};
 
 #[doc(hidden)]
 pub mod fault;
+pub mod controller;
 pub mod keys;
 pub mod link;
+pub mod lock;
 mod pull;
 mod push;
 pub mod restore;
