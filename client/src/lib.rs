@@ -30,9 +30,10 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub mod api;
+pub mod clock;
 pub mod domain;
 mod error;
 pub mod keyfile;
@@ -41,6 +42,7 @@ mod private;
 pub mod store;
 pub mod sync;
 
+pub use clock::{SystemClock, WallClock};
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
 pub use private::restrict_umask;
@@ -55,7 +57,6 @@ pub use sync::{
 };
 
 use api::Http;
-use sealsync_envelope::UnixMillis;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -66,6 +67,8 @@ pub struct Journal {
     dir: PathBuf,
     /// Made at the first call that needs it, then kept: syncs reuse its connections.
     http: OnceLock<Http>,
+    /// What `now` is: the system clock unless the app supplied another.
+    clock: Arc<dyn WallClock>,
 }
 
 /// `sealsync sync status`.
@@ -105,6 +108,13 @@ impl Journal {
     ///   read or write, or they are refused rather than used; `journal.db`
     ///   itself, if the user's, is made 0600.
     pub fn open(dir: &Path) -> Result<Self, ClientError> {
+        Self::open_with_clock(dir, Arc::new(SystemClock))
+    }
+
+    /// [`Journal::open`], reading the time from `clock` rather than the
+    /// system clock: edits are stamped, and remote stamps bounded
+    /// (PROTOCOL.md §5), by what it says.
+    pub fn open_with_clock(dir: &Path, clock: Arc<dyn WallClock>) -> Result<Self, ClientError> {
         restrict_umask();
         private::prepare_dir(dir)?;
         let path = dir.join("journal.db");
@@ -114,7 +124,7 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new() })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), clock })
     }
 
     fn http(&self) -> Result<Http, ClientError> {
@@ -127,13 +137,13 @@ impl Journal {
 
     /// Creates a record; returns its id.
     pub fn create<T: RecordType>(&mut self, fields: &T) -> Result<Uuid, ClientError> {
-        self.store.create(fields, UnixMillis::now())
+        self.store.create(fields, self.clock.now())
     }
 
     /// Replaces a record's content; only the field groups that change are
     /// stamped. Returns `false`, and changes nothing, when nothing differs.
     pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<bool, ClientError> {
-        self.store.update(id, fields, UnixMillis::now())
+        self.store.update(id, fields, self.clock.now())
     }
 
     /// The record's conflict log: values of its field groups that lost to a
@@ -145,7 +155,7 @@ impl Journal {
     /// Makes a logged value current again, as a new edit that syncs, and
     /// removes it from the log.
     pub fn restore_conflict<T: RecordType>(&mut self, id: Uuid, conflict: i64) -> Result<(), ClientError> {
-        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())
+        self.store.restore_conflict::<T>(id, conflict, self.clock.now())
     }
 
     /// Removes a logged value, keeping the record as it is.
@@ -155,7 +165,7 @@ impl Journal {
 
     /// Deletes a record (final; its content is erased on every device).
     pub fn delete<T: RecordType>(&mut self, id: Uuid) -> Result<(), ClientError> {
-        self.store.delete::<T>(id, UnixMillis::now())
+        self.store.delete::<T>(id, self.clock.now())
     }
 
     /// One record, or `NotFound`.
@@ -239,7 +249,7 @@ impl Journal {
     /// Pushes local changes and pulls remote ones.
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
-        sync::sync_now(&mut self.store, &self.dir, &http, progress).await
+        sync::sync_now(&mut self.store, &self.dir, &http, self.clock.clone(), progress).await
     }
 
     /// Sync settings, pending changes and quarantine.

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use sealsync_envelope::dto::{
     DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest, SessionResponse,
 };
-use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
+use sealsync_envelope::{AccountId, Cursor, DeviceId};
 use serde::Serialize;
 
 use crate::api::{Api, Http, ServerUrl};
+use crate::clock::WallClock;
 use crate::domain::ValidationError;
 use crate::error::ClientError;
 use crate::keyfile::{self, KeyStatus, Keys};
@@ -317,6 +318,8 @@ struct With {
     api: Api,
     keys: Keys,
     sealers: Arc<Sealers>,
+    /// `now` for merging (PROTOCOL.md §5).
+    clock: Arc<dyn WallClock>,
 }
 
 /// Pushes the outbox, then pulls and merges everything new.
@@ -324,13 +327,14 @@ pub(crate) async fn sync_now(
     store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
+    clock: Arc<dyn WallClock>,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
     if keys.status.needs_unlock {
         return Err(ClientError::NeedsUnlock);
     }
-    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys };
+    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys, clock };
     match sync_with(store, &with, state.cursor, progress).await {
         // Another device rotated the key: remember it (`sync status` shows
         // it, and the next sync stops at once).
@@ -356,7 +360,7 @@ async fn sync_with(
         true => pushed.cursor,
         false => pull::pull(store, with, pushed.cursor, &mut summary, progress).await?,
     };
-    store.transaction(|tx| sync_state::finished(tx, UnixMillis::now().0))?;
+    store.transaction(|tx| sync_state::finished(tx, with.clock.now().0))?;
     summary.cursor = cursor.0;
     Ok(summary)
 }

@@ -203,7 +203,7 @@ pub(super) async fn pull(
         store.transaction(|tx| {
             let mut clock = load_clock(tx)?;
             for page in &ready {
-                merge_page(tx, &page.items, with.keys.device_id, &mut clock, UnixMillis::now(), summary)?;
+                merge_page(tx, &page.items, with.keys.device_id, &mut clock, with.clock.now(), summary)?;
             }
             save_clock(tx, &clock)?;
             sync_state::advance(tx, last)
@@ -229,7 +229,7 @@ pub(super) fn retry_deferred(store: &mut Store, with: &With, summary: &mut SyncS
         let deferred = sync_state::take_deferred(tx)?;
         let items: Vec<Received> = deferred.into_iter().map(|(seq, bytes)| receive(sealers, me, seq, bytes)).collect();
         let mut clock = load_clock(tx)?;
-        merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;
+        merge_page(tx, &items, me, &mut clock, with.clock.now(), summary)?;
         save_clock(tx, &clock)
     })
 }
