@@ -237,7 +237,7 @@ fn base4(n: u64, len: usize) -> Vec<u8> {
 
 /// A value in `0..=max` (or none) other than `current`.
 fn other_rating(current: Option<u8>, n: u64, max: u8) -> Option<u8> {
-    if current.is_some() && n % 4 == 0 {
+    if current.is_some() && n.is_multiple_of(4) {
         return None;
     }
     let base = current.map_or(0, |c| c as u64 + 1);
@@ -263,7 +263,7 @@ impl Driven for Mood {
 impl Driven for Assessment {
     const MODEL: Kind = Kind::Assessment;
     fn fresh(n: u64) -> Self {
-        let kind = if n % 2 == 0 { AssessmentKind::Phq9 } else { AssessmentKind::Gad7 };
+        let kind = if n.is_multiple_of(2) { AssessmentKind::Phq9 } else { AssessmentKind::Gad7 };
         Assessment::new(kind, base4(n, kind.items())).unwrap()
     }
     fn change(&self, _group: usize, n: u64) -> Self {
@@ -292,10 +292,10 @@ impl Driven for Activity {
         let mut a = self.clone();
         match group {
             0 => a.name = format!("activity {n}"),
-            1 => a.category = (a.category.is_none() || n % 3 != 0).then(|| format!("category {n}")),
+            1 => a.category = (a.category.is_none() || !n.is_multiple_of(3)).then(|| format!("category {n}")),
             2 => {
                 a.minutes = match a.minutes {
-                    Some(_) if n % 4 == 0 => None,
+                    Some(_) if n.is_multiple_of(4) => None,
                     m => Some(((m.map_or(0, |m| m as u64 + 1) + n % 1440) % 1441) as u32),
                 }
             }
@@ -326,7 +326,7 @@ impl Driven for Schedule {
             recurrence: recurrence(n),
             at: format!("{:02}:{:02}", n / 60 % 24, n % 60),
             tz: ZONES[(n % 4) as usize].into(),
-            active: n % 2 == 0,
+            active: n.is_multiple_of(2),
         }
     }
     fn change(&self, group: usize, n: u64) -> Self {
