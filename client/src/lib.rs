@@ -69,6 +69,8 @@ pub struct Journal {
     http: OnceLock<Http>,
     /// What `now` is: the system clock unless the app supplied another.
     clock: Arc<dyn WallClock>,
+    /// Envelopes asked for per pull page.
+    pull_page: std::num::NonZeroU32,
 }
 
 /// `sealsync sync status`.
@@ -124,7 +126,7 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), clock })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), clock, pull_page: sync::PULL_PAGE })
     }
 
     fn http(&self) -> Result<Http, ClientError> {
@@ -246,10 +248,18 @@ impl Journal {
         sync::keys::unlock(&mut self.store, &self.dir, &http, passphrase).await
     }
 
+    /// Asks for pull pages of at most `envelopes` (default 1,000; the server
+    /// may send fewer). Each page is merged, and the cursor saved, as it
+    /// arrives: on a slow or flaky link smaller pages keep more of a sync
+    /// that is cut off.
+    pub fn set_pull_page(&mut self, envelopes: std::num::NonZeroU32) {
+        self.pull_page = envelopes;
+    }
+
     /// Pushes local changes and pulls remote ones.
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
-        sync::sync_now(&mut self.store, &self.dir, &http, self.clock.clone(), progress).await
+        sync::sync_now(&mut self.store, &self.dir, &http, self.clock.clone(), self.pull_page, progress).await
     }
 
     /// Sync settings, pending changes and quarantine.

@@ -67,7 +67,8 @@ enum Cut {
     /// The sync is stopped (its future dropped, as when the app quits)
     /// once the push is acknowledged, before the pull.
     StopAfterPush,
-    /// The sync is stopped once the first pulled page is merged.
+    /// The sync is stopped once the first pulled pages are merged (those
+    /// that arrived while the first was opened).
     StopAfterPage,
 }
 
@@ -107,6 +108,9 @@ enum Op {
 #[derive(Clone)]
 struct History {
     devices: usize,
+    /// Envelopes per pull page (small ones make a sync many pages long, so a
+    /// stop after the first page is a stop in the middle).
+    pull_page: u32,
     /// Each device's clock error, in minutes.
     skew_minutes: Vec<i64>,
     /// A device whose syncs are skipped during operations `from..from + len`.
@@ -121,6 +125,7 @@ struct History {
 impl std::fmt::Debug for History {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{} devices, clocks off by {:?} minutes", self.devices, self.skew_minutes)?;
+        writeln!(f, "pull pages of {}", self.pull_page)?;
         writeln!(f, "offline: {:?}, late: {:?}", self.offline, self.late)?;
         for (i, op) in self.ops.iter().enumerate() {
             writeln!(f, "{i:3}: {op:?}")?;
@@ -168,7 +173,7 @@ fn skew() -> impl Strategy<Value = i64> {
 }
 
 fn history() -> impl Strategy<Value = History> {
-    (3..=5usize).prop_flat_map(|devices| {
+    (3..=5usize, prop_oneof![1..4u32, Just(1000)]).prop_flat_map(|(devices, pull_page)| {
         (
             proptest::collection::vec(skew(), devices),
             proptest::option::of((0..devices, 0..MAX_OPS, 5..30usize)),
@@ -177,6 +182,7 @@ fn history() -> impl Strategy<Value = History> {
         )
             .prop_map(move |(skew_minutes, offline, late, ops)| History {
                 devices,
+                pull_page,
                 skew_minutes,
                 offline: offline.map(|(dev, from, len)| Offline { dev, from, len }),
                 late: late.map(|(dev, at)| Late { dev, at }),
@@ -925,7 +931,8 @@ fn check(rt: &tokio::runtime::Runtime, proxy: &Proxy, history: &History) -> Resu
     for dev in 0..history.devices {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(SkewedClock { time: time.clone(), skew_ms: history.skew_minutes[dev] * 60_000 });
-        let journal = Journal::open_with_clock(dir.path(), clock.clone()).map_err(|e| err("open", e))?;
+        let mut journal = Journal::open_with_clock(dir.path(), clock.clone()).map_err(|e| err("open", e))?;
+        journal.set_pull_page(std::num::NonZeroU32::new(history.pull_page).unwrap());
         devices.push(Device { journal, clock, id: None, _dir: dir });
     }
     let mut run = Run {

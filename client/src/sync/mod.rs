@@ -34,6 +34,8 @@ pub mod link;
 mod pull;
 mod push;
 
+pub(crate) use pull::PULL_PAGE;
+
 pub use keys::{KeyInfo, RecoverOptions, RecoveryKey};
 pub use link::{LinkOptions, ShownCode};
 
@@ -320,6 +322,8 @@ struct With {
     sealers: Arc<Sealers>,
     /// `now` for merging (PROTOCOL.md §5).
     clock: Arc<dyn WallClock>,
+    /// Envelopes asked for per pull page.
+    pull_page: std::num::NonZeroU32,
 }
 
 /// Pushes the outbox, then pulls and merges everything new.
@@ -328,13 +332,14 @@ pub(crate) async fn sync_now(
     dir: &std::path::Path,
     http: &Http,
     clock: Arc<dyn WallClock>,
+    pull_page: std::num::NonZeroU32,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
     if keys.status.needs_unlock {
         return Err(ClientError::NeedsUnlock);
     }
-    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys, clock };
+    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys, clock, pull_page };
     match sync_with(store, &with, state.cursor, progress).await {
         // Another device rotated the key: remember it (`sync status` shows
         // it, and the next sync stops at once).

@@ -24,8 +24,8 @@ use crate::store::records::{self, Current, Merged};
 use crate::store::sync_state;
 use crate::store::{Store, load_clock, save_clock};
 
-/// Envelopes per pull page.
-const PULL_PAGE: u32 = 1000;
+/// Envelopes per pull page, unless the app asks for fewer.
+pub(crate) const PULL_PAGE: std::num::NonZeroU32 = std::num::NonZeroU32::new(1000).unwrap();
 
 /// An envelope as received, after the work that needs no database.
 struct Received {
@@ -101,11 +101,11 @@ const PAGES_AHEAD: usize = 8;
 /// until the account has no more or the receiver is gone.
 fn spawn_fetcher(with: &With, mut after: Cursor) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
     let (api, token) = (with.api.clone(), Zeroizing::new(with.keys.token.to_string()));
-    let (sealers, me) = (with.sealers.clone(), with.keys.device_id);
+    let (sealers, me, limit) = (with.sealers.clone(), with.keys.device_id, with.pull_page.get());
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
         loop {
-            let page = match api.pull(&token, after, PULL_PAGE).await.and_then(|page| check_page(after, page)) {
+            let page = match api.pull(&token, after, limit).await.and_then(|page| check_page(after, page)) {
                 Ok(page) => page,
                 Err(e) => return drop(sender.send(Err(e)).await),
             };
