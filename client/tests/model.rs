@@ -502,6 +502,16 @@ impl Model {
         Ok(())
     }
 
+    /// Another group written by the change just recorded, under its stamp.
+    fn same_stamp(&mut self, dev: usize, event: Event) {
+        let e = self.events.len();
+        self.events.push(event);
+        self.may_have_seen.push(self.may_have_seen[e - 1].clone());
+        self.had_seen.push(self.had_seen[e - 1].clone());
+        self.may[dev].insert(e);
+        self.certain[dev].insert(e);
+    }
+
     /// A sync was attempted: whatever got through, at most everything went both ways.
     fn attempted(&mut self, dev: usize) {
         self.server_may.extend(self.may[dev].iter().copied());
@@ -631,19 +641,12 @@ impl Run<'_> {
         self.model.recs.push(Rec { id, kind: T::MODEL, created_at: now });
         let json = serde_json::to_value(&fields).unwrap();
         let hlc = record.hlc;
-        // One stamp for all groups: record them as one event per group,
-        // checking the stamp once.
+        // One stamp for all groups: one event per group, the stamp checked once.
         for group in 0..groups(T::MODEL).len() {
             let event = Event::Write { rec, group, value: group_value(T::MODEL, group, &json), hlc, dev };
-            if group == 0 {
-                self.model.local(dev, now, event)?;
-            } else {
-                let e = self.model.events.len();
-                self.model.events.push(event);
-                self.model.may_have_seen.push(self.model.may_have_seen[e - 1].clone());
-                self.model.had_seen.push(self.model.had_seen[e - 1].clone());
-                self.model.may[dev].insert(e);
-                self.model.certain[dev].insert(e);
+            match group {
+                0 => self.model.local(dev, now, event)?,
+                _ => self.model.same_stamp(dev, event),
             }
         }
         Ok(())
@@ -678,15 +681,9 @@ impl Run<'_> {
         }
         for (i, group) in changed.into_iter().enumerate() {
             let event = Event::Write { rec, group, value: group_value(T::MODEL, group, &new), hlc: record.hlc, dev };
-            if i == 0 {
-                self.model.local(dev, now, event)?;
-            } else {
-                let e = self.model.events.len();
-                self.model.events.push(event);
-                self.model.may_have_seen.push(self.model.may_have_seen[e - 1].clone());
-                self.model.had_seen.push(self.model.had_seen[e - 1].clone());
-                self.model.may[dev].insert(e);
-                self.model.certain[dev].insert(e);
+            match i {
+                0 => self.model.local(dev, now, event)?,
+                _ => self.model.same_stamp(dev, event),
             }
         }
         Ok(())
