@@ -30,10 +30,11 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub mod api;
 pub mod data;
+pub mod clock;
 pub mod domain;
 mod error;
 pub mod keyfile;
@@ -46,6 +47,7 @@ pub mod sync;
 pub use data::{DataError, Decryption, Encryption, ExportFormat, ExportOptions, ExportSummary, ImportReport};
 pub use api::{Network, Retrying};
 pub use domain::ValidationError;
+pub use clock::{SystemClock, WallClock};
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
 pub use private::restrict_umask;
@@ -62,7 +64,6 @@ pub use sync::{
 };
 
 use api::Http;
-use sealsync_envelope::UnixMillis;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -79,6 +80,10 @@ pub struct Journal {
     extra_roots: Vec<reqwest::Certificate>,
     /// Local edits made through this handle ([`Journal::local_changes`]).
     changes: u64,
+    /// What `now` is: the system clock unless the app supplied another.
+    clock: Arc<dyn WallClock>,
+    /// Envelopes asked for per pull page.
+    pull_page: std::num::NonZeroU32,
 }
 
 /// `sealsync sync status`.
@@ -120,6 +125,13 @@ impl Journal {
     ///   read or write, or they are refused rather than used; `journal.db`
     ///   itself, if the user's, is made 0600.
     pub fn open(dir: &Path) -> Result<Self, ClientError> {
+        Self::open_with_clock(dir, Arc::new(SystemClock))
+    }
+
+    /// [`Journal::open`], reading the time from `clock` rather than the
+    /// system clock: edits are stamped, and remote stamps bounded
+    /// (PROTOCOL.md §5), by what it says.
+    pub fn open_with_clock(dir: &Path, clock: Arc<dyn WallClock>) -> Result<Self, ClientError> {
         restrict_umask();
         private::prepare_dir(dir)?;
         let path = dir.join("journal.db");
@@ -129,7 +141,7 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default(), extra_roots: Vec::new(), changes: 0 })
+        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default(), extra_roots: Vec::new(), changes: 0, clock, pull_page: sync::PULL_PAGE })
     }
 
     /// Trusts the certificate authorities in the PEM file `path` for every
@@ -171,7 +183,7 @@ impl Journal {
 
     /// Creates a record; returns its id.
     pub fn create<T: RecordType>(&mut self, fields: &T) -> Result<Uuid, ClientError> {
-        let id = self.store.create(fields, UnixMillis::now())?;
+        let id = self.store.create(fields, self.clock.now())?;
         self.changes += 1;
         Ok(id)
     }
@@ -181,7 +193,7 @@ impl Journal {
     /// invalid record writes nothing. Far faster than [`Journal::create`] in
     /// a loop, which commits once per record.
     pub fn create_many<T: RecordType>(&mut self, records: &[T]) -> Result<Vec<Uuid>, ClientError> {
-        let ids = self.store.create_many(records, UnixMillis::now())?;
+        let ids = self.store.create_many(records, self.clock.now())?;
         self.changes += ids.len() as u64;
         Ok(ids)
     }
@@ -189,7 +201,7 @@ impl Journal {
     /// Replaces a record's content; only the field groups that change are
     /// stamped. Returns `false`, and changes nothing, when nothing differs.
     pub fn update<T: RecordType>(&mut self, id: Uuid, fields: &T) -> Result<bool, ClientError> {
-        let changed = self.store.update(id, fields, UnixMillis::now())?;
+        let changed = self.store.update(id, fields, self.clock.now())?;
         self.changes += u64::from(changed);
         Ok(changed)
     }
@@ -203,7 +215,7 @@ impl Journal {
     /// Makes a logged value current again, as a new edit that syncs, and
     /// removes it from the log.
     pub fn restore_conflict<T: RecordType>(&mut self, id: Uuid, conflict: i64) -> Result<(), ClientError> {
-        self.store.restore_conflict::<T>(id, conflict, UnixMillis::now())?;
+        self.store.restore_conflict::<T>(id, conflict, self.clock.now())?;
         self.changes += 1;
         Ok(())
     }
@@ -215,7 +227,7 @@ impl Journal {
 
     /// Deletes a record (final; its content is erased on every device).
     pub fn delete<T: RecordType>(&mut self, id: Uuid) -> Result<(), ClientError> {
-        self.store.delete::<T>(id, UnixMillis::now())?;
+        self.store.delete::<T>(id, self.clock.now())?;
         self.changes += 1;
         Ok(())
     }
@@ -299,18 +311,26 @@ impl Journal {
         sync::keys::unlock(&mut self.store, &self.dir, &http, passphrase).await
     }
 
+    /// Asks for pull pages of at most `envelopes` (default 1,000; the server
+    /// may send fewer). Each page is merged, and the cursor saved, as it
+    /// arrives: on a slow or flaky link smaller pages keep more of a sync
+    /// that is cut off.
+    pub fn set_pull_page(&mut self, envelopes: std::num::NonZeroU32) {
+        self.pull_page = envelopes;
+    }
+
     /// Pushes local changes and pulls remote ones. One sync of a journal at
     /// a time, across processes: [`ClientError::SyncBusy`] while another
     /// holds the journal's [`SyncLock`].
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
         let _lock = SyncLock::try_acquire(&self.dir)?;
-        let result = sync::sync_now(&mut self.store, &self.dir, &http, progress).await;
+        let result = sync::sync_now(&mut self.store, &self.dir, &http, self.clock.clone(), self.pull_page, progress).await;
         // Remembered for `sync status`, which is local.
         match &result {
-            Err(ClientError::SignedOut) => self.store.mark_signed_out(UnixMillis::now().0)?,
+            Err(ClientError::SignedOut) => self.store.mark_signed_out(self.clock.now().0)?,
             Err(ClientError::SyncDisabled) | Ok(_) => {}
-            Err(_) => self.store.mark_partial_sync(UnixMillis::now().0)?,
+            Err(_) => self.store.mark_partial_sync(self.clock.now().0)?,
         }
         result
     }
@@ -326,7 +346,7 @@ impl Journal {
     pub fn retry_quarantine(&mut self, only: Option<u64>) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
         let _lock = SyncLock::try_acquire(&self.dir)?;
-        sync::retry_quarantine(&mut self.store, &self.dir, &http, only)
+        sync::retry_quarantine(&mut self.store, &self.dir, &http, self.clock.clone(), only)
     }
 
     /// Drops quarantined envelopes (all, or those at one `server_seq`):

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use sealsync_envelope::dto::{
     DeviceRegistration, LoginRequest, MAX_DEVICE_NAME_BYTES, RegisterRequest, SessionResponse,
 };
-use sealsync_envelope::{AccountId, Cursor, DeviceId, UnixMillis};
+use sealsync_envelope::{AccountId, Cursor, DeviceId};
 use serde::Serialize;
 
 use crate::api::{Api, Http, ServerUrl};
+use crate::clock::WallClock;
 use crate::domain::ValidationError;
 use crate::error::ClientError;
 use crate::keyfile::{self, KeyStatus, Keys};
@@ -37,6 +38,8 @@ pub mod lock;
 mod pull;
 mod push;
 pub mod restore;
+
+pub(crate) use pull::PULL_PAGE;
 
 pub use keys::{KeyInfo, RecoverOptions, RecoveryKey};
 pub use link::{LinkOptions, ShownCode};
@@ -331,6 +334,10 @@ struct With {
     api: Api,
     keys: Keys,
     sealers: Arc<Sealers>,
+    /// `now` for merging (PROTOCOL.md §5).
+    clock: Arc<dyn WallClock>,
+    /// Envelopes asked for per pull page.
+    pull_page: std::num::NonZeroU32,
 }
 
 /// Pushes the outbox, then pulls and merges everything new.
@@ -338,13 +345,15 @@ pub(crate) async fn sync_now(
     store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
+    clock: Arc<dyn WallClock>,
+    pull_page: std::num::NonZeroU32,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<SyncSummary, ClientError> {
     let (state, keys, api) = session(store, dir, http)?;
     if keys.status.needs_unlock {
         return Err(ClientError::NeedsUnlock);
     }
-    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys };
+    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys, clock, pull_page };
     match sync_with(store, &with, state.cursor, progress).await {
         // Another device rotated the key: remember it (`sync status` shows
         // it, and the next sync stops at once).
@@ -397,7 +406,7 @@ async fn sync_once(
         None => pull::pull(store, with, pushed.cursor, None, &mut summary, progress).await?,
     };
     store.transaction(|tx| {
-        sync_state::finished(tx, UnixMillis::now().0, &summary.refused)?;
+        sync_state::finished(tx, with.clock.now().0, &summary.refused)?;
         // Pulled to the head: a healing pull (after a restore) is done.
         crate::store::server_log::healed(tx)
     })?;
@@ -413,10 +422,12 @@ pub(crate) fn retry_quarantine(
     store: &mut Store,
     dir: &std::path::Path,
     http: &Http,
+    clock: Arc<dyn WallClock>,
     only: Option<u64>,
 ) -> Result<SyncSummary, ClientError> {
     let (_, keys, api) = session(store, dir, http)?;
-    let with = With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys };
+    let with =
+        With { sealers: Arc::new(keys.keyring.sealers(keys.account_id)), api, keys, clock, pull_page: PULL_PAGE };
     let mut summary = SyncSummary::default();
     pull::retry_quarantined(store, &with, only, &mut summary)?;
     Ok(summary)

@@ -25,8 +25,8 @@ use crate::store::records::{self, Current, Merged};
 use crate::store::sync_state;
 use crate::store::{Store, load_clock, save_clock};
 
-/// Envelopes per pull page (and in the page a push asks for).
-pub(super) const PULL_PAGE: u32 = 1000;
+/// Envelopes per pull page, unless the app asks for fewer.
+pub(crate) const PULL_PAGE: std::num::NonZeroU32 = std::num::NonZeroU32::new(1000).unwrap();
 
 /// An envelope as received, after the work that needs no database.
 struct Received {
@@ -109,14 +109,14 @@ fn spawn_fetcher(
     first: Option<PullResponse>,
 ) -> (mpsc::Receiver<Result<Page, ClientError>>, AbortOnDrop) {
     let (api, token) = (with.api.clone(), Zeroizing::new(with.keys.token.to_string()));
-    let (sealers, me) = (with.sealers.clone(), with.keys.device_id);
+    let (sealers, me, limit) = (with.sealers.clone(), with.keys.device_id, with.pull_page.get());
     let (sender, receiver) = mpsc::channel(PAGES_AHEAD);
     let task = tokio::spawn(async move {
         let mut first = first;
         loop {
             let fetched = match first.take() {
                 Some(page) => Ok(page),
-                None => api.pull(&token, after, PULL_PAGE).await,
+                None => api.pull(&token, after, limit).await,
             };
             let page = match fetched.and_then(|page| check_page(after, page)) {
                 Ok(page) => page,
@@ -248,7 +248,7 @@ pub(super) async fn pull(
         store.transaction(|tx| {
             let mut clock = load_clock(tx)?;
             for page in &ready {
-                merge_page(tx, &page.items, with.keys.device_id, &mut clock, UnixMillis::now(), summary)?;
+                merge_page(tx, &page.items, with.keys.device_id, &mut clock, with.clock.now(), summary)?;
             }
             save_clock(tx, &clock)?;
             super::restore::note_pull(tx, ready.last().and_then(|page| page.log.as_ref()))?;
@@ -276,7 +276,7 @@ pub(super) fn retry_deferred(store: &mut Store, with: &With, summary: &mut SyncS
         let deferred = sync_state::take_deferred(tx)?;
         let items: Vec<Received> = deferred.into_iter().map(|(seq, bytes)| receive(sealers, me, seq, bytes)).collect();
         let mut clock = load_clock(tx)?;
-        merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;
+        merge_page(tx, &items, me, &mut clock, with.clock.now(), summary)?;
         save_clock(tx, &clock)
     })
 }
@@ -295,7 +295,7 @@ pub(super) fn retry_quarantined(
         summary.pulled = taken.len() as u64;
         let items: Vec<Received> = taken.into_iter().map(|(seq, bytes)| receive(sealers, me, seq, bytes)).collect();
         let mut clock = load_clock(tx)?;
-        merge_page(tx, &items, me, &mut clock, UnixMillis::now(), summary)?;
+        merge_page(tx, &items, me, &mut clock, with.clock.now(), summary)?;
         save_clock(tx, &clock)
     })
 }

@@ -62,8 +62,8 @@ pub(super) struct Pushed {
 /// an incremental sync is one request. Earlier pushes ask for none: the
 /// cursor moves while they upload, and a page asked for then would carry
 /// this device's own envelopes back.
-fn page_after(last: bool, cursor: Cursor) -> Option<PullAfter> {
-    last.then_some(PullAfter { after: cursor, limit: Some(u64::from(super::pull::PULL_PAGE)) })
+fn page_after(last: bool, cursor: Cursor, limit: std::num::NonZeroU32) -> Option<PullAfter> {
+    last.then_some(PullAfter { after: cursor, limit: Some(u64::from(limit.get())) })
 }
 
 /// Pushes everything in the outbox (stopping at the first batch the server
@@ -83,7 +83,7 @@ pub(super) async fn push_outbox(
     let mut page = None;
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, limit, after, sealer, keys.device_id);
     let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
-    let mut asked = page_after(!more, cursor);
+    let mut asked = page_after(!more, cursor, with.pull_page);
     let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch, asked));
     let (mut next, mut more) = match batch.last() {
         Some(last) if more => store.transaction(|tx| seal(tx, last.device_seq))?,
@@ -103,7 +103,7 @@ pub(super) async fn push_outbox(
         // What the server refuses stays queued; do not loop on it.
         let stop = answer.rejected > 0 || response.results.len() != batch.len();
         if !stop && !next.is_empty() {
-            asked = page_after(!more, moved);
+            asked = page_after(!more, moved, with.pull_page);
             in_flight = Some(spawn_push(api, &keys.token, &next, asked));
         }
         let after = next.last().map(|o| o.device_seq).filter(|_| more && in_flight.is_some());

@@ -441,7 +441,7 @@ pub struct Server {
     bind: String,
     child: Option<Child>,
     log_path: PathBuf,
-    /// Extra environment for the server process (settings a test needs).
+    /// Settings on top of the ones every test server gets (see [`Server::start_with`]).
     env: Vec<(String, String)>,
     // Dropped after the child is killed (field order): the database, then the directory.
     pub db: ServerDb,
@@ -471,8 +471,7 @@ impl Server {
         Self::start_with(backend, &[])
     }
 
-    /// [`Server::start`] with extra environment variables (e.g. a small
-    /// `SEALSYNC_MAX_ACCOUNT_BYTES`).
+    /// [`Server::start`] with extra `SEALSYNC_*` settings (they win over the defaults here).
     pub fn start_with(backend: Backend, env: &[(&str, &str)]) -> Option<Server> {
         let binary = server_binary();
         let dir = tempfile::tempdir().unwrap();
@@ -491,7 +490,7 @@ impl Server {
             bind,
             child: None,
             log_path: dir.path().join("server.log"),
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             db,
             dir,
         };
@@ -794,6 +793,8 @@ struct ProxyShared {
     mode: Mutex<ProxyMode>,
     fired: Condvar,
     stop: AtomicBool,
+    /// After the cut, pass again rather than go down (see [`Proxy::cut_once`]).
+    reopen: AtomicBool,
     listen: String,
 }
 
@@ -806,6 +807,7 @@ impl Proxy {
             mode: Mutex::new(ProxyMode::Pass),
             fired: Condvar::new(),
             stop: AtomicBool::new(false),
+            reopen: AtomicBool::new(false),
             listen: listen.clone(),
         });
         let accept = shared.clone();
@@ -831,6 +833,15 @@ impl Proxy {
     /// `POST /v1/sync/push`) is cut.
     pub fn cut_nth(&self, request: &'static str, nth: usize) {
         assert!(nth >= 1);
+        self.shared.reopen.store(false, Ordering::SeqCst);
+        *self.shared.mode.lock().unwrap() = ProxyMode::Cut(request, nth);
+    }
+
+    /// Like [`Proxy::cut_nth`], but the proxy passes everything again right
+    /// after the cut: an answer lost once, which the client's retry survives.
+    pub fn cut_once(&self, request: &'static str, nth: usize) {
+        assert!(nth >= 1);
+        self.shared.reopen.store(true, Ordering::SeqCst);
         *self.shared.mode.lock().unwrap() = ProxyMode::Cut(request, nth);
     }
 
@@ -894,7 +905,10 @@ fn pump_connection(client: TcpStream, upstream: TcpStream, shared: Arc<ProxyShar
             let mut mode = shared.mode.lock().unwrap();
             if matches!(*mode, ProxyMode::Cut(_, 1)) {
                 // The server answered: it did the work. The device never hears of it.
-                *mode = ProxyMode::Down;
+                *mode = match shared.reopen.load(Ordering::SeqCst) {
+                    true => ProxyMode::Pass,
+                    false => ProxyMode::Down,
+                };
                 shared.fired.notify_all();
                 drop(mode);
                 let _ = client_write.shutdown(std::net::Shutdown::Both);
