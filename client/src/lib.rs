@@ -33,8 +33,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub mod api;
-pub mod data;
 pub mod clock;
+pub mod data;
 pub mod domain;
 mod error;
 pub mod keyfile;
@@ -44,10 +44,10 @@ pub mod store;
 pub mod strength;
 pub mod sync;
 
-pub use data::{DataError, Decryption, Encryption, ExportFormat, ExportOptions, ExportSummary, ImportReport};
 pub use api::{Network, Retrying};
-pub use domain::ValidationError;
 pub use clock::{SystemClock, WallClock};
+pub use data::{DataError, Decryption, Encryption, ExportFormat, ExportOptions, ExportSummary, ImportReport};
+pub use domain::ValidationError;
 pub use domain::{Activity, Assessment, AssessmentKind, Mood, Record, RecordType, Recurrence, Schedule, Severity};
 pub use error::ClientError;
 pub use private::restrict_umask;
@@ -141,7 +141,16 @@ impl Journal {
         }
         keyfile::check(dir)?;
         let store = Store::open(&path)?;
-        Ok(Self { store, dir: dir.to_owned(), http: OnceLock::new(), network: api::Network::default(), extra_roots: Vec::new(), changes: 0, clock, pull_page: sync::PULL_PAGE })
+        Ok(Self {
+            store,
+            dir: dir.to_owned(),
+            http: OnceLock::new(),
+            network: api::Network::default(),
+            extra_roots: Vec::new(),
+            changes: 0,
+            clock,
+            pull_page: sync::PULL_PAGE,
+        })
     }
 
     /// Trusts the certificate authorities in the PEM file `path` for every
@@ -325,7 +334,8 @@ impl Journal {
     pub async fn sync_now(&mut self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<SyncSummary, ClientError> {
         let http = self.http()?;
         let _lock = SyncLock::try_acquire(&self.dir)?;
-        let result = sync::sync_now(&mut self.store, &self.dir, &http, self.clock.clone(), self.pull_page, progress).await;
+        let result =
+            sync::sync_now(&mut self.store, &self.dir, &http, self.clock.clone(), self.pull_page, progress).await;
         // Remembered for `sync status`, which is local.
         match &result {
             Err(ClientError::SignedOut) => self.store.mark_signed_out(self.clock.now().0)?,

@@ -73,8 +73,9 @@ pub fn check_new_passphrase(passphrase: &Passphrase, context: &[&str]) -> Result
     if estimate.acceptable() {
         return Ok(());
     }
-    let reason =
-        estimate.warning.unwrap_or_else(|| format!("it could be guessed in about 10^{:.0} tries", estimate.guesses_log10));
+    let reason = estimate
+        .warning
+        .unwrap_or_else(|| format!("it could be guessed in about 10^{:.0} tries", estimate.guesses_log10));
     Err(ClientError::WeakPassphrase {
         reason: reason.trim_end_matches('.').to_owned(),
         advice: estimate.suggestions.join(" "),

@@ -29,9 +29,9 @@ use crate::keyring::{Keyring, Sealers};
 use crate::store::Store;
 use crate::store::sync_state::{self, SyncState};
 
+pub mod controller;
 #[doc(hidden)]
 pub mod fault;
-pub mod controller;
 pub mod keys;
 pub mod link;
 pub mod lock;
