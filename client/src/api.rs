@@ -249,7 +249,9 @@ impl Api {
                 retry_after: retry_after.map(|wait| wait.as_secs()),
             },
         };
-        let transient = status.is_server_error()
+        // A full disk on the server does not clear in seconds: say so at once
+        // (what was refused stays queued for a later sync).
+        let transient = (status.is_server_error() && status != StatusCode::INSUFFICIENT_STORAGE)
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT;
         Err(if transient { Failure::Retry(error, retry_after) } else { Failure::Fatal(error) })

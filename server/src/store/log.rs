@@ -12,11 +12,12 @@ macro_rules! log_queries {
                 .fetch_optional(&self.pool)
                 .await?;
             let (seq, id) = row.ok_or(StoreError::AccountNotFound)?;
-            let marks: Vec<(Uuid, i64)> =
-                sqlx::query_as("SELECT device_id, max_device_seq FROM device_counters WHERE account_id = $1")
-                    .bind(account_id.0)
-                    .fetch_all(&self.pool)
-                    .await?;
+            let marks: Vec<(Uuid, i64)> = sqlx::query_as(
+                "SELECT device_id, max_device_seq FROM device_counters WHERE account_id = $1 ORDER BY device_id",
+            )
+            .bind(account_id.0)
+            .fetch_all(&self.pool)
+            .await?;
             Ok(sealsync_envelope::dto::LogState {
                 id: sealsync_envelope::dto::LogId(id.try_into().unwrap_or([0; 16])),
                 head: Cursor(to_u64(seq)),
