@@ -38,7 +38,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// Histories per backend in an ordinary `cargo test`.
-const DEFAULT_CASES: u32 = 16;
+const DEFAULT_CASES: u32 = 100;
 
 /// Operations per history, at most.
 const MAX_OPS: usize = 40;
