@@ -351,9 +351,11 @@ pub(crate) fn page(mut rows: Vec<(i64, Vec<u8>)>, limit: u32) -> PullPage {
 /// later push find no account, so no envelope can be added after the
 /// envelopes are deleted (on Postgres they have no foreign key: migration
 /// 0002). Devices, their counters and keys go by cascade, and explicitly, and
-/// so do the pairings the account's devices claimed. `$1` is the account id.
-pub(crate) const DELETE_ACCOUNT: [&str; 6] = [
+/// so do the pairings the account's devices claimed and the account's name
+/// (migration 0007). `$1` is the account id.
+pub(crate) const DELETE_ACCOUNT: [&str; 7] = [
     "DELETE FROM accounts WHERE id = $1",
+    "DELETE FROM account_names WHERE account_id = $1",
     "DELETE FROM envelopes WHERE account_id = $1",
     "DELETE FROM devices WHERE account_id = $1",
     "DELETE FROM device_counters WHERE account_id = $1",

@@ -46,8 +46,10 @@ impl PgStore {
 }
 
 /// Which unique constraint a Postgres error violated, if any.
-/// The unique constraint on account names, as Postgres names it.
-const NAME_CONSTRAINT: &str = "accounts_name_key";
+/// The unique constraint on account names, as Postgres names it: since
+/// migration 0007 the key of `account_names`, which `create_account` checks on
+/// its own insert (an accounts insert now fails only on its id).
+const NAME_CONSTRAINT: &str = "account_names_pkey";
 
 /// A write transaction (the account row lock is taken inside `push`).
 async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {

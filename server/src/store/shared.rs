@@ -186,6 +186,14 @@ macro_rules! shared_queries {
                     None => e.into(),
                 });
             }
+            // The name's own row (migration 0007): a name another account
+            // holds fails here, on either backend.
+            sqlx::query("INSERT INTO account_names (name, account_id) VALUES ($1, $2)")
+                .bind(&account.name)
+                .bind(account.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| if unique_violation(&e).is_some() { StoreError::AccountExists("name") } else { e.into() })?;
             sqlx::query(
                 "INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
             )

@@ -58,6 +58,7 @@ impl TestDb {
     /// Rows of any table that belong to the account (for deletion checks).
     pub async fn rows_of_account(&self, account: AccountId) -> i64 {
         const COUNT: &str = "SELECT (SELECT COUNT(*) FROM accounts WHERE id = $1) \
+            + (SELECT COUNT(*) FROM account_names WHERE account_id = $1) \
             + (SELECT COUNT(*) FROM account_keys WHERE account_id = $1) \
             + (SELECT COUNT(*) FROM devices WHERE account_id = $1) \
             + (SELECT COUNT(*) FROM device_counters WHERE account_id = $1) \
