@@ -1,4 +1,5 @@
-//! The command line: flags with `SEALSYNC_*` environment equivalents (clap).
+//! The command line: flags with `SEALSYNC_*` environment equivalents (clap),
+//! and `--config FILE` beneath both (crate::config_file).
 //! A malformed or conflicting setting stops the server at start with a
 //! message naming the setting.
 
@@ -50,6 +51,10 @@ pub enum LogFormat {
 /// Settings, each a flag and an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
+    /// A TOML file of settings, keys named as these flags without the dashes
+    /// (deploy/sealsync-server.toml); flags and environment variables override it.
+    #[arg(long, env = "SEALSYNC_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "SEALSYNC_BIND", default_value = "127.0.0.1:8787", global = true)]
     pub bind: SocketAddr,

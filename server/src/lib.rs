@@ -9,6 +9,7 @@
 //! - [`guard`]: client addresses, and the limits on guessing auth keys;
 //! - [`wire`]: the JSON bodies as they arrive, and their field checks;
 //! - [`config`]: the command line;
+//! - [`config_file`]: settings from a TOML file (`--config`), beneath flags and environment;
 //! - [`secret_file`]: settings read from files (`SEALSYNC_DATABASE_URL_FILE`);
 //! - [`admin`]: operator commands on the database (`backup`, `copy`).
 //!
@@ -21,6 +22,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod guard;
 pub mod routes;

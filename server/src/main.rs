@@ -16,7 +16,9 @@ async fn main() -> ExitCode {
         println!("{help}");
         return ExitCode::SUCCESS;
     }
-    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed =
+        Cli::command().try_get_matches_from(&args).and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -27,6 +29,17 @@ async fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // The file fills what the command line and environment left unset;
+    // `matches` stay those of the command line and environment alone.
+    if let Some(path) = cli.config.config.clone() {
+        match sealsync_server::config_file::apply(&path, &args, &matches) {
+            Ok((from_file, _)) => cli = from_file,
+            Err(e) => {
+                eprintln!("sealsync-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     init_logging(cli.config.log_format);
     if let Err(e) = sealsync_server::secret_file::apply(&mut cli.config, &matches) {
         eprintln!("sealsync-server: {e}");
@@ -190,7 +203,8 @@ fn migrate_help() -> Option<String> {
     if !asks || args.iter().find(|a| !a.starts_with('-')).map(String::as_str) != Some("migrate") {
         return None;
     }
-    const USED: &[&str] = &["database_url", "database_url_file", "max_connections", "log_format", "help", "version"];
+    const USED: &[&str] =
+        &["config", "database_url", "database_url_file", "max_connections", "log_format", "help", "version"];
     let mut command = <Cli as clap::CommandFactory>::command();
     command.build();
     let migrate = command.find_subcommand_mut("migrate")?.clone();

@@ -1,6 +1,7 @@
 //! The operator's commands on the real `sealsync-server` binary: `backup`
 //! (SQLite, online), `copy` (SQLite to Postgres, every row and cursor kept),
-//! secrets read from files (`SEALSYNC_DATABASE_URL_FILE`), and the shipped
+//! secrets read from files (`SEALSYNC_DATABASE_URL_FILE`), the configuration
+//! file (`--config`), and the shipped
 //! deployment files (`deploy/`) checked by the tools that will read them.
 
 mod common;
@@ -388,6 +389,55 @@ fn the_example_environment_file_is_accepted_by_the_server() {
     let envs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let output = server(&["migrate"], &envs);
     assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+#[test]
+fn the_example_configuration_file_is_accepted_unchanged() {
+    // Its database-url is relative: run where it may create the file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SEALSYNC_")) {
+        command.env_remove(key);
+    }
+    let example = deploy("sealsync-server.toml");
+    let output = command.current_dir(dir.path()).args(["migrate", "--config"]).arg(&example).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("sealsync.db").exists());
+}
+
+#[test]
+fn the_configuration_file_sits_beneath_flags_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let config = dir.path().join("sealsync-server.toml");
+    std::fs::write(&config, format!("database-url = \"{}\"\nlog-format = \"json\"\n", db("file.db"))).unwrap();
+    let config = config.to_str().unwrap();
+
+    let output = server(&["migrate", "--config", config], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("file.db").exists(), "the file's setting applies");
+    assert!(text(&output.stderr).contains("{\""), "log-format from the file: {}", text(&output.stderr));
+
+    let env_db = db("env.db");
+    let output = server(&["migrate"], &[("SEALSYNC_CONFIG", config), ("SEALSYNC_DATABASE_URL", &env_db)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("env.db").exists(), "the environment beats the file");
+
+    let flag_db = db("flag.db");
+    let output =
+        server(&["migrate", "--config", config, "--database-url", &flag_db], &[("SEALSYNC_DATABASE_URL", &env_db)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("flag.db").exists(), "the flag beats the environment");
+
+    // An unknown key and a bad value are refused, naming the key and the file.
+    for (content, key) in [("max-conections = 4\n", "`max-conections`"), ("auth-burst = 0\n", "`auth-burst`")] {
+        std::fs::write(dir.path().join("bad.toml"), content).unwrap();
+        let bad = dir.path().join("bad.toml");
+        let output = server(&["migrate", "--config", bad.to_str().unwrap(), "--database-url", &flag_db], &[]);
+        assert!(!output.status.success(), "{content}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(key) && stderr.contains("bad.toml"), "{stderr}");
+    }
 }
 
 #[tokio::test]
