@@ -31,6 +31,9 @@ pub enum Registration {
     Closed,
 }
 
+/// The `server_settings` row of `sealsync-server registration`.
+pub const REGISTRATION_SETTING: &str = "registration";
+
 /// Settings that shape the router, from the command line or a test.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -99,6 +102,19 @@ pub struct App<S> {
     pub registration: Registration,
     /// Key of the deterministic fake salt seeds for unknown account names.
     pub fake_seed_key: Arc<[u8; 32]>,
+}
+
+impl<S: Store> App<S> {
+    /// Whether registration is open now: the operator's stored setting
+    /// (`sealsync-server registration`), read on every call so running
+    /// servers follow it without a restart, else the command line's.
+    pub async fn registration_now(&self) -> Result<Registration, StoreError> {
+        Ok(match self.store.setting(REGISTRATION_SETTING).await?.as_deref() {
+            Some("open") => Registration::Open,
+            Some("closed") => Registration::Closed,
+            _ => self.registration,
+        })
+    }
 }
 
 /// Unix milliseconds now.

@@ -37,6 +37,23 @@ pub enum Command {
     /// Copy every row of a SQLite database into an empty Postgres database
     /// (run with the server stopped).
     Copy(crate::admin::CopyArgs),
+    /// List accounts: id, created, devices, envelopes, bytes stored, last
+    /// activity (never names or anything sealed).
+    Accounts(crate::admin::AccountsArgs),
+    /// Delete an account and everything it stored (asks first; --yes for scripts).
+    DeleteAccount(crate::admin::DeleteAccountArgs),
+    /// Show, or set in the database, whether registration is open; running
+    /// servers follow it without a restart.
+    Registration(crate::admin::RegistrationArgs),
+    /// Show the schema version applied and the one this binary expects.
+    Schema,
+}
+
+impl Command {
+    /// Commands that work through the store without migrating it (crate::admin::run_on_store).
+    pub fn is_operator(&self) -> bool {
+        matches!(self, Self::Accounts(_) | Self::DeleteAccount(_) | Self::Registration(_) | Self::Schema)
+    }
 }
 
 /// Log line format.

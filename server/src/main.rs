@@ -1,4 +1,4 @@
-//! `sealsync-server [serve|migrate|backup|copy] [flags]`: see `--help`,
+//! `sealsync-server [serve|migrate|backup|copy|accounts|delete-account|registration|schema] [flags]`: see `--help`,
 //! README.md and docs/self-hosting.md.
 
 use std::process::ExitCode;
@@ -55,6 +55,14 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    // An operator command never creates the SQLite database it is pointed at.
+    if command.is_operator()
+        && let DatabaseUrl::Sqlite(url) = &config.database_url
+        && let Some(missing) = missing_sqlite(url)
+    {
+        eprintln!("sealsync-server: the SQLite database {missing} does not exist (check --database-url)");
+        return ExitCode::FAILURE;
     }
     let result = match &config.database_url {
         DatabaseUrl::Postgres(url) => match PgStore::connect(url, config.max_connections).await {
@@ -119,11 +127,14 @@ async fn admin(command: &Command, config: &Config) -> Option<Result<(), String>>
             }
             .await,
         ),
-        Command::Serve | Command::Migrate => None,
+        _ => None,
     }
 }
 
 async fn run<S: Store>(store: S, command: Command, config: &Config) -> Result<(), String> {
+    if let Some(result) = sealsync_server::admin::run_on_store(&store, &command, config.registration).await {
+        return result.map_err(|e| e.to_string());
+    }
     store.migrate().await.map_err(|e| e.to_string())?;
     tracing::info!(database = store.backend(), "migrations applied");
     if command == Command::Migrate {
@@ -173,6 +184,14 @@ fn open_file_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The file of a SQLite URL, if it does not exist.
+fn missing_sqlite(url: &str) -> Option<String> {
+    use std::str::FromStr as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    (!file.exists()).then(|| file.display().to_string())
 }
 
 /// Why Postgres could not be used, naming the host and database (never the
