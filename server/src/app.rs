@@ -141,7 +141,6 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
 
     let open = Router::new()
         .route("/health", get(routes::meta::health::<S>))
-        .route("/metrics", get(routes::meta::metrics))
         .route("/v1/meta", get(routes::meta::meta::<S>))
         .route("/v1/devices", get(routes::devices::list::<S>))
         .route("/v1/devices/{id}", delete(routes::devices::revoke::<S>))

@@ -149,6 +149,14 @@ pub struct Config {
           value_parser = clap::value_parser!(u32)
               .range(i64::from(ServerLimits::GUARANTEED_ENVELOPES_PER_PUSH)..=10_000))]
     pub max_envelopes_per_push: u32,
+    /// Where to serve Prometheus metrics (`/metrics`), apart from the API:
+    /// an address such as 127.0.0.1:9787, or `off`. Never on --bind.
+    #[arg(long, env = "SEALSYNC_METRICS_BIND", value_name = "ADDRESS|off", default_value = "off", global = true)]
+    pub metrics_bind: MetricsBind,
+    /// A file holding a bearer token the metrics listener then requires (for a
+    /// scraper on another machine); see crate::metrics.
+    #[arg(long, env = "SEALSYNC_METRICS_TOKEN_FILE", value_name = "FILE", global = true)]
+    pub metrics_token_file: Option<std::path::PathBuf>,
     /// Log format.
     #[arg(long, env = "SEALSYNC_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -176,6 +184,26 @@ impl Config {
             pairing_per_minute: self.pairing_rate_per_minute,
             pairing_burst: self.pairing_burst,
         }
+    }
+}
+
+/// Where `/metrics` is served, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsBind {
+    /// Not served.
+    Off,
+    /// On its own listener at this address.
+    At(SocketAddr),
+}
+
+impl FromStr for MetricsBind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value == "off" {
+            return Ok(Self::Off);
+        }
+        value.parse().map(Self::At).map_err(|_| "expected an address such as 127.0.0.1:9787, or off".to_owned())
     }
 }
 

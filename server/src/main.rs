@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use sealsync_server::config::{Cli, Command, Config, DatabaseUrl, LogFormat};
+use sealsync_server::config::{Cli, Command, Config, DatabaseUrl, LogFormat, MetricsBind};
 use sealsync_server::store::Store;
 use sealsync_server::store::postgres::PgStore;
 use sealsync_server::store::sqlite::SqliteStore;
@@ -146,15 +146,46 @@ async fn run<S: Store>(store: S, command: Command, config: &Config) -> Result<()
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let metrics = serve_metrics(config).await?;
     tracing::info!(
         address = %config.bind,
         registration = ?config.registration,
         max_http_connections = settings.max_http_connections,
         "sealsync-server listening"
     );
-    sealsync_server::serve_with(listener, router, &settings, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    let served = sealsync_server::serve_with(listener, router, &settings, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served.map_err(|e| e.to_string())?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Starts the metrics listener (`--metrics-bind`), if one is asked for; it
+/// runs until aborted.
+async fn serve_metrics(config: &Config) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    const TOKEN_FILE: &str = "--metrics-token-file / SEALSYNC_METRICS_TOKEN_FILE";
+    let token = match &config.metrics_token_file {
+        Some(path) => Some(sealsync_server::secret_file::read(TOKEN_FILE, path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let MetricsBind::At(address) = config.metrics_bind else {
+        if token.is_some() {
+            return Err(format!("{TOKEN_FILE} is set but --metrics-bind is off: set both, or neither"));
+        }
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on --metrics-bind {address}: {e}"))?;
+    let router = sealsync_server::metrics::router(token.as_deref());
+    tracing::info!(address = %address, token = token.is_some(), "serving /metrics");
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = sealsync_server::serve(listener, router, std::future::pending()).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    })))
 }
 
 /// Warns at start when the process's open-file limit (`ulimit -n`, systemd's
