@@ -52,6 +52,9 @@ SELECT create_reference_table('account_names');
 SELECT create_reference_table('pairings');
 -- The server's own secrets (a handful of rows, written once).
 SELECT create_reference_table('server_secrets');
+-- Settings an operator changes on a running server (`sealsync-server
+-- registration`, migration 0008): a handful of rows, read per registration.
+SELECT create_reference_table('server_settings');
 
 -- Local tables, left as they are on the coordinator: sqlx's migration
 -- bookkeeping, read and written only by `sealsync-server migrate`, which runs

@@ -60,14 +60,18 @@ fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>, log: impl Fn() 
 /// A `sealsync-server` process on a loopback port; killed when dropped.
 struct Instance {
     bind: String,
+    /// Its `--metrics-bind` address.
+    metrics: String,
     child: Option<Child>,
     log: PathBuf,
 }
 
 impl Instance {
-    /// Starts `sealsync-server --bind 127.0.0.1:PORT --database-url URL EXTRA…` and waits for `/health`.
+    /// Starts `sealsync-server --bind 127.0.0.1:PORT --database-url URL
+    /// --metrics-bind 127.0.0.1:PORT2 EXTRA…` and waits for `/health`.
     fn start(dir: &Path, port: u16, url: &str, extra: &[&str]) -> Instance {
         let bind = format!("127.0.0.1:{port}");
+        let metrics = format!("127.0.0.1:{}", free_port());
         let log = dir.join(format!("server-{port}.log"));
         let out = File::options().create(true).append(true).open(&log).unwrap();
         let mut command = Command::new(server_binary());
@@ -76,7 +80,7 @@ impl Instance {
         }
         let mut child = command
             .current_dir(dir)
-            .args(["--bind", &bind, "--database-url", url])
+            .args(["--bind", &bind, "--database-url", url, "--metrics-bind", &metrics])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -94,7 +98,7 @@ impl Instance {
             },
             read_log,
         );
-        Instance { bind, child: Some(child), log }
+        Instance { bind, metrics, child: Some(child), log }
     }
 
     /// SIGTERM and wait: the server finishes requests in flight and exits.
@@ -107,7 +111,7 @@ impl Instance {
 
     /// `sealsync_http_requests_total` summed over labels, from its own `/metrics`.
     fn requests_served(&self) -> f64 {
-        let (_, body) = http_get(&self.bind, "/metrics").expect("metrics answer");
+        let (_, body) = http_get(&self.metrics, "/metrics").expect("metrics answer");
         body.lines()
             .filter(|l| {
                 l.starts_with("sealsync_http_requests_total{") && !l.contains("/metrics") && !l.contains("/health")

@@ -31,6 +31,9 @@ pub enum Registration {
     Closed,
 }
 
+/// The `server_settings` row of `sealsync-server registration`.
+pub const REGISTRATION_SETTING: &str = "registration";
+
 /// Settings that shape the router, from the command line or a test.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -101,6 +104,19 @@ pub struct App<S> {
     pub fake_seed_key: Arc<[u8; 32]>,
 }
 
+impl<S: Store> App<S> {
+    /// Whether registration is open now: the operator's stored setting
+    /// (`sealsync-server registration`), read on every call so running
+    /// servers follow it without a restart, else the command line's.
+    pub async fn registration_now(&self) -> Result<Registration, StoreError> {
+        Ok(match self.store.setting(REGISTRATION_SETTING).await?.as_deref() {
+            Some("open") => Registration::Open,
+            Some("closed") => Registration::Closed,
+            _ => self.registration,
+        })
+    }
+}
+
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
     i64::try_from(sealsync_envelope::UnixMillis::now().0).unwrap_or(i64::MAX)
@@ -125,7 +141,6 @@ pub async fn router<S: Store>(store: S, settings: &Settings) -> Result<Router, S
 
     let open = Router::new()
         .route("/health", get(routes::meta::health::<S>))
-        .route("/metrics", get(routes::meta::metrics))
         .route("/v1/meta", get(routes::meta::meta::<S>))
         .route("/v1/devices", get(routes::devices::list::<S>))
         .route("/v1/devices/{id}", delete(routes::devices::revoke::<S>))

@@ -1,4 +1,5 @@
-//! The command line: flags with `SEALSYNC_*` environment equivalents (clap).
+//! The command line: flags with `SEALSYNC_*` environment equivalents (clap),
+//! and `--config FILE` beneath both (crate::config_file).
 //! A malformed or conflicting setting stops the server at start with a
 //! message naming the setting.
 
@@ -36,6 +37,23 @@ pub enum Command {
     /// Copy every row of a SQLite database into an empty Postgres database
     /// (run with the server stopped).
     Copy(crate::admin::CopyArgs),
+    /// List accounts: id, created, devices, envelopes, bytes stored, last
+    /// activity (never names or anything sealed).
+    Accounts(crate::admin::AccountsArgs),
+    /// Delete an account and everything it stored (asks first; --yes for scripts).
+    DeleteAccount(crate::admin::DeleteAccountArgs),
+    /// Show, or set in the database, whether registration is open; running
+    /// servers follow it without a restart.
+    Registration(crate::admin::RegistrationArgs),
+    /// Show the schema version applied and the one this binary expects.
+    Schema,
+}
+
+impl Command {
+    /// Commands that work through the store without migrating it (crate::admin::run_on_store).
+    pub fn is_operator(&self) -> bool {
+        matches!(self, Self::Accounts(_) | Self::DeleteAccount(_) | Self::Registration(_) | Self::Schema)
+    }
 }
 
 /// Log line format.
@@ -50,6 +68,10 @@ pub enum LogFormat {
 /// Settings, each a flag and an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
+    /// A TOML file of settings, keys named as these flags without the dashes
+    /// (deploy/sealsync-server.toml); flags and environment variables override it.
+    #[arg(long, env = "SEALSYNC_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "SEALSYNC_BIND", default_value = "127.0.0.1:8787", global = true)]
     pub bind: SocketAddr,
@@ -127,6 +149,14 @@ pub struct Config {
           value_parser = clap::value_parser!(u32)
               .range(i64::from(ServerLimits::GUARANTEED_ENVELOPES_PER_PUSH)..=10_000))]
     pub max_envelopes_per_push: u32,
+    /// Where to serve Prometheus metrics (`/metrics`), apart from the API:
+    /// an address such as 127.0.0.1:9787, or `off`. Never on --bind.
+    #[arg(long, env = "SEALSYNC_METRICS_BIND", value_name = "ADDRESS|off", default_value = "off", global = true)]
+    pub metrics_bind: MetricsBind,
+    /// A file holding a bearer token the metrics listener then requires (for a
+    /// scraper on another machine); see crate::metrics.
+    #[arg(long, env = "SEALSYNC_METRICS_TOKEN_FILE", value_name = "FILE", global = true)]
+    pub metrics_token_file: Option<std::path::PathBuf>,
     /// Log format.
     #[arg(long, env = "SEALSYNC_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -154,6 +184,26 @@ impl Config {
             pairing_per_minute: self.pairing_rate_per_minute,
             pairing_burst: self.pairing_burst,
         }
+    }
+}
+
+/// Where `/metrics` is served, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsBind {
+    /// Not served.
+    Off,
+    /// On its own listener at this address.
+    At(SocketAddr),
+}
+
+impl FromStr for MetricsBind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value == "off" {
+            return Ok(Self::Off);
+        }
+        value.parse().map(Self::At).map_err(|_| "expected an address such as 127.0.0.1:9787, or off".to_owned())
     }
 }
 

@@ -1,10 +1,10 @@
-//! `sealsync-server [serve|migrate|backup|copy] [flags]`: see `--help`,
+//! `sealsync-server [serve|migrate|backup|copy|accounts|delete-account|registration|schema] [flags]`: see `--help`,
 //! README.md and docs/self-hosting.md.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use sealsync_server::config::{Cli, Command, Config, DatabaseUrl, LogFormat};
+use sealsync_server::config::{Cli, Command, Config, DatabaseUrl, LogFormat, MetricsBind};
 use sealsync_server::store::Store;
 use sealsync_server::store::postgres::PgStore;
 use sealsync_server::store::sqlite::SqliteStore;
@@ -16,7 +16,9 @@ async fn main() -> ExitCode {
         println!("{help}");
         return ExitCode::SUCCESS;
     }
-    let parsed = Cli::command().try_get_matches().and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed =
+        Cli::command().try_get_matches_from(&args).and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -27,6 +29,17 @@ async fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // The file fills what the command line and environment left unset;
+    // `matches` stay those of the command line and environment alone.
+    if let Some(path) = cli.config.config.clone() {
+        match sealsync_server::config_file::apply(&path, &args, &matches) {
+            Ok((from_file, _)) => cli = from_file,
+            Err(e) => {
+                eprintln!("sealsync-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     init_logging(cli.config.log_format);
     if let Err(e) = sealsync_server::secret_file::apply(&mut cli.config, &matches) {
         eprintln!("sealsync-server: {e}");
@@ -42,6 +55,14 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    // An operator command never creates the SQLite database it is pointed at.
+    if command.is_operator()
+        && let DatabaseUrl::Sqlite(url) = &config.database_url
+        && let Some(missing) = missing_sqlite(url)
+    {
+        eprintln!("sealsync-server: the SQLite database {missing} does not exist (check --database-url)");
+        return ExitCode::FAILURE;
     }
     let result = match &config.database_url {
         DatabaseUrl::Postgres(url) => match PgStore::connect(url, config.max_connections).await {
@@ -106,11 +127,14 @@ async fn admin(command: &Command, config: &Config) -> Option<Result<(), String>>
             }
             .await,
         ),
-        Command::Serve | Command::Migrate => None,
+        _ => None,
     }
 }
 
 async fn run<S: Store>(store: S, command: Command, config: &Config) -> Result<(), String> {
+    if let Some(result) = sealsync_server::admin::run_on_store(&store, &command, config.registration).await {
+        return result.map_err(|e| e.to_string());
+    }
     store.migrate().await.map_err(|e| e.to_string())?;
     tracing::info!(database = store.backend(), "migrations applied");
     if command == Command::Migrate {
@@ -122,15 +146,46 @@ async fn run<S: Store>(store: S, command: Command, config: &Config) -> Result<()
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let metrics = serve_metrics(config).await?;
     tracing::info!(
         address = %config.bind,
         registration = ?config.registration,
         max_http_connections = settings.max_http_connections,
         "sealsync-server listening"
     );
-    sealsync_server::serve_with(listener, router, &settings, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    let served = sealsync_server::serve_with(listener, router, &settings, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served.map_err(|e| e.to_string())?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Starts the metrics listener (`--metrics-bind`), if one is asked for; it
+/// runs until aborted.
+async fn serve_metrics(config: &Config) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    const TOKEN_FILE: &str = "--metrics-token-file / SEALSYNC_METRICS_TOKEN_FILE";
+    let token = match &config.metrics_token_file {
+        Some(path) => Some(sealsync_server::secret_file::read(TOKEN_FILE, path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let MetricsBind::At(address) = config.metrics_bind else {
+        if token.is_some() {
+            return Err(format!("{TOKEN_FILE} is set but --metrics-bind is off: set both, or neither"));
+        }
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on --metrics-bind {address}: {e}"))?;
+    let router = sealsync_server::metrics::router(token.as_deref());
+    tracing::info!(address = %address, token = token.is_some(), "serving /metrics");
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = sealsync_server::serve(listener, router, std::future::pending()).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    })))
 }
 
 /// Warns at start when the process's open-file limit (`ulimit -n`, systemd's
@@ -162,6 +217,14 @@ fn open_file_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// The file of a SQLite URL, if it does not exist.
+fn missing_sqlite(url: &str) -> Option<String> {
+    use std::str::FromStr as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    (!file.exists()).then(|| file.display().to_string())
+}
+
 /// Why Postgres could not be used, naming the host and database (never the
 /// URL, which may carry a password), and what to do.
 fn postgres_error(url: &str, error: &sealsync_server::store::StoreError) -> String {
@@ -190,7 +253,8 @@ fn migrate_help() -> Option<String> {
     if !asks || args.iter().find(|a| !a.starts_with('-')).map(String::as_str) != Some("migrate") {
         return None;
     }
-    const USED: &[&str] = &["database_url", "database_url_file", "max_connections", "log_format", "help", "version"];
+    const USED: &[&str] =
+        &["config", "database_url", "database_url_file", "max_connections", "log_format", "help", "version"];
     let mut command = <Cli as clap::CommandFactory>::command();
     command.build();
     let migrate = command.find_subcommand_mut("migrate")?.clone();

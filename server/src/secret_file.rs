@@ -93,7 +93,7 @@ pub fn apply(config: &mut Config, matches: &ArgMatches) -> Result<(), SecretFile
 /// Whether the argument `id` came from the command line or the environment,
 /// in the top-level matches or a subcommand's (global arguments land in the
 /// subcommand's when given after it).
-fn given_directly(matches: &ArgMatches, id: &str) -> bool {
+pub(crate) fn given_directly(matches: &ArgMatches, id: &str) -> bool {
     let direct =
         |m: &ArgMatches| matches!(m.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
     direct(matches) || matches.subcommand().is_some_and(|(_, sub)| direct(sub))

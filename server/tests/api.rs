@@ -45,8 +45,16 @@ async fn health_meta_and_metrics(server: TestServer) {
     assert_eq!(meta["limits"]["max_envelopes_per_push"], json!(2000));
     assert_eq!(meta["limits"]["max_envelope_bytes"], json!(sealsync_envelope::MAX_ENVELOPE_LEN));
 
-    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // Metrics are served apart (crate::metrics, `--metrics-bind`), never by the API.
+    let (status, _) = server.json(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let metrics_router = sealsync_server::metrics::router(None);
+    let metrics_server = tokio::spawn(sealsync_server::serve(listener, metrics_router, std::future::pending()));
+    let metrics = server.http.get(format!("http://{address}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("sealsync_http_requests_total"), "{metrics}");
+    metrics_server.abort();
 
     let (status, body) = server.json(Method::GET, "/v1/nothing-here", None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));

@@ -375,3 +375,41 @@ async fn running_out_of_file_descriptors_pauses_and_recovers() {
     assert!(log.contains("the open-file limit (ulimit -n) is below"), "no warning at start: {log}");
     assert!(log.contains("cannot accept connections") && log.contains("Too many open files"), "{log}");
 }
+
+/// `/metrics` is served only on `--metrics-bind`, behind the token when one is
+/// set, and never on the API's address; the token is never logged.
+#[tokio::test]
+async fn metrics_are_served_apart_and_behind_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let token = format!("metrics-{}", uuid::Uuid::new_v4().simple());
+    let token_file = dir.path().join("metrics-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let args = ["--bind", &bind, "--metrics-bind", &metrics, "--metrics-token-file", token_file.to_str().unwrap()];
+    let mut child = server(dir.path(), &args, &[]).spawn().unwrap();
+    wait_healthy(&format!("http://{bind}"), &mut child).await;
+    let http = reqwest::Client::new();
+    let api = http.get(format!("http://{bind}/metrics")).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND, "the API never serves metrics");
+    let anonymous = http.get(format!("http://{metrics}/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let scraped = http.get(format!("http://{metrics}/metrics")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(scraped.text().await.unwrap().contains("sealsync_http_requests_total"));
+    let (status, log) = terminate(child);
+    assert!(status.success(), "{log}");
+    assert!(!log.contains(&token), "the metrics token is never logged: {log}");
+
+    // Without --metrics-bind nothing listens, and a token file alone is refused.
+    let alone = server(dir.path(), &["--bind", &bind, "--metrics-token-file", token_file.to_str().unwrap()], &[])
+        .output()
+        .unwrap();
+    assert!(!alone.status.success());
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--metrics-bind is off"));
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let taken = server(dir.path(), &["--bind", &bind, "--metrics-bind", &busy], &[]).output().unwrap();
+    assert!(!taken.status.success());
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("cannot listen on --metrics-bind"));
+}

@@ -1,6 +1,7 @@
 //! The operator's commands on the real `sealsync-server` binary: `backup`
 //! (SQLite, online), `copy` (SQLite to Postgres, every row and cursor kept),
-//! secrets read from files (`SEALSYNC_DATABASE_URL_FILE`), and the shipped
+//! secrets read from files (`SEALSYNC_DATABASE_URL_FILE`), the configuration
+//! file (`--config`), and the shipped
 //! deployment files (`deploy/`) checked by the tools that will read them.
 
 mod common;
@@ -10,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use common::{Account, TestDb, TestServer};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use sealsync_envelope::RecordId;
 use sqlx::Connection;
 
@@ -390,6 +391,55 @@ fn the_example_environment_file_is_accepted_by_the_server() {
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
+#[test]
+fn the_example_configuration_file_is_accepted_unchanged() {
+    // Its database-url is relative: run where it may create the file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SEALSYNC_")) {
+        command.env_remove(key);
+    }
+    let example = deploy("sealsync-server.toml");
+    let output = command.current_dir(dir.path()).args(["migrate", "--config"]).arg(&example).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("sealsync.db").exists());
+}
+
+#[test]
+fn the_configuration_file_sits_beneath_flags_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let config = dir.path().join("sealsync-server.toml");
+    std::fs::write(&config, format!("database-url = \"{}\"\nlog-format = \"json\"\n", db("file.db"))).unwrap();
+    let config = config.to_str().unwrap();
+
+    let output = server(&["migrate", "--config", config], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("file.db").exists(), "the file's setting applies");
+    assert!(text(&output.stderr).contains("{\""), "log-format from the file: {}", text(&output.stderr));
+
+    let env_db = db("env.db");
+    let output = server(&["migrate"], &[("SEALSYNC_CONFIG", config), ("SEALSYNC_DATABASE_URL", &env_db)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("env.db").exists(), "the environment beats the file");
+
+    let flag_db = db("flag.db");
+    let output =
+        server(&["migrate", "--config", config, "--database-url", &flag_db], &[("SEALSYNC_DATABASE_URL", &env_db)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("flag.db").exists(), "the flag beats the environment");
+
+    // An unknown key and a bad value are refused, naming the key and the file.
+    for (content, key) in [("max-conections = 4\n", "`max-conections`"), ("auth-burst = 0\n", "`auth-burst`")] {
+        std::fs::write(dir.path().join("bad.toml"), content).unwrap();
+        let bad = dir.path().join("bad.toml");
+        let output = server(&["migrate", "--config", bad.to_str().unwrap(), "--database-url", &flag_db], &[]);
+        assert!(!output.status.success(), "{content}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(key) && stderr.contains("bad.toml"), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn an_older_binary_refuses_a_newer_schema() {
     let dir = tempfile::tempdir().unwrap();
@@ -454,4 +504,98 @@ async fn a_copy_that_fails_midway_leaves_the_target_empty() {
     let mut pg = sqlx::PgConnection::connect(&target.url).await.unwrap();
     let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&mut pg).await.unwrap();
     assert_eq!(accounts, 0, "the copy is one transaction: nothing of it stays");
+}
+
+/// `accounts`, `registration`, `delete-account` and `schema` on the real
+/// binary, beside a running server on the same database.
+async fn account_commands_work_beside_a_running_server(live: TestServer) {
+    let url = live.db.url().to_owned();
+    let db = ["--database-url", url.as_str()];
+    let run = |args: &[&str]| server(&[args, &db[..]].concat(), &[]);
+    let (account, device) = live.register().await;
+    live.push(&device, vec![account.envelope(&device, RecordId::random(), 1, "a note")]).await;
+    let (other, _) = live.register().await;
+
+    // The list: counts and sizes, never a name.
+    let output = run(&["accounts", "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(list.len(), 2);
+    let entry = list.iter().find(|a| a["id"] == account.id.to_string()).unwrap();
+    assert_eq!((entry["devices"].as_i64(), entry["envelopes"].as_i64()), (Some(1), Some(1)));
+    assert!(entry["stored_bytes"].as_i64().unwrap() > 0 && entry["last_activity"].is_i64(), "{entry}");
+    let table = run(&["accounts"]);
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    for out in [text(&output.stdout), text(&table.stdout)] {
+        assert!(out.contains(&other.id.to_string()), "{out}");
+        assert!(!out.contains(&account.name) && !out.contains(&other.name), "{out}");
+    }
+
+    // Registration closed in the database: the running server refuses new
+    // accounts at once, without a restart; unset, the flag applies again.
+    let closed = run(&["registration", "closed"]);
+    assert!(closed.status.success(), "{}", text(&closed.stderr));
+    let (_, meta) = live.json(Method::GET, "/v1/meta", None, None).await;
+    assert_eq!(meta["registration_open"], serde_json::json!(false));
+    let request = common::Account::new().register_request(sealsync_envelope::DeviceId::random());
+    let (status, body) =
+        live.json(Method::POST, "/v1/accounts", None, Some(serde_json::to_value(&request).unwrap())).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("registration_closed")));
+    assert!(text(&run(&["registration"]).stdout).contains("registration: closed"));
+    assert!(run(&["registration", "unset"]).status.success());
+    live.register().await;
+
+    // Deleting asks first: with no terminal and no --yes, nothing is deleted.
+    let id = account.id.to_string();
+    let refused = run(&["delete-account", &id]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("--yes"), "{}", text(&refused.stderr));
+    assert!(live.db.rows_of_account(account.id).await > 0);
+    let deleted = run(&["delete-account", &id, "--yes"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert_eq!(live.db.rows_of_account(account.id).await, 0);
+    let (status, _) = live.json(Method::GET, "/v1/devices", Some(&device.token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the deleted account's devices are signed out");
+    let again = run(&["delete-account", &id, "--yes"]);
+    assert!(text(&again.stderr).contains("no account"), "{}", text(&again.stderr));
+    assert!(!run(&["delete-account", "not-an-id", "--yes"]).status.success());
+
+    let schema = run(&["schema"]);
+    assert!(text(&schema.stdout).contains("up to date"), "{}", text(&schema.stdout));
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_commands_on_sqlite() {
+    account_commands_work_beside_a_running_server(TestServer::sqlite(Default::default()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_commands_on_postgres() {
+    let Some(server) = TestServer::postgres(Default::default()).await else { return };
+    account_commands_work_beside_a_running_server(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_says_what_migrate_would_do_and_the_other_commands_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.db");
+    let url = format!("sqlite://{}", file.display());
+    let missing = server(&["schema", "--database-url", &url], &[]);
+    assert!(text(&missing.stderr).contains("does not exist"), "{}", text(&missing.stderr));
+    assert!(!file.exists(), "an operator command never creates the database");
+    std::fs::write(&file, b"").unwrap();
+    let mut urls = vec![url];
+    let scratch = common::postgres_database().await;
+    urls.extend(scratch.as_ref().map(|pg| pg.url.clone()));
+    for url in &urls {
+        let fresh = server(&["schema", "--database-url", url], &[]);
+        assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+        assert!(text(&fresh.stdout).contains("schema applied: none"), "{}", text(&fresh.stdout));
+        let accounts = server(&["accounts", "--database-url", url], &[]);
+        assert!(!accounts.status.success());
+        assert!(text(&accounts.stderr).contains("migrate"), "{}", text(&accounts.stderr));
+        assert!(server(&["migrate", "--database-url", url], &[]).status.success());
+        assert!(text(&server(&["schema", "--database-url", url], &[]).stdout).contains("up to date"));
+    }
 }

@@ -1,11 +1,15 @@
 //! Operator commands that work on the database directly, with the server
 //! stopped or running beside them: `backup` (an online, consistent copy of
-//! the embedded SQLite database) and `copy` (moving every row from SQLite to
-//! Postgres, cursors included, so devices continue without noticing). Each
-//! lives in its own module; neither knows HTTP.
+//! the embedded SQLite database), `copy` (moving every row from SQLite to
+//! Postgres, cursors included, so devices continue without noticing),
+//! `accounts` and `delete-account`, `registration` and `schema`. Each lives
+//! in its own module; none knows HTTP.
 
+pub mod accounts;
 pub mod backup;
 pub mod copy;
+pub mod registration;
+pub mod schema;
 
 use std::path::PathBuf;
 
@@ -32,6 +36,33 @@ pub struct CopyArgs {
     /// A file holding the target's URL (keeps its password out of the process list).
     #[arg(long, value_name = "FILE")]
     pub to_file: Option<PathBuf>,
+}
+
+/// Arguments of `sealsync-server accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct AccountsArgs {
+    /// One JSON array (times in Unix milliseconds) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `sealsync-server delete-account`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DeleteAccountArgs {
+    /// The account's id, as `accounts` lists it.
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// Do not ask for confirmation (scripts); without it, a terminal is needed.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Arguments of `sealsync-server registration`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct RegistrationArgs {
+    /// open, closed, or unset (the flag applies again); none: show the state.
+    #[arg(value_enum)]
+    pub change: Option<registration::RegistrationChange>,
 }
 
 /// What an operator command can fail with; every message says what to do.
@@ -96,6 +127,29 @@ pub enum AdminError {
         /// Rows in the target.
         target_rows: i64,
     },
+    /// Not an account id.
+    #[error("{0:?} is not an account id (a UUID, as `sealsync-server accounts` lists it)")]
+    BadAccountId(String),
+    /// No account has that id.
+    #[error("there is no account {0}")]
+    NoSuchAccount(String),
+    /// The operator did not confirm a deletion.
+    #[error("{0}")]
+    NotConfirmed(&'static str),
+    /// The database is not at this binary's schema.
+    #[error(
+        "the database schema is at version {applied} but this binary expects {expected}: run `sealsync-server \
+         migrate` with the binary that matches the running server first (`sealsync-server schema` shows both)"
+    )]
+    SchemaNotCurrent {
+        /// Applied (`none`: never migrated).
+        applied: String,
+        /// Expected.
+        expected: i64,
+    },
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -114,4 +168,38 @@ pub(crate) async fn open_existing_sqlite(url: &str) -> Result<sqlx::SqlitePool, 
         return Err(AdminError::MissingDatabase(options.get_filename().display().to_string()));
     }
     Ok(sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
+}
+
+/// Runs an operator command that works through the store (`accounts`,
+/// `delete-account`, `registration`, `schema`), printing its report;
+/// `None` for the other commands. Only `schema` works on a database that is
+/// not at this binary's schema; none of them migrates.
+pub async fn run_on_store<S: crate::store::Store>(
+    store: &S,
+    command: &crate::config::Command,
+    registration_flag: crate::app::Registration,
+) -> Option<Result<(), AdminError>> {
+    use crate::config::Command;
+    let result = async {
+        let report = match command {
+            Command::Schema => schema::schema(store).await?,
+            Command::Accounts(args) => {
+                schema::require_current(store).await?;
+                accounts::list(store, args.json).await?
+            }
+            Command::DeleteAccount(args) => {
+                schema::require_current(store).await?;
+                let gone = accounts::delete(store, &args.account, args.yes).await?;
+                format!("account {} deleted ({} devices, {} envelopes)", gone.id, gone.devices, gone.envelopes)
+            }
+            Command::Registration(args) => {
+                schema::require_current(store).await?;
+                registration::registration(store, args.change, registration_flag).await?
+            }
+            _ => return Ok(None),
+        };
+        println!("{}", report.trim_end());
+        Ok(Some(()))
+    };
+    result.await.transpose()
 }

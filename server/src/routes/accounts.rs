@@ -33,7 +33,7 @@ pub async fn register<S: Store>(
     State(app): State<App<S>>,
     Json(body): Json<RegisterBody>,
 ) -> Result<(StatusCode, JsonResponse<SessionResponse>), ApiError> {
-    if app.registration == Registration::Closed {
+    if app.registration_now().await? == Registration::Closed {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "registration_closed",

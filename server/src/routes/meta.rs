@@ -24,7 +24,8 @@ pub async fn meta<S: Store>(State(app): State<App<S>>) -> Json<MetaResponse> {
         protocol_versions: vec![ProtocolVersion::LATEST.get()],
         envelope_versions: vec![sealsync_envelope::VERSION],
         suites: vec![sealsync_envelope::SUITE],
-        registration_open: app.registration == Registration::Open,
+        // A database error here is answered by /health; meta falls back to the flag.
+        registration_open: app.registration_now().await.unwrap_or(app.registration) == Registration::Open,
         limits: app.limits,
     })
 }

@@ -15,6 +15,7 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, EnvelopeHeader, KeyId};
 
 pub mod keys;
 mod log;
+pub mod operator;
 pub mod pairings;
 pub mod plan;
 pub mod postgres;
@@ -139,8 +140,9 @@ pub struct PullPage {
 /// authenticating a request is a read, not a write.
 pub const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 
-/// The server's storage, the device-linking relay's included ([`pairings`]).
-pub trait Store: pairings::PairingStore + Clone + Send + Sync + 'static {
+/// The server's storage, the device-linking relay's ([`pairings`]) and the
+/// operator's commands' ([`operator`]) included.
+pub trait Store: pairings::PairingStore + operator::OperatorStore + Clone + Send + Sync + 'static {
     /// `"postgres"` or `"sqlite"`, for logs and metrics.
     fn backend(&self) -> &'static str;
 
