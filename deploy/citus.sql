@@ -17,7 +17,7 @@
 -- all of them): they are small and written rarely.
 --
 -- Not yet run against a Citus cluster by the test suite (see
--- docs/self-hosting.md, section 11, for what to check first).
+-- docs/self-hosting.md, section 13, for what to check first).
 --
 -- server/tests/schema.rs checks this file against the migrated schema: every
 -- table there must be named below, as distributed, reference or local, and a
