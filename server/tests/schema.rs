@@ -199,7 +199,7 @@ async fn distributed_tables_are_keyed_and_joined_by_account() {
 /// with why each is fine: a lookup by a key that is unique across the server
 /// (its answer is one account's row; on Citus it visits every shard of the
 /// table, one index probe each), or a SQLite-only count.
-const GLOBAL_LOOKUPS: [(&str, &str); 5] = [
+const GLOBAL_LOOKUPS: [(&str, &str); 6] = [
     (
         "SELECT id, protocol_version, salt_seed, auth_key_hash FROM accounts WHERE name = $1",
         "login: the name is all a device knows (unique via account_names)",
@@ -214,6 +214,12 @@ const GLOBAL_LOOKUPS: [(&str, &str); 5] = [
     ),
     ("SELECT COUNT(*) FROM accounts", "the SQLite backup's check of its copy (never Postgres)"),
     ("SELECT COUNT(*) FROM envelopes", "the SQLite backup's check of its copy (never Postgres)"),
+    (
+        "SELECT a.id, a.created_at, (SELECT COUNT(*) FROM devices d WHERE d.account_id = a.id AND d.revoked_at IS NULL), \
+         (SELECT COUNT(*) FROM envelopes e WHERE e.account_id = a.id), a.stored_bytes, \
+         (SELECT MAX(d.last_seen_at) FROM devices d WHERE d.account_id = a.id) FROM accounts a ORDER BY a.created_at, a.id",
+        "`sealsync-server accounts`: the operator's listing of every account, on the operator's command only",
+    ),
 ];
 
 /// The string literals of a Rust source, with `\` line continuations joined

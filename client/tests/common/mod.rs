@@ -375,7 +375,7 @@ impl ServerDb {
                 let column = match table {
                     "accounts" => "id",
                     _ if has("account_id") => "account_id",
-                    "server_secrets" | "_sqlx_migrations" => continue,
+                    "server_secrets" | "server_settings" | "_sqlx_migrations" => continue,
                     other => panic!("table {other} has no account_id column: does it hold account data?"),
                 };
                 let count = format!("SELECT COUNT(*) FROM \"{table}\" WHERE {column} = $1");
