@@ -20,6 +20,7 @@ use sealsync_envelope::DeviceId;
 fn main() -> ExitCode {
     // Before anything else: every file this process creates is the user's alone.
     sealsync_client::restrict_umask();
+    end_quietly_on_a_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -51,6 +52,20 @@ fn main() -> ExitCode {
 /// The journal's directory. One named by `--data-dir` (or
 /// `SEALSYNC_DATA_DIR`) must exist unless `--create` or `init` says to start
 /// a journal there; the default location is made on first use.
+/// A reader that stops early (`sealsync mood list | head -1`) ends the CLI
+/// quietly, as it ends any Unix tool, instead of a panic in `println!`
+/// (Rust ignores SIGPIPE by default). Only the terminal's pipe is affected:
+/// sockets are written with `MSG_NOSIGNAL` by the standard library and mio,
+/// and every write to the journal is committed before anything is printed.
+fn end_quietly_on_a_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: first thing in `main`, before any other thread exists, and
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn data_dir(cli: &Cli) -> Result<PathBuf, ClientError> {
     if let Some(dir) = &cli.data_dir {
         if !dir.exists() && !cli.create && !matches!(cli.command, Command::Init) {

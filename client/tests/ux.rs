@@ -478,3 +478,22 @@ fn progress_and_partial_syncs_are_shown() {
     device.sync();
     assert!(!device.run(&["sync", "status"]).contains("stopped part-way"));
 }
+
+/// A reader that stops early (`sealsync mood list | head -1`) ends the CLI
+/// the way it ends any Unix tool, by SIGPIPE, not with a panic on stderr;
+/// what was written before stays written.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let device = Device::new("laptop");
+    let mood = device.add_mood(5, "written before the pipe closed");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // Closed before the command writes anything.
+    let output = device.command(&["mood", "list", "--json"]).stdout(writer).output().unwrap();
+    let stderr = common::text(&output.stderr);
+    assert!(stderr.is_empty(), "nothing on stderr, no panic: {stderr}");
+    // SIGPIPE is 13 on Linux and macOS.
+    assert_eq!(output.status.signal(), Some(13), "ended by SIGPIPE: {:?}", output.status);
+    assert!(device.run(&["mood", "list"]).contains(&mood));
+}
