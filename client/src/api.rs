@@ -361,10 +361,13 @@ impl Api {
         seen: sealsync_envelope::dto::LogId,
     ) -> Result<sealsync_envelope::dto::LogState, ClientError> {
         let body = to_cbor(&sealsync_envelope::dto::RenewLogRequest { log_id: seen });
+        // About 40 bytes per device that ever pushed (revoked ones too): the
+        // same cap as any other answer of that size.
+        let cap = MAX_JSON_ANSWER;
         let bytes = self
-            .repeatable(Method::POST, "/v1/sync/log/renew", Some(token), Some(("application/cbor", body)), 1024)
+            .repeatable(Method::POST, "/v1/sync/log/renew", Some(token), Some(("application/cbor", body)), cap)
             .await?;
-        from_cbor(&bytes, 1024).map_err(|e| ClientError::ProtocolViolation(format!("bad log answer: {e}")))
+        from_cbor(&bytes, cap).map_err(|e| ClientError::ProtocolViolation(format!("bad log answer: {e}")))
     }
 
     pub(crate) async fn devices(&self, token: &str) -> Result<Vec<DeviceListEntry>, ClientError> {

@@ -82,6 +82,22 @@ pub fn apply(path: &Path, args: &[OsString], matches: &ArgMatches) -> Result<(Cl
     apply_text(path, &text, args, matches)
 }
 
+/// What is wrong and where (line and column), never the line itself:
+/// `toml`'s own message quotes the source line, which may hold the
+/// database password.
+fn syntax_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end_matches('\n');
+    match error.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
 /// [`apply`] on the file's content.
 pub fn apply_text(
     path: &Path,
@@ -91,7 +107,7 @@ pub fn apply_text(
 ) -> Result<(Cli, ArgMatches), ConfigFileError> {
     let table: toml::Table = text
         .parse()
-        .map_err(|e: toml::de::Error| ConfigFileError::Syntax { path: path.to_owned(), why: e.to_string() })?;
+        .map_err(|e: toml::de::Error| ConfigFileError::Syntax { path: path.to_owned(), why: syntax_error(text, &e) })?;
     let command = Cli::command();
     let known: Vec<&clap::Arg> = command
         .get_arguments()
@@ -189,6 +205,20 @@ mod tests {
                 continue;
             }
             assert!(EXAMPLE.lines().any(|l| l.trim_start_matches("# ").starts_with(&format!("{long} = "))), "{long}");
+        }
+    }
+
+    /// A broken line is named by its number, never shown: it may hold the
+    /// database password.
+    #[test]
+    fn a_syntax_error_names_the_line_but_never_shows_it() {
+        for text in [
+            "max-connections = 4\ndatabase-url = \"postgres://sealsync:hunter2@db/sealsync\n",
+            "database-url = \"postgres://sealsync:hunter2@db/a\"\ndatabase-url = \"postgres://sealsync:hunter2@db/b\"\n",
+        ] {
+            let error = load(text, &[]).unwrap_err().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+            assert!(error.contains("line 2"), "{error}");
         }
     }
 

@@ -397,7 +397,7 @@ async fn sync_once(
     // we lack: whatever lands after it is picked up by the next sync, as it
     // would be had it landed just after a pull.
     let cursor = match pushed.page {
-        Some((after, page)) => match pull::first_page(after, pushed.cursor, &page)? {
+        Some((after, page)) => match pull::first_page(after, pushed.cursor, pushed.head, &page)? {
             // Nothing new, and the cursor already past our own envelopes.
             Some(next) if next == pushed.cursor => next,
             _ => pull::pull(store, with, after, Some(page), &mut summary, progress).await?,

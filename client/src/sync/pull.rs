@@ -180,11 +180,20 @@ fn check_page(after: Cursor, page: PullResponse) -> Result<PullResponse, ClientE
 /// the push's own answer moved the cursor to `moved` (PROTOCOL.md §8.2):
 /// besides a pull page's rules, a page can hold something only if the push
 /// did not prove the positions after `after` to be its own, and a complete
-/// page ends at or past `moved`. Returns its `next_cursor` if it holds
-/// nothing (the usual incremental sync): then there is nothing to merge.
-pub(super) fn first_page(after: Cursor, moved: Cursor, page: &PullResponse) -> Result<Option<Cursor>, ClientError> {
+/// page ends at or past `moved` and at or before `head`, the account's head
+/// the push's answer named. Returns its `next_cursor` if it holds nothing
+/// (the usual incremental sync): then there is nothing to merge.
+pub(super) fn first_page(
+    after: Cursor,
+    moved: Cursor,
+    head: Cursor,
+    page: &PullResponse,
+) -> Result<Option<Cursor>, ClientError> {
     let violation = |why: String| Err(ClientError::ProtocolViolation(why));
     let next = page.next_cursor;
+    if next > head.max(after) {
+        return violation(format!("a push's page ends at {}, past the account's head {} it named", next.0, head.0));
+    }
     if (!page.envelopes.is_empty() || page.more) && moved != after {
         return violation(format!("a push proved positions up to {} its own, but its page holds more", moved.0));
     }
@@ -448,23 +457,28 @@ mod tests {
     }
 
     /// PROTOCOL.md §8.2, "The page of a push": the page a push's answer
-    /// carries may hold nothing the push proved to be the device's own, and
-    /// a complete one must end at or past the cursor the push proved.
+    /// carries may hold nothing the push proved to be the device's own, a
+    /// complete one must end at or past the cursor the push proved, and none
+    /// may end past the head the push named.
     #[test]
     fn a_push_page_must_not_contradict_the_push() {
         let violation = |r: Result<Option<Cursor>, ClientError>| matches!(r, Err(ClientError::ProtocolViolation(_)));
         // Nothing new: the page passes the push's own positions.
-        assert_eq!(first_page(Cursor(10), Cursor(12), &page(&[], 12, false)).unwrap(), Some(Cursor(12)));
+        assert_eq!(first_page(Cursor(10), Cursor(12), Cursor(12), &page(&[], 12, false)).unwrap(), Some(Cursor(12)));
         // Others wrote: a page to merge (the push proved nothing).
-        assert_eq!(first_page(Cursor(10), Cursor(10), &page(&[11], 13, false)).unwrap(), None);
-        assert_eq!(first_page(Cursor(10), Cursor(10), &page(&[11], 11, true)).unwrap(), None);
+        assert_eq!(first_page(Cursor(10), Cursor(10), Cursor(14), &page(&[11], 13, false)).unwrap(), None);
+        assert_eq!(first_page(Cursor(10), Cursor(10), Cursor(14), &page(&[11], 11, true)).unwrap(), None);
         // The push proved 11..=12 its own, yet the page holds something, or says more.
-        assert!(violation(first_page(Cursor(10), Cursor(12), &page(&[11], 12, false))));
-        assert!(violation(first_page(Cursor(10), Cursor(12), &page(&[], 12, true))));
+        assert!(violation(first_page(Cursor(10), Cursor(12), Cursor(12), &page(&[11], 12, false))));
+        assert!(violation(first_page(Cursor(10), Cursor(12), Cursor(12), &page(&[], 12, true))));
         // A complete page that ends before the push's own positions.
-        assert!(violation(first_page(Cursor(10), Cursor(12), &page(&[], 11, false))));
+        assert!(violation(first_page(Cursor(10), Cursor(12), Cursor(12), &page(&[], 11, false))));
+        // A page that ends past the head the push named would skip what lies between.
+        assert!(violation(first_page(Cursor(10), Cursor(10), Cursor(12), &page(&[], 20, false))));
+        assert!(violation(first_page(Cursor(10), Cursor(12), Cursor(12), &page(&[], 13, false))));
         // And a pull page's own rules.
-        assert!(violation(first_page(Cursor(10), Cursor(10), &page(&[], i64::MAX as u64 + 1, false))));
+        let huge = i64::MAX as u64 + 1;
+        assert!(violation(first_page(Cursor(10), Cursor(10), Cursor(huge), &page(&[], huge, false))));
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub(super) struct Pushed {
     /// The page the last push's answer carried, with the cursor it was asked
     /// after (PROTOCOL.md §8.2): the sync's first pull page, already here.
     pub page: Option<(Cursor, PullResponse)>,
+    /// The account's head as the last push's answer named it: no page of
+    /// that answer may end past it.
+    pub head: Cursor,
 }
 
 /// What the last push of an outbox asks for: the page after the cursor, so
@@ -81,6 +84,7 @@ pub(super) async fn push_outbox(
     let mut caught_up = false;
     let watch = super::restore::Watch::load(store)?;
     let mut page = None;
+    let mut head = cursor;
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, limit, after, sealer, keys.device_id);
     let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
     let mut asked = page_after(!more, cursor, with.pull_page);
@@ -115,6 +119,7 @@ pub(super) async fn push_outbox(
         super::fault::after("acknowledged");
         cursor = moved;
         caught_up = cursor == response.cursor;
+        head = response.cursor;
         summary.pushed += answer.acknowledged.len() as u64;
         summary.rejected += answer.rejected;
         for &(code, bytes) in &answer.refused {
@@ -125,7 +130,7 @@ pub(super) async fn push_outbox(
         more = more_after;
     }
     explain_refusals(api, &mut summary.refused).await;
-    Ok(Pushed { cursor, caught_up, page })
+    Ok(Pushed { cursor, caught_up, page, head })
 }
 
 /// Adds one refused change to the tally of its reason.

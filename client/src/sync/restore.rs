@@ -28,6 +28,11 @@ pub struct Evidence {
     /// The identity the server answered with, to be renewed (`None` when it
     /// is already another than this device knew: another device renewed it).
     pub(crate) renew: Option<LogId>,
+    /// The identity the answer named, if it named one: what this device
+    /// heals on when another device already renewed it. Healing on it (not
+    /// on nothing) is what keeps devices from finding the same loss again
+    /// and renewing in turn forever.
+    pub(crate) answered: Option<LogId>,
 }
 
 impl std::fmt::Display for Evidence {
@@ -62,7 +67,11 @@ impl Watch {
         if let Some(id) = known.id
             && id != log.id
         {
-            return Err(restored("the account's log has another identity than this device last saw", None));
+            return Err(ClientError::ServerRestored(Evidence {
+                why: "the account's log has another identity than this device last saw".to_owned(),
+                renew: None,
+                answered: Some(log.id),
+            }));
         }
         if log.head < known.high {
             return Err(restored(
@@ -124,7 +133,7 @@ impl Watch {
 }
 
 fn restored(why: &str, renew: Option<LogId>) -> ClientError {
-    ClientError::ServerRestored(Evidence { why: why.to_owned(), renew })
+    ClientError::ServerRestored(Evidence { why: why.to_owned(), renew, answered: renew })
 }
 
 /// Remembers, with a push's acknowledgement, the log identity it answered,
@@ -165,7 +174,7 @@ pub(super) async fn heal(store: &mut Store, with: &With, evidence: Evidence) -> 
             Err(ClientError::Server { status: 404 | 405, .. }) => Some(seen),
             Err(e) => return Err(e),
         },
-        None => None,
+        None => evidence.answered,
     };
     let now = UnixMillis::now().0;
     let resent = store.transaction(|tx| server_log::start_over(tx, id, now))?;
@@ -217,8 +226,13 @@ mod tests {
         assert_eq!(renews(w.check(Some(&log(1, 12, &[(7, 9), (8, 1)])))), None);
         // An answer without a log (an older server) shows nothing.
         assert_eq!(renews(w.check(None)), None);
-        // 1. Another identity: heal, no renewal (someone renewed it).
+        // 1. Another identity: heal, no renewal (someone renewed it), and heal
+        // on the identity answered, so that its marks are not evidence again.
         assert_eq!(renews(w.check(Some(&log(2, 10, &[(7, 5)])))), Some(None));
+        match w.check(Some(&log(2, 10, &[(7, 5)]))) {
+            Err(ClientError::ServerRestored(evidence)) => assert_eq!(evidence.answered, Some(LogId([2; 16]))),
+            other => panic!("not a restore: {other:?}"),
+        }
         // 2. The head behind what this device saw: heal and renew.
         assert_eq!(renews(w.check(Some(&log(1, 9, &[(7, 5)])))), Some(Some(LogId([1; 16]))));
         // 4. A device mark below a counter held: heal and renew.

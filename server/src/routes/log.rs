@@ -19,8 +19,8 @@ pub async fn renew<S: Store>(
     AuthDevice(me): AuthDevice,
     Cbor(request): Cbor<RenewLogRequest>,
 ) -> Result<Cbor<LogState>, ApiError> {
-    let log = app.store.renew_log(me.account_id, request.log_id).await?;
-    if log.id != request.log_id {
+    let (log, renewed) = app.store.renew_log(me.account_id, request.log_id).await?;
+    if renewed {
         tracing::warn!(account = %me.account_id, "log identity renewed: a device found the log rolled back");
         metrics::counter!("sealsync_log_renewals_total").increment(1);
     }

@@ -35,15 +35,17 @@ macro_rules! log_queries {
             &self,
             account_id: AccountId,
             seen: sealsync_envelope::dto::LogId,
-        ) -> Result<sealsync_envelope::dto::LogState, StoreError> {
+        ) -> Result<(sealsync_envelope::dto::LogState, bool), StoreError> {
             let fresh = crate::auth::random_bytes::<16>();
-            sqlx::query("UPDATE accounts SET log_id = $3 WHERE id = $1 AND log_id = $2")
+            let renewed = sqlx::query("UPDATE accounts SET log_id = $3 WHERE id = $1 AND log_id = $2")
                 .bind(account_id.0)
                 .bind(&seen.0[..])
                 .bind(&fresh[..])
                 .execute(&self.pool)
-                .await?;
-            self.log_state(account_id).await
+                .await?
+                .rows_affected()
+                == 1;
+            Ok((self.log_state(account_id).await?, renewed))
         }
     };
 }

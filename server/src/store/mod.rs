@@ -231,12 +231,12 @@ pub trait Store: pairings::PairingStore + operator::OperatorStore + Clone + Send
 
     /// Replaces the account's log identity with a random one if it is still
     /// `seen` (so two devices reporting one loss renew it once); returns the
-    /// log as it is after.
+    /// log as it is after, and whether this call renewed it.
     fn renew_log(
         &self,
         account_id: AccountId,
         seen: sealsync_envelope::dto::LogId,
-    ) -> impl Future<Output = Result<sealsync_envelope::dto::LogState, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(sealsync_envelope::dto::LogState, bool), StoreError>> + Send;
 
     /// Envelopes with `after < server_seq <= until`, ascending, at most
     /// `limit`: the page a push answer carries (PROTOCOL.md §8.2), bounded by
