@@ -31,6 +31,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../../migrations/client/0006_compromised_token.sql")),
         M::up(include_str!("../../../migrations/client/0007_refusals_and_sign_out.sql")),
         M::up(include_str!("../../../migrations/client/0008_server_log.sql")),
+        M::up(include_str!("../../../migrations/client/0009_seen_high.sql")),
     ])
 }
 

@@ -584,7 +584,7 @@ mod tests {
         store.delete::<Mood>(id, UnixMillis(3_000)).unwrap();
         assert_eq!(store.outbox_len().unwrap(), 0);
         assert!(store.sync_state().unwrap().is_none());
-        for table in ["outbox", "sealed", "seen", "quarantine", "sync_state"] {
+        for table in ["outbox", "sealed", "seen", "seen_high", "quarantine", "sync_state"] {
             let n: i64 = store.conn().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
             assert_eq!(n, 0, "{table}");
         }

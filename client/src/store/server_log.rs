@@ -53,7 +53,7 @@ pub fn known(conn: &rusqlite::Connection) -> Result<Option<KnownLog>, ClientErro
         })
         .optional()?;
     let Some(mut known) = row else { return Ok(None) };
-    let mut statement = conn.prepare_cached("SELECT device_id, MAX(device_seq) FROM seen GROUP BY device_id")?;
+    let mut statement = conn.prepare_cached("SELECT device_id, device_seq FROM seen_high")?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
         if let Ok(device) = row.get::<_, String>(0)?.parse() {

@@ -429,6 +429,11 @@ pub(crate) fn mark_seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId, se
          ON CONFLICT (record_id, device_id) DO UPDATE SET device_seq = excluded.device_seq",
     )?
     .execute(params![record.to_string(), device.to_string(), seq as i64])?;
+    tx.prepare_cached(
+        "INSERT INTO seen_high (device_id, device_seq) VALUES (?1, ?2) \
+         ON CONFLICT (device_id) DO UPDATE SET device_seq = MAX(device_seq, excluded.device_seq)",
+    )?
+    .execute(params![device.to_string(), seq as i64])?;
     Ok(())
 }
 
@@ -527,7 +532,7 @@ fn pin(tx: &Transaction<'_>, server_url: &str, account_name: &str, version: u16)
 }
 
 fn clear(tx: &Transaction<'_>) -> Result<(), ClientError> {
-    for table in ["sync_state", "sealed", "outbox", "seen", "quarantine"] {
+    for table in ["sync_state", "sealed", "outbox", "seen", "seen_high", "quarantine"] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     Ok(())
