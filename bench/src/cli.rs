@@ -6,9 +6,10 @@
 //! syncs run through the binary.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::memory::{Memory, Sampler};
 use crate::workloads;
 
 /// What the CLI measured.
@@ -21,14 +22,31 @@ pub struct CliFigures {
 
 /// Runs `sealsync --data-dir DIR sync now --json` and times it.
 fn sync_now(cli: &Path, dir: &Path) -> Duration {
+    sync_now_sampled(cli, dir).0
+}
+
+/// Runs `sealsync --data-dir DIR sync now --json`; its time and peak memory.
+fn sync_now_sampled(cli: &Path, dir: &Path) -> (Duration, Option<Memory>) {
     let started = Instant::now();
-    let output = Command::new(cli)
+    let child = Command::new(cli)
         .args(["--data-dir", &dir.display().to_string(), "sync", "now", "--json"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the sealsync binary runs");
+    let memory = Sampler::start(child.id());
+    let output = child.wait_with_output().expect("the sealsync binary runs");
     let elapsed = started.elapsed();
     assert!(output.status.success(), "sealsync sync now failed: {}", String::from_utf8_lossy(&output.stderr));
-    elapsed
+    (elapsed, memory.peak())
+}
+
+/// A new device's first `sync now` through the CLI on an account that
+/// already holds many records: its time and the CLI's peak memory.
+pub async fn bootstrap(cli: &Path, dir: &Path, server: &str, account: &str) -> (Duration, Option<Memory>) {
+    let (device, _) = workloads::device(dir, server, account, false).await;
+    drop(device);
+    sync_now_sampled(cli, dir)
 }
 
 /// One upload and one bootstrap of `records` through the CLI, then `idle_runs`

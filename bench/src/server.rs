@@ -9,6 +9,8 @@ use sealsync_server::store::postgres::PgStore;
 use sealsync_server::store::sqlite::SqliteStore;
 use sealsync_server::{Settings, router, serve};
 
+use crate::memory::Sampler;
+
 /// Runs the server in this process until stdin closes (the `--serve` mode).
 pub fn run(database_url: &str, bind: &str) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
@@ -38,6 +40,8 @@ async fn start<S: Store>(store: S, settings: &Settings, bind: &str) {
 pub struct Server {
     child: Child,
     pub url: String,
+    /// Its memory, sampled from the start.
+    pub memory: Sampler,
 }
 
 impl Server {
@@ -61,15 +65,13 @@ impl Server {
             assert!(Instant::now() < deadline, "the server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, url }
+        let memory = Sampler::start(child.id());
+        Server { child, url, memory }
     }
 
-    /// Peak resident memory of the server process so far, in MiB (Linux).
-    pub fn peak_memory_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib / 1024.0)
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

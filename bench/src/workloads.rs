@@ -171,11 +171,20 @@ pub struct Concurrency {
     pub errors: u64,
     pub latencies: Vec<Duration>,
     pub elapsed: Duration,
+    /// How the cores' time split while the devices synced.
+    pub cpu: Option<crate::cpu::Split>,
 }
 
 /// `accounts` accounts of two devices each; for `seconds`, every device
-/// repeatedly edits a record and syncs.
-pub async fn concurrency(root: &Path, server: &str, accounts: usize, seconds: u64) -> Concurrency {
+/// repeatedly edits a record and syncs. `cpu` reads the CPU counters, at the
+/// start and end of the syncing (not of the set-up).
+pub async fn concurrency(
+    root: &Path,
+    server: &str,
+    accounts: usize,
+    seconds: u64,
+    cpu: impl Fn() -> Option<crate::cpu::Reading>,
+) -> Concurrency {
     // Set-up: every device unlocks once (Argon2id), two at a time per core.
     let mut devices = Vec::new();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(2));
@@ -203,6 +212,7 @@ pub async fn concurrency(root: &Path, server: &str, accounts: usize, seconds: u6
     let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let before = cpu();
     let mut tasks = Vec::new();
     for (n, (mut journal, id)) in devices.into_iter().enumerate() {
         let (syncs, errors) = (syncs.clone(), errors.clone());
@@ -237,7 +247,9 @@ pub async fn concurrency(root: &Path, server: &str, accounts: usize, seconds: u6
     for task in tasks {
         latencies.extend(task.await.unwrap());
     }
+    let split = before.zip(cpu()).and_then(|(before, after)| crate::cpu::split(before, after));
     Concurrency {
+        cpu: split,
         syncs: syncs.load(Ordering::Relaxed),
         errors: errors.load(Ordering::Relaxed),
         latencies,

@@ -8,12 +8,20 @@ use std::process::Command;
 fn every_workload_runs_at_tiny_sizes_and_reports_json() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("results.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_sealsync-bench"))
+    // The CLI beside this binary, where the workspace built it (`cargo test --workspace`).
+    let bench = std::path::PathBuf::from(env!("CARGO_BIN_EXE_sealsync-bench"));
+    let cli = bench.with_file_name(format!("sealsync{}", std::env::consts::EXE_SUFFIX));
+    let mut command = Command::new(&bench);
+    command
         .args(["--backend", "sqlite", "--records", "120", "--large", "200", "--runs", "1"])
         .args(["--incremental-runs", "5", "--accounts", "2", "--seconds", "1", "--json"])
-        .arg(&json)
-        .output()
-        .unwrap();
+        .arg(&json);
+    if cli.exists() {
+        command.arg("--cli").arg(&cli);
+    } else {
+        eprintln!("{} not built: the CLI workloads are not run here", cli.display());
+    }
+    let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("bootstrap (new device)") && stdout.contains("raw sqlx insert"), "{stdout}");
@@ -30,4 +38,18 @@ fn every_workload_runs_at_tiny_sizes_and_reports_json() {
         assert!(results[figure].as_f64().is_some_and(|v| v > 0.0), "{figure}: {}", results[figure]);
     }
     assert_eq!(results["concurrency_errors"], 0);
+    if cfg!(target_os = "linux") {
+        for figure in ["server_peak_anon_mib", "server_peak_rss_mib", "concurrency_cpu_clients_pct"] {
+            assert!(results[figure].as_f64().is_some_and(|v| v > 0.0), "{figure}: {}", results[figure]);
+        }
+    }
+    if cli.exists() {
+        for figure in ["cli_upload_records_per_s", "cli_bootstrap_records_per_s", "large_cli_bootstrap_records_per_s"] {
+            assert!(results[figure].as_f64().is_some_and(|v| v > 0.0), "{figure}: {}", results[figure]);
+        }
+        if cfg!(target_os = "linux") {
+            let anon = results["large_cli_bootstrap_peak_anon_mib"].as_f64().unwrap_or(0.0);
+            assert!(anon > 0.0, "the CLI's memory was sampled: {}", results["large_cli_bootstrap_peak_anon_mib"]);
+        }
+    }
 }

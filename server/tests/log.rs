@@ -60,6 +60,18 @@ async fn answers_name_the_log_and_a_renewal_happens_once(server: TestServer) {
     assert_eq!(server.pull(&phone, 2, 10).await.log.unwrap().id, renewed.id);
     assert_eq!(server.pull(&stranger, 0, 10).await.log.unwrap().id, other.id, "another account's log is untouched");
 
+    // A push's answer names the log as that push left it: every device's
+    // mark (not only the pusher's), in device id order, and its own cursor
+    // as the head.
+    let pushed = server.push(&laptop, vec![account.envelope(&laptop, RecordId::random(), 5, "three")]).await;
+    let log = pushed.log.expect("a push answer names the log");
+    assert_eq!((log.id, log.head), (renewed.id, pushed.cursor));
+    assert_eq!(pushed.cursor, Cursor(3));
+    let mut expected = vec![(*phone.id.as_bytes(), 2), (*laptop.id.as_bytes(), 5)];
+    expected.sort();
+    assert_eq!(log.devices.iter().map(|m| (m.device, m.high)).collect::<Vec<_>>(), expected);
+    assert_eq!(server.pull(&phone, 0, 1).await.log.unwrap(), log, "a pull reads the same log");
+
     // Without a token: 401, like every sync endpoint.
     let body = to_cbor(&RenewLogRequest { log_id: renewed.id });
     let (status, _, _) = server.raw(Method::POST, "/v1/sync/log/renew", None, "application/cbor", body).await;

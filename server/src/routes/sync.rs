@@ -80,8 +80,9 @@ pub async fn push<S: Store>(
             }
         }
     }
-    let (stored, cursor) = app.store.push(me.account_id, &incoming, app.limits.max_account_bytes).await?;
-    for (index, result) in positions.into_iter().zip(stored) {
+    let pushed = app.store.push(me.account_id, &incoming, app.limits.max_account_bytes).await?;
+    let cursor = pushed.cursor;
+    for (index, result) in positions.into_iter().zip(pushed.results) {
         results[index] = Some(result);
     }
     let results: Vec<PushResult> = results.into_iter().map(|r| r.expect("every index has a result")).collect();
@@ -89,14 +90,11 @@ pub async fn push<S: Store>(
         metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result)).increment(1);
     }
     log_refusals(me.account_id, &results);
-    // Read after the commit: its head is at least `cursor` (PROTOCOL.md §8.2,
-    // "Restored servers").
-    let log = app.store.log_state(me.account_id).await?;
     let pull = match page {
         Some(page) => Some(sync_page::after_push(&app.store, me.account_id, page, &results, cursor).await?),
         None => None,
     };
-    Ok(Cbor(PushResponse { results, cursor, log: Some(log), pull }))
+    Ok(Cbor(PushResponse { results, cursor, log: Some(pushed.log), pull }))
 }
 
 /// One warning per push that refused anything: the account, and how many

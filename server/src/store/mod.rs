@@ -127,6 +127,19 @@ pub struct Incoming {
     pub bytes: Vec<u8>,
 }
 
+/// What a push did, as its transaction saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// One result per item, in order.
+    pub results: Vec<PushResult>,
+    /// The account's counter after the push.
+    pub cursor: Cursor,
+    /// The log as the push committed it (PROTOCOL.md §8.2, "Restored
+    /// servers"): read under the account's lock, so it costs no request of
+    /// its own and its head is exactly `cursor`.
+    pub log: sealsync_envelope::dto::LogState,
+}
+
 /// One page of a pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullPage {
@@ -206,14 +219,14 @@ pub trait Store: pairings::PairingStore + operator::OperatorStore + Clone + Send
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Stores a batch under the account's lock; returns one result per item
-    /// and the account's cursor after the push.
+    /// Stores a batch under the account's lock; returns one result per item,
+    /// the account's cursor after the push and its log as the push left it.
     fn push(
         &self,
         account_id: AccountId,
         items: &[Incoming],
         max_account_bytes: u64,
-    ) -> impl Future<Output = Result<(Vec<PushResult>, Cursor), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Pushed, StoreError>> + Send;
 
     /// Envelopes with `server_seq > after`, ascending, at most `limit`.
     fn pull(

@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use sealsync_envelope::dto::PushResult;
 use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
     AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
-    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Recovery, RecoveryState, Rotation, Store,
-    StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Pushed, Recovery, RecoveryState, Rotation,
+    Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 
 /// Postgres storage over a connection pool.
@@ -86,16 +85,16 @@ impl Store for PgStore {
         account_id: AccountId,
         items: &[Incoming],
         max_account_bytes: u64,
-    ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
+    ) -> Result<Pushed, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         // The account row lock, first: every other push of this account waits
         // here. The account's key ids come back in the same round trip.
-        let account: Option<(i64, i64)> =
-            sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = $1 FOR UPDATE")
+        let account: Option<(i64, i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, stored_bytes, log_id FROM accounts WHERE id = $1 FOR UPDATE")
                 .bind(account_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
+        let (seq, stored_bytes, log_id) = account.ok_or(StoreError::AccountNotFound)?;
         // The account's keys, the current one first (see `plan`), read after
         // the lock: a push that waited for a rotation sees the new keys (a
         // subquery of the locking statement would see its older snapshot).
@@ -129,22 +128,30 @@ impl Store for PgStore {
             .collect();
 
         let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
-        let marks = device_marks(&mut tx, account_id, items).await?;
+        let marks = device_marks(&mut tx, account_id).await?;
         let plan = plan(items, &existing, &key_ids, &marks, state, max_account_bytes);
-        raise_device_marks(&mut tx, account_id, &plan.marks).await?;
         if !plan.rows.is_empty() {
             let records: Vec<Uuid> = plan.rows.iter().map(|r| r.record_id.0).collect();
             let devices: Vec<Uuid> = plan.rows.iter().map(|r| r.device_id.0).collect();
             let device_seqs: Vec<i64> = plan.rows.iter().map(|r| to_i64(r.device_seq)).collect();
             let server_seqs: Vec<i64> = plan.rows.iter().map(|r| to_i64(r.server_seq)).collect();
             let envelopes: Vec<&[u8]> = plan.rows.iter().map(|r| r.envelope).collect();
-            // The rows and the account's new counter, in one statement.
+            let (mark_devices, marks_high): (Vec<Uuid>, Vec<i64>) =
+                plan.marks.iter().map(|&(device, high)| (device.0, to_i64(high))).unzip();
+            // The rows, the raised device marks (never lowered) and the
+            // account's new counter, in one statement. A push raises a mark
+            // only by storing a row, so marks never change without rows.
             sqlx::query(
                 "WITH stored AS ( \
                    INSERT INTO envelopes (account_id, record_id, device_id, device_seq, server_seq, envelope) \
                    SELECT $1, * FROM UNNEST($2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::bytea[]) \
                    ON CONFLICT (account_id, record_id, device_id) DO UPDATE SET \
                      device_seq = EXCLUDED.device_seq, server_seq = EXCLUDED.server_seq, envelope = EXCLUDED.envelope \
+                 ), raised AS ( \
+                   INSERT INTO device_counters (account_id, device_id, max_device_seq) \
+                   SELECT $1, * FROM UNNEST($9::uuid[], $10::int8[]) \
+                   ON CONFLICT (account_id, device_id) DO UPDATE SET \
+                     max_device_seq = GREATEST(device_counters.max_device_seq, EXCLUDED.max_device_seq) \
                  ) \
                  UPDATE accounts SET seq = $7, stored_bytes = $8 WHERE id = $1",
             )
@@ -156,10 +163,13 @@ impl Store for PgStore {
             .bind(&envelopes)
             .bind(to_i64(plan.seq))
             .bind(to_i64(plan.stored_bytes))
+            .bind(&mark_devices)
+            .bind(&marks_high)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok((plan.results, Cursor(plan.seq)))
+        let log = super::log::after_push(&log_id, plan.seq, marks, &plan.marks);
+        Ok(Pushed { results: plan.results, cursor: Cursor(plan.seq), log })
     }
 }

@@ -260,51 +260,18 @@ pub(crate) use insert_device_fn;
 /// inside the push's transaction (PROTOCOL.md §8.2, the counter rule).
 macro_rules! device_marks_fns {
     ($db:ty) => {
-        /// The marks of the devices pushing in `items` (a device without one has none yet).
+        /// Every device mark of the account: the plan needs those of the
+        /// devices pushing, the answer's `log` all of them (PROTOCOL.md §8.2).
         async fn device_marks(
             tx: &mut sqlx::Transaction<'_, $db>,
             account_id: AccountId,
-            items: &[Incoming],
         ) -> Result<HashMap<DeviceId, u64>, StoreError> {
-            let mut devices: Vec<DeviceId> = items.iter().map(|item| item.header.device_id).collect();
-            devices.sort_unstable();
-            devices.dedup();
-            let mut marks = HashMap::with_capacity(devices.len());
-            for device in devices {
-                let mark: Option<i64> = sqlx::query_scalar(
-                    "SELECT max_device_seq FROM device_counters WHERE account_id = $1 AND device_id = $2",
-                )
-                .bind(account_id.0)
-                .bind(device.0)
-                .fetch_optional(&mut **tx)
-                .await?;
-                if let Some(mark) = mark {
-                    marks.insert(device, to_u64(mark));
-                }
-            }
-            Ok(marks)
-        }
-
-        /// Raises the marks a push's stored envelopes moved up (never lowers one).
-        async fn raise_device_marks(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            account_id: AccountId,
-            marks: &[(DeviceId, u64)],
-        ) -> Result<(), StoreError> {
-            for &(device, mark) in marks {
-                sqlx::query(
-                    "INSERT INTO device_counters (account_id, device_id, max_device_seq) VALUES ($1, $2, $3) \
-                     ON CONFLICT (account_id, device_id) DO UPDATE SET max_device_seq = \
-                       CASE WHEN excluded.max_device_seq > device_counters.max_device_seq \
-                       THEN excluded.max_device_seq ELSE device_counters.max_device_seq END",
-                )
-                .bind(account_id.0)
-                .bind(device.0)
-                .bind(to_i64(mark))
-                .execute(&mut **tx)
-                .await?;
-            }
-            Ok(())
+            let marks: Vec<(Uuid, i64)> =
+                sqlx::query_as("SELECT device_id, max_device_seq FROM device_counters WHERE account_id = $1")
+                    .bind(account_id.0)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            Ok(marks.into_iter().map(|(device, mark)| (DeviceId(device), to_u64(mark))).collect())
         }
     };
 }

@@ -11,14 +11,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use sealsync_envelope::dto::PushResult;
 use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use super::plan::{AccountState, Existing, plan};
 use super::{
     AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
-    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Recovery, RecoveryState, Rotation, Store,
-    StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Pushed, Recovery, RecoveryState, Rotation,
+    Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 
 /// SQLite storage over a connection pool.
@@ -141,12 +140,38 @@ super::shared::insert_device_fn!(sqlx::Sqlite);
 super::keys::key_helpers!(sqlx::Sqlite);
 super::shared::device_marks_fns!(sqlx::Sqlite);
 
+/// Raises the marks a push's stored envelopes moved up (never lowers one).
+async fn raise_device_marks(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    account_id: AccountId,
+    marks: &[(DeviceId, u64)],
+) -> Result<(), StoreError> {
+    for &(device, mark) in marks {
+        sqlx::query(
+            "INSERT INTO device_counters (account_id, device_id, max_device_seq) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_id, device_id) DO UPDATE SET max_device_seq = \
+               CASE WHEN excluded.max_device_seq > device_counters.max_device_seq \
+               THEN excluded.max_device_seq ELSE device_counters.max_device_seq END",
+        )
+        .bind(account_id.0)
+        .bind(device.0)
+        .bind(to_i64(mark))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
         sqlx::Error::Database(db) if db.is_unique_violation() => Some(db.message().to_owned()),
         _ => None,
     }
 }
+
+/// A push's first read: the account's `seq`, `stored_bytes` and `log_id`,
+/// with one of its key ids (`None` for an account without keys).
+type AccountKeyRow = (i64, i64, Vec<u8>, Option<Vec<u8>>);
 
 impl Store for SqliteStore {
     super::shared::shared_queries!();
@@ -167,22 +192,20 @@ impl Store for SqliteStore {
         account_id: AccountId,
         items: &[Incoming],
         max_account_bytes: u64,
-    ) -> Result<(Vec<PushResult>, Cursor), StoreError> {
+    ) -> Result<Pushed, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        let account: Option<(i64, i64)> = sqlx::query_as("SELECT seq, stored_bytes FROM accounts WHERE id = ?1")
-            .bind(account_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (seq, stored_bytes) = account.ok_or(StoreError::AccountNotFound)?;
-        // The current key first (see `plan`).
-        let key_ids: Vec<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT k.key_id FROM account_keys k JOIN accounts a ON a.id = k.account_id \
-             WHERE k.account_id = ?1 ORDER BY k.key_id = a.current_key_id DESC",
+        // The account and its keys, the current one first (see `plan`), in
+        // one statement: the write lock is held, so nothing moves between.
+        let rows: Vec<AccountKeyRow> = sqlx::query_as(
+            "SELECT a.seq, a.stored_bytes, a.log_id, k.key_id FROM accounts a \
+             LEFT JOIN account_keys k ON k.account_id = a.id WHERE a.id = ?1 ORDER BY k.key_id = a.current_key_id DESC",
         )
         .bind(account_id.0)
         .fetch_all(&mut *tx)
         .await?;
-        let key_ids: Vec<KeyId> = key_ids.iter().map(|(k,)| key_id(k)).collect();
+        let (seq, stored_bytes, log_id) =
+            rows.first().map(|(seq, bytes, log, _)| (*seq, *bytes, log.clone())).ok_or(StoreError::AccountNotFound)?;
+        let key_ids: Vec<KeyId> = rows.iter().filter_map(|(_, _, _, k)| k.as_deref().map(key_id)).collect();
 
         // SQLite has no arrays, so the pairs and rows go in as VALUES lists,
         // a chunk of at most ROWS_PER_STATEMENT rows per statement.
@@ -206,7 +229,7 @@ impl Store for SqliteStore {
         }
 
         let state = AccountState { seq: to_u64(seq), stored_bytes: to_u64(stored_bytes) };
-        let marks = device_marks(&mut tx, account_id, items).await?;
+        let marks = device_marks(&mut tx, account_id).await?;
         let plan = plan(items, &existing, &key_ids, &marks, state, max_account_bytes);
         raise_device_marks(&mut tx, account_id, &plan.marks).await?;
         for chunk in plan.rows.chunks(ROWS_PER_STATEMENT) {
@@ -236,6 +259,7 @@ impl Store for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok((plan.results, Cursor(plan.seq)))
+        let log = super::log::after_push(&log_id, plan.seq, marks, &plan.marks);
+        Ok(Pushed { results: plan.results, cursor: Cursor(plan.seq), log })
     }
 }
