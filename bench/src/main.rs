@@ -366,6 +366,19 @@ fn print(args: &Args, r: &Results) {
             "anon <= 64 MiB",
             format!("{:.0} MiB file-backed (SQLite's mmap window)", r.server_peak_file_mib.unwrap_or(f64::NAN)),
         );
+        if let (Some(clients), Some(server), Some(other), Some(idle)) = (
+            r.concurrency_cpu_clients_pct,
+            r.concurrency_cpu_server_pct,
+            r.concurrency_cpu_other_pct,
+            r.concurrency_cpu_idle_pct,
+        ) {
+            row(
+                "CPU during that load",
+                format!("{clients:.0}% / {server:.0}% / {other:.0}%"),
+                "clients / server / db",
+                format!("{idle:.0}% idle; shares of all cores' time"),
+            );
+        }
     }
     if let (Some(up), Some(boot), Some(idle), Some(lib)) =
         (r.cli_upload_records_per_s, r.cli_bootstrap_records_per_s, r.cli_idle_sync_p50_ms, r.library_idle_sync_p50_ms)

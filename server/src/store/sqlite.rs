@@ -47,6 +47,11 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "10000");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            // No peer can drop an embedded connection, and sqlx pings each one
+            // on its way back to the pool already: a second ping on the way
+            // out put one more round trip to the connection's worker thread
+            // on the critical path of every request (three per push).
+            .test_before_acquire(false)
             // A write that fails for want of disk space (SQLITE_FULL) can make
             // SQLite roll the transaction back itself; sqlx's ROLLBACK on drop
             // then fails, and the connection would stay "in a transaction" for
