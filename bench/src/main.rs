@@ -364,7 +364,10 @@ fn print(args: &Args, r: &Results) {
                 r.server_peak_rss_mib.unwrap_or(f64::NAN)
             ),
             "anon <= 64 MiB",
-            format!("{:.0} MiB file-backed (SQLite's mmap window)", r.server_peak_file_mib.unwrap_or(f64::NAN)),
+            format!(
+                "{:.0} MiB file-backed (mapped files: SQLite's mmap window)",
+                r.server_peak_file_mib.unwrap_or(f64::NAN)
+            ),
         );
         if let (Some(clients), Some(server), Some(other), Some(idle)) = (
             r.concurrency_cpu_clients_pct,
