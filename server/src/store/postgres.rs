@@ -88,7 +88,7 @@ impl Store for PgStore {
     ) -> Result<Pushed, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         // The account row lock, first: every other push of this account waits
-        // here. The account's key ids come back in the same round trip.
+        // here. Its log identity comes back with it, for the answer's `log`.
         let account: Option<(i64, i64, Vec<u8>)> =
             sqlx::query_as("SELECT seq, stored_bytes, log_id FROM accounts WHERE id = $1 FOR UPDATE")
                 .bind(account_id.0)

@@ -254,10 +254,11 @@ macro_rules! insert_device_fn {
 }
 pub(crate) use insert_device_fn;
 
-/// Expands to `device_marks` and `raise_device_marks` for a backend's
-/// transaction type: the high-water mark of each device (the highest
-/// `device_seq` ever stored for it, table `device_counters`), read and raised
-/// inside the push's transaction (PROTOCOL.md §8.2, the counter rule).
+/// Expands to `device_marks` for a backend's transaction type: the
+/// high-water mark of each device (the highest `device_seq` ever stored for
+/// it, table `device_counters`), read inside the push's transaction
+/// (PROTOCOL.md §8.2, the counter rule). Each backend raises them its own
+/// way: Postgres inside the push's insert statement, SQLite one upsert each.
 macro_rules! device_marks_fns {
     ($db:ty) => {
         /// Every device mark of the account: the plan needs those of the
