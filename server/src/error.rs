@@ -95,6 +95,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
     }
 
+    /// 503: the database cannot answer now (its connections lost, busy past
+    /// the timeout, or the server shutting down); the request may be repeated.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; try again later",
+        )
+    }
+
     /// 500; the cause goes to the log, not to the client.
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server failed; try again later")
@@ -154,21 +164,24 @@ impl From<StoreError> for ApiError {
                     return Self::insufficient_storage();
                 }
                 if connection_lost(&e) {
-                    return Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "database_unavailable",
-                        "the database is unavailable; try again later",
-                    );
+                    return Self::unavailable();
                 }
                 match e {
-                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "database_unavailable",
-                        "the database is unavailable; try again later",
-                    ),
+                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::unavailable(),
                     _ => Self::internal(),
                 }
             }
+            StoreError::Sqlite(e) => {
+                tracing::error!(error = %e, "database error");
+                match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::DiskFull) => Self::insufficient_storage(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                        Self::unavailable()
+                    }
+                    _ => Self::internal(),
+                }
+            }
+            StoreError::Closed => Self::unavailable(),
             StoreError::Migrate(e) => {
                 tracing::error!(error = %e, "migration error");
                 Self::internal()

@@ -298,12 +298,15 @@ fn every_statement_on_a_distributed_table_names_one_account() {
     let plan = CitusPlan::read();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut statements = Vec::new();
-    for dir in ["store", "admin"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+    let mut dirs = vec![root.join("store"), root.join("admin")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "rs") {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
                 let source = std::fs::read_to_string(&path).unwrap();
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let name = path.strip_prefix(&root).unwrap().display().to_string();
                 statements.extend(
                     string_literals(&source)
                         .into_iter()

@@ -80,7 +80,7 @@ pub async fn push<S: Store>(
             }
         }
     }
-    let pushed = app.store.push(me.account_id, &incoming, app.limits.max_account_bytes).await?;
+    let pushed = app.store.push(me.account_id, incoming, app.limits.max_account_bytes).await?;
     let cursor = pushed.cursor;
     for (index, result) in positions.into_iter().zip(pushed.results) {
         results[index] = Some(result);

@@ -39,6 +39,12 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The embedded database's push writer failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The store was closed (the server is shutting down).
+    #[error("the store is closed")]
+    Closed,
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -221,10 +227,11 @@ pub trait Store: pairings::PairingStore + operator::OperatorStore + Clone + Send
 
     /// Stores a batch under the account's lock; returns one result per item,
     /// the account's cursor after the push and its log as the push left it.
+    /// Takes the batch by value: SQLite hands it to its writer thread.
     fn push(
         &self,
         account_id: AccountId,
-        items: &[Incoming],
+        items: Vec<Incoming>,
         max_account_bytes: u64,
     ) -> impl Future<Output = Result<Pushed, StoreError>> + Send;
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use sqlx::Postgres;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
@@ -57,7 +58,22 @@ async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::P
 
 super::shared::insert_device_fn!(sqlx::Postgres);
 super::keys::key_helpers!(sqlx::Postgres);
-super::shared::device_marks_fns!(sqlx::Postgres);
+/// Every device mark of the account (the highest `device_seq` ever stored
+/// for each device, table `device_counters`), read inside the push's
+/// transaction (PROTOCOL.md §8.2, the counter rule): the plan needs those of
+/// the devices pushing, the answer's `log` all of them. The push's insert
+/// statement raises them.
+async fn device_marks(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    account_id: AccountId,
+) -> Result<HashMap<DeviceId, u64>, StoreError> {
+    let marks: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT device_id, max_device_seq FROM device_counters WHERE account_id = $1")
+            .bind(account_id.0)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(marks.into_iter().map(|(device, mark)| (DeviceId(device), to_u64(mark))).collect())
+}
 
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
     match error {
@@ -83,9 +99,10 @@ impl Store for PgStore {
     async fn push(
         &self,
         account_id: AccountId,
-        items: &[Incoming],
+        items: Vec<Incoming>,
         max_account_bytes: u64,
     ) -> Result<Pushed, StoreError> {
+        let items = &items[..];
         let mut tx = begin_write(&self.pool).await?;
         // The account row lock, first: every other push of this account waits
         // here. Its log identity comes back with it, for the answer's `log`.

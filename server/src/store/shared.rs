@@ -253,27 +253,3 @@ macro_rules! insert_device_fn {
     };
 }
 pub(crate) use insert_device_fn;
-
-/// Expands to `device_marks` for a backend's transaction type: the
-/// high-water mark of each device (the highest `device_seq` ever stored for
-/// it, table `device_counters`), read inside the push's transaction
-/// (PROTOCOL.md §8.2, the counter rule). Each backend raises them its own
-/// way: Postgres inside the push's insert statement, SQLite one upsert each.
-macro_rules! device_marks_fns {
-    ($db:ty) => {
-        /// Every device mark of the account: the plan needs those of the
-        /// devices pushing, the answer's `log` all of them (PROTOCOL.md §8.2).
-        async fn device_marks(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            account_id: AccountId,
-        ) -> Result<HashMap<DeviceId, u64>, StoreError> {
-            let marks: Vec<(Uuid, i64)> =
-                sqlx::query_as("SELECT device_id, max_device_seq FROM device_counters WHERE account_id = $1")
-                    .bind(account_id.0)
-                    .fetch_all(&mut **tx)
-                    .await?;
-            Ok(marks.into_iter().map(|(device, mark)| (DeviceId(device), to_u64(mark))).collect())
-        }
-    };
-}
-pub(crate) use device_marks_fns;
