@@ -423,17 +423,27 @@ pub(crate) fn seen_many(tx: &Transaction<'_>, records: &[Uuid]) -> Result<HashMa
     Ok(seen)
 }
 
+/// Records the counter of a merged envelope for its (record, device); the
+/// device's mark in `seen_high` is raised by [`raise_seen_high`], once per
+/// page, in the same transaction.
 pub(crate) fn mark_seen(tx: &Transaction<'_>, record: Uuid, device: DeviceId, seq: u64) -> Result<(), ClientError> {
     tx.prepare_cached(
         "INSERT INTO seen (record_id, device_id, device_seq) VALUES (?1, ?2, ?3) \
          ON CONFLICT (record_id, device_id) DO UPDATE SET device_seq = excluded.device_seq",
     )?
     .execute(params![record.to_string(), device.to_string(), seq as i64])?;
-    tx.prepare_cached(
+    Ok(())
+}
+
+/// Raises each device's highest merged counter (never lowers one).
+pub(crate) fn raise_seen_high(tx: &Transaction<'_>, highs: &HashMap<DeviceId, u64>) -> Result<(), ClientError> {
+    let mut raise = tx.prepare_cached(
         "INSERT INTO seen_high (device_id, device_seq) VALUES (?1, ?2) \
          ON CONFLICT (device_id) DO UPDATE SET device_seq = MAX(device_seq, excluded.device_seq)",
-    )?
-    .execute(params![device.to_string(), seq as i64])?;
+    )?;
+    for (device, &seq) in highs {
+        raise.execute(params![device.to_string(), seq as i64])?;
+    }
     Ok(())
 }
 

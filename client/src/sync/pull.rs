@@ -318,6 +318,10 @@ struct Known {
     /// A pull from the start after a restore is under way: envelopes at or
     /// below a counter already merged are what this device has, not replays.
     healing: bool,
+    /// The highest counter merged per device in this page, written once at
+    /// its end (a page of one device's envelopes raises one mark, not one
+    /// per envelope).
+    high: HashMap<DeviceId, u64>,
 }
 
 /// Merges a page in order, in the caller's transaction.
@@ -340,6 +344,7 @@ fn merge_page(
         seen: sync_state::seen_many(tx, &ids)?,
         current: records::current_many(tx, &ids)?,
         healing: crate::store::server_log::healing(tx)?,
+        high: HashMap::new(),
     };
     let mut set_aside = false;
     for item in items {
@@ -356,7 +361,7 @@ fn merge_page(
     if set_aside {
         sync_state::trim_quarantine(tx)?;
     }
-    Ok(())
+    sync_state::raise_seen_high(tx, &known.high)
 }
 
 /// Why an envelope was not applied.
@@ -437,6 +442,8 @@ fn merge_one(
     }
     sync_state::mark_seen(tx, record, from, seq)?;
     known.seen.insert((record, from), seq);
+    let high = known.high.entry(from).or_default();
+    *high = (*high).max(seq);
     Ok(Ok(()))
 }
 

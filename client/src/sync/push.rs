@@ -9,7 +9,6 @@
 use rusqlite::Transaction;
 use sealsync_envelope::dto::{PullAfter, PullResponse, PushResponse, PushResult, RejectCode, ServerLimits};
 use sealsync_envelope::{Cursor, DeviceId, UnixMillis};
-use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
 use super::{Progress, SyncSummary, With};
@@ -88,13 +87,13 @@ pub(super) async fn push_outbox(
     let seal = |tx: &Transaction<'_>, after: u64| sync_state::outgoing(tx, limit, after, sealer, keys.device_id);
     let (mut batch, more) = store.transaction(|tx| seal(tx, 0))?;
     let mut asked = page_after(!more, cursor, with.pull_page);
-    let mut in_flight = (!batch.is_empty()).then(|| spawn_push(api, &keys.token, &batch, asked));
+    let mut in_flight = (!batch.is_empty()).then(|| send_push(api, &keys.token, &batch, asked, more));
     let (mut next, mut more) = match batch.last() {
         Some(last) if more => store.transaction(|tx| seal(tx, last.device_seq))?,
         _ => (Vec::new(), false),
     };
     while let Some(pushing) = in_flight.take() {
-        let mut response = pushing.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))??;
+        let mut response = pushing.await?;
         super::fault::after("pushed");
         watch.check_push(&response)?;
         let answer = read_answer(&batch, &response, cursor)?;
@@ -108,7 +107,7 @@ pub(super) async fn push_outbox(
         let stop = answer.rejected > 0 || response.results.len() != batch.len();
         if !stop && !next.is_empty() {
             asked = page_after(!more, moved, with.pull_page);
-            in_flight = Some(spawn_push(api, &keys.token, &next, asked));
+            in_flight = Some(send_push(api, &keys.token, &next, asked, true));
         }
         let after = next.last().map(|o| o.device_seq).filter(|_| more && in_flight.is_some());
         let (following, more_after) = store.transaction(|tx| {
@@ -169,16 +168,21 @@ async fn explain_refusals(api: &Api, refused: &mut [Refusal]) {
     }
 }
 
-/// Sends a batch from its own task, so the caller works on while it travels.
-fn spawn_push(
-    api: &Api,
-    token: &str,
-    batch: &[Outgoing],
-    pull: Option<PullAfter>,
-) -> JoinHandle<Result<PushResponse, ClientError>> {
+/// A push on its way.
+type Sending = std::pin::Pin<Box<dyn Future<Output = Result<PushResponse, ClientError>> + Send>>;
+
+/// Sends a batch. With `overlap`, from its own task, so the caller seals or
+/// acknowledges another batch while it travels; without (an incremental
+/// sync's only push), where it is awaited, saving a hand-off between tasks.
+fn send_push(api: &Api, token: &str, batch: &[Outgoing], pull: Option<PullAfter>, overlap: bool) -> Sending {
     let envelopes = batch.iter().map(|o| o.envelope.clone()).collect();
     let (api, token) = (api.clone(), Zeroizing::new(token.to_owned()));
-    tokio::spawn(async move { api.push(&token, envelopes, pull).await })
+    let request = async move { api.push(&token, envelopes, pull).await };
+    if !overlap {
+        return Box::pin(request);
+    }
+    let task = tokio::spawn(request);
+    Box::pin(async move { task.await.map_err(|e| ClientError::Network(format!("push task failed: {e}")))? })
 }
 
 /// A `superseded` answer says the server holds a newer counter for the
