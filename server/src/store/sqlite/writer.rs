@@ -54,7 +54,8 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Opens the writer's connection to the database file at `path` (which
-    /// the pool has created and migrated) and starts its thread.
+    /// `SqliteStore::connect` has created) and starts its thread. Statements
+    /// are prepared at first use, after the migrations.
     pub fn start(path: &Path) -> Result<Self, StoreError> {
         let connection = open(path)?;
         let (messages, inbox) = mpsc::channel();
@@ -66,7 +67,10 @@ impl Writer {
         Ok(Self { messages, thread: Arc::new(Mutex::new(Some(thread))) })
     }
 
-    /// Runs a push on the writer thread, after those queued before it.
+    /// Runs a push on the writer thread, after those queued before it. A
+    /// push whose caller gave up meanwhile (its request timed out, its client
+    /// hung up) still runs when its turn comes, as a lost answer's would: a
+    /// device's retry with the same bytes is answered `duplicate`.
     pub async fn push(
         &self,
         account_id: AccountId,
