@@ -126,6 +126,15 @@ fn storage_full(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether SQLite's write lock stayed taken past the busy timeout
+/// (`SQLITE_BUSY`, 5 in the extended code's low byte): the request may be
+/// repeated.
+fn sqlite_busy(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else { return false };
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+}
+
 /// Whether Postgres ended the connection under the request (its backend
 /// terminated, the server shutting down or restarting: SQLSTATE class 08 and
 /// 57P01–57P03): the transaction was rolled back, and the request may be
@@ -168,6 +177,7 @@ impl From<StoreError> for ApiError {
                 }
                 match e {
                     sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::unavailable(),
+                    _ if sqlite_busy(&e) => Self::unavailable(),
                     _ => Self::internal(),
                 }
             }
@@ -182,6 +192,7 @@ impl From<StoreError> for ApiError {
                 }
             }
             StoreError::Closed => Self::unavailable(),
+            StoreError::Panicked => Self::internal(),
             StoreError::Migrate(e) => {
                 tracing::error!(error = %e, "migration error");
                 Self::internal()

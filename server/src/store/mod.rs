@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The store was closed (the server is shutting down).
     #[error("the store is closed")]
     Closed,
+    /// A push panicked (a bug); its transaction was rolled back.
+    #[error("the push failed unexpectedly")]
+    Panicked,
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

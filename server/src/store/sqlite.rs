@@ -13,13 +13,14 @@ use uuid::Uuid;
 
 use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId};
 
-mod writer;
 use super::{
     AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
     LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Pushed, Recovery, RecoveryState, Rotation,
     Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 use writer::Writer;
+
+mod writer;
 
 /// SQLite storage over a connection pool and a push writer.
 #[derive(Debug, Clone)]
@@ -34,11 +35,13 @@ impl SqliteStore {
     /// mode) is the server user's alone: it holds auth-key hashes, salt seeds
     /// and the fake-salt secret.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?;
-        let path = options.get_filename().to_owned();
-        if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        // The push writer opens the same file: an in-memory database
+        // (`sqlite::memory:`, `mode=memory`) would be another one for it.
+        if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(StoreError::Io("the SQLite store needs a database file, not an in-memory database".into()));
         }
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename().to_owned();
         make_private(&path)?;
         let options = options
             .create_if_missing(true)
@@ -56,7 +59,7 @@ impl SqliteStore {
             // No peer can drop an embedded connection, and sqlx pings each one
             // on its way back to the pool already: a second ping on the way
             // out put one more round trip to the connection's worker thread
-            // on the critical path of every request (three per push).
+            // on the critical path of every request.
             .test_before_acquire(false)
             // A write that fails for want of disk space (SQLITE_FULL) can make
             // SQLite roll the transaction back itself; sqlx's ROLLBACK on drop

@@ -6,18 +6,20 @@
 //! was eight hand-offs between threads, and pushes racing for the write lock
 //! waited in SQLite's busy handler, which sleeps. Here a push is one hand-off
 //! there and one back, its statements run in-process on prepared, cached
-//! statements, and waiting pushes queue in order on the channel instead.
-//! Everything else (pulls, authentication, key changes) stays on the sqlx
-//! pool; WAL mode lets those read while a push writes.
+//! statements, and pushes wait for each other in order on a bounded channel
+//! (the pool's rarer writes, such as registration and key changes, still
+//! meet the writer in the busy handler). Everything else (pulls,
+//! authentication, key changes) stays on the sqlx pool; WAL mode lets those
+//! read while a push writes.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
@@ -31,6 +33,10 @@ struct Job {
     max_account_bytes: u64,
     reply: oneshot::Sender<Result<Pushed, StoreError>>,
 }
+
+/// Pushes waiting for the writer at most; a push beyond them waits to be
+/// queued (the HTTP connection limit bounds how many wait).
+const QUEUE: usize = 64;
 
 /// What the writer thread is told.
 enum Message {
@@ -58,19 +64,20 @@ impl Writer {
     /// are prepared at first use, after the migrations.
     pub fn start(path: &Path) -> Result<Self, StoreError> {
         let connection = open(path)?;
-        let (messages, inbox) = mpsc::channel();
+        let (messages, mut inbox) = mpsc::channel(QUEUE);
         let path = path.to_owned();
         let thread = std::thread::Builder::new()
             .name("sealsync-sqlite-writer".into())
-            .spawn(move || run(connection, &path, &inbox))
+            .spawn(move || run(connection, &path, &mut inbox))
             .map_err(|e| StoreError::Io(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self { messages, thread: Arc::new(Mutex::new(Some(thread))) })
     }
 
     /// Runs a push on the writer thread, after those queued before it. A
-    /// push whose caller gave up meanwhile (its request timed out, its client
-    /// hung up) still runs when its turn comes, as a lost answer's would: a
-    /// device's retry with the same bytes is answered `duplicate`.
+    /// push whose caller gave up before its turn (its request timed out, its
+    /// client hung up) is skipped: it was promised nothing, and a retry
+    /// queues anew. One that has begun commits, as a lost answer's would,
+    /// and a retry with the same bytes is answered `duplicate`.
     pub async fn push(
         &self,
         account_id: AccountId,
@@ -79,8 +86,8 @@ impl Writer {
     ) -> Result<Pushed, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Job { account_id, items, max_account_bytes, reply };
-        self.messages.send(Message::Push(job)).map_err(|_| StoreError::Closed)?;
-        // A dropped reply means the push panicked; its transaction rolled back.
+        self.messages.send(Message::Push(job)).await.map_err(|_| StoreError::Closed)?;
+        // A reply dropped unanswered: the writer closed before this push's turn.
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -88,7 +95,7 @@ impl Writer {
     /// pushes fail with [`StoreError::Closed`].
     pub async fn close(&self) {
         let (reply, closed) = oneshot::channel();
-        if self.messages.send(Message::Close(reply)).is_ok() {
+        if self.messages.send(Message::Close(reply)).await.is_ok() {
             let _ = closed.await;
         }
         let thread = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
@@ -98,9 +105,10 @@ impl Writer {
     }
 }
 
-/// Opens a connection set up as the pool's are (`SqliteStore::connect`).
+/// Opens a connection with the pool's settings (`SqliteStore::connect`),
+/// naming the file as sqlx does (`SQLITE_OPEN_URI`).
 fn open(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(Duration::from_secs(10))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -113,8 +121,8 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 
 /// The writer thread: one message at a time until closed or every handle is
 /// gone.
-fn run(mut connection: Connection, path: &Path, inbox: &mpsc::Receiver<Message>) {
-    while let Ok(message) = inbox.recv() {
+fn run(mut connection: Connection, path: &Path, inbox: &mut mpsc::Receiver<Message>) {
+    while let Some(message) = inbox.blocking_recv() {
         let job = match message {
             Message::Push(job) => job,
             Message::Close(reply) => {
@@ -123,22 +131,26 @@ fn run(mut connection: Connection, path: &Path, inbox: &mpsc::Receiver<Message>)
                 return;
             }
         };
+        if job.reply.is_closed() {
+            continue; // its caller gave up while it waited
+        }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             push(&mut connection, job.account_id, &job.items, job.max_account_bytes)
         }));
-        if let Ok(outcome) = outcome {
-            let _ = job.reply.send(outcome);
-        }
+        let outcome = outcome.unwrap_or_else(|_| {
+            tracing::error!(account = %job.account_id.0, "a push panicked; its transaction was rolled back");
+            Err(StoreError::Panicked)
+        });
+        let _ = job.reply.send(outcome);
         if !connection.is_autocommit() {
             connection = recovered(connection, path);
         }
     }
 }
 
-/// A connection left inside a transaction: a write that fails for want of
-/// disk space (`SQLITE_FULL`) can make SQLite roll back by itself, and the
-/// rollback on drop then fails. Roll back again, or failing that open a new
-/// connection, so no later push finds a transaction already open.
+/// A connection left inside a transaction (its `ROLLBACK` on drop failed):
+/// roll back again, or failing that open a new connection, so no later push
+/// finds a transaction already open and every later push fails.
 fn recovered(connection: Connection, path: &Path) -> Connection {
     let _ = connection.execute_batch("ROLLBACK");
     if connection.is_autocommit() {
@@ -278,5 +290,13 @@ mod tests {
         assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
         let wal = dir.path().join("sealsync.db-wal");
         assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_refused_rather_than_split_from_the_writer() {
+        for url in ["sqlite::memory:", "sqlite://:memory:", "sqlite://sealsync.db?mode=memory"] {
+            let refused = SqliteStore::connect(url, 1).await;
+            assert!(matches!(refused, Err(StoreError::Io(_))), "{url}: {refused:?}");
+        }
     }
 }
