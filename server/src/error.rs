@@ -111,28 +111,30 @@ impl ApiError {
     }
 }
 
-/// Whether the database refused a write for want of disk space: SQLite's
-/// `SQLITE_FULL` (extended codes keep 13 in their low byte), Postgres's
-/// `disk_full` (SQLSTATE 53100).
-fn storage_full(error: &sqlx::Error) -> bool {
-    let Some(db) = error.as_database_error() else { return false };
-    match db.code() {
-        Some(code) if code == "53100" => true,
-        Some(code) => {
-            code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
-                && db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-        }
-        None => false,
-    }
+/// Whether Postgres refused a write for want of disk space (`disk_full`,
+/// SQLSTATE 53100).
+fn postgres_disk_full(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "53100")
 }
 
-/// Whether SQLite's write lock stayed taken past the busy timeout
-/// (`SQLITE_BUSY`, 5 in the extended code's low byte): the request may be
-/// repeated.
-fn sqlite_busy(error: &sqlx::Error) -> bool {
-    let Some(db) = error.as_database_error() else { return false };
-    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-        && db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+/// SQLite's result code of an error sqlx reports, as rusqlite names it (the
+/// pool and the push writer drive the same SQLite).
+fn sqlite_code(error: &sqlx::Error) -> Option<rusqlite::ErrorCode> {
+    let db = error.as_database_error()?;
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
+    let code = db.code()?.parse::<i32>().ok()?;
+    Some(rusqlite::ffi::Error::new(code).code)
+}
+
+/// The answer to a failed SQLite statement, from either driver: a full disk
+/// is 507, the write lock taken past the busy timeout 503 (the request may
+/// be repeated), anything else 500.
+fn sqlite_answer(code: Option<rusqlite::ErrorCode>) -> ApiError {
+    match code {
+        Some(rusqlite::ErrorCode::DiskFull) => ApiError::insufficient_storage(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => ApiError::unavailable(),
+        _ => ApiError::internal(),
+    }
 }
 
 /// Whether Postgres ended the connection under the request (its backend
@@ -169,7 +171,10 @@ impl From<StoreError> for ApiError {
             StoreError::AccountNotFound => Self::invalid_token(),
             StoreError::Database(e) => {
                 tracing::error!(error = %e, "database error");
-                if storage_full(&e) {
+                if let Some(code) = sqlite_code(&e) {
+                    return sqlite_answer(Some(code));
+                }
+                if postgres_disk_full(&e) {
                     return Self::insufficient_storage();
                 }
                 if connection_lost(&e) {
@@ -177,19 +182,12 @@ impl From<StoreError> for ApiError {
                 }
                 match e {
                     sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::unavailable(),
-                    _ if sqlite_busy(&e) => Self::unavailable(),
                     _ => Self::internal(),
                 }
             }
             StoreError::Sqlite(e) => {
                 tracing::error!(error = %e, "database error");
-                match e.sqlite_error_code() {
-                    Some(rusqlite::ErrorCode::DiskFull) => Self::insufficient_storage(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                        Self::unavailable()
-                    }
-                    _ => Self::internal(),
-                }
+                sqlite_answer(e.sqlite_error_code())
             }
             StoreError::Closed => Self::unavailable(),
             StoreError::Panicked => Self::internal(),
