@@ -191,6 +191,10 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Closed => Self::unavailable(),
             StoreError::Panicked => Self::internal(),
+            StoreError::Inconsistent(why) => {
+                tracing::error!(why, "inconsistent database");
+                Self::internal()
+            }
             StoreError::Migrate(e) => {
                 tracing::error!(error = %e, "migration error");
                 Self::internal()

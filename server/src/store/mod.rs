@@ -48,6 +48,10 @@ pub enum StoreError {
     /// A push panicked (a bug); its transaction was rolled back.
     #[error("the push failed unexpectedly")]
     Panicked,
+    /// The database contradicts itself (a bug, or a hand edit): what a
+    /// push read under the account's lock changed before its write.
+    #[error("inconsistent database: {0}")]
+    Inconsistent(&'static str),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
