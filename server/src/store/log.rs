@@ -54,8 +54,8 @@ pub(crate) fn state(id: &[u8], head: u64, marks: impl IntoIterator<Item = (Devic
     }
 }
 
-/// The log as a push leaves it: the marks read under the account's lock,
-/// raised by the push, with its identity and the head it moved to.
+/// The log as a push leaves it: the marks the push read (still current when
+/// it stored), raised by the push, with its identity and the head it moved to.
 pub(crate) fn after_push(
     id: &[u8],
     head: u64,

@@ -58,7 +58,7 @@ type Pair = (RecordId, DeviceId);
 /// put them there (`None` if already stored).
 type Held<'a> = (u64, &'a [u8], Option<usize>);
 
-/// The account's state when the push took its lock.
+/// The account's state as the push read it.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountState {
     /// Its counter.
@@ -85,7 +85,7 @@ pub struct AccountState {
 /// any other `unknown_key_id`.
 /// Before that, a counter more than [`MAX_DEVICE_SEQ_JUMP`] above the
 /// device's high-water mark in `marks` (the highest `device_seq` ever stored
-/// for it, 0 if none; taken when the push took the lock) is refused
+/// for it, 0 if none; as the push read it) is refused
 /// (`device_seq_jump`): no device issues that many counters between two
 /// pushes, so it comes from someone holding only the device's token, trying
 /// to outrank the device's future edits (PROTOCOL.md §8.2).

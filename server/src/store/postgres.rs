@@ -1,7 +1,8 @@
-//! [`Store`] on Postgres: the production backend. Pushes take the account row
-//! lock (`SELECT ... FOR UPDATE`) first, so pushes of one account commit in
-//! `server_seq` order and a pull can never skip a row; batches go to the
-//! database as arrays (`UNNEST`), one statement per step.
+//! [`Store`] on Postgres: the production backend. A push is one read and one
+//! write that stores only if the account is still as read; the write takes
+//! the account's row lock, so pushes of one account commit in `server_seq`
+//! order and a pull can never skip a row. Batches go to the database as
+//! arrays (`UNNEST`).
 
 use std::collections::HashMap;
 
@@ -50,7 +51,7 @@ impl PgStore {
 /// its own insert (an accounts insert now fails only on its id).
 const NAME_CONSTRAINT: &str = "account_names_pkey";
 
-/// A write transaction (the account row lock is taken inside `push`).
+/// A write transaction, as `shared_queries!` begins one on either backend.
 async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     pool.begin().await
 }
@@ -257,6 +258,7 @@ impl Store for PgStore {
 
 #[cfg(test)]
 mod tests {
+    use sealsync_envelope::dto::{PushResult, RejectCode};
     use sealsync_envelope::{DeviceSeq, EnvelopeHeader};
     use sealsync_testkit::ScratchPostgres;
 
@@ -314,5 +316,29 @@ mod tests {
         let seqs: Vec<u64> = page.envelopes.iter().map(|(seq, _)| seq.0).collect();
         assert_eq!(seqs, [1, 2]);
         assert_eq!(page.envelopes[1].1, vec![1u8; 40]);
+
+        // A renewed log identity, then a rotation, between read and write.
+        let third = vec![item(3, device, 3)];
+        let stale = Read::of(&store.pool, account, &third).await.unwrap();
+        let log = store.log_state(account).await.unwrap();
+        assert!(store.renew_log(account, log.id).await.unwrap().1);
+        let written = plan_and_write(&store.pool, account, &third, stale, u64::MAX).await.unwrap();
+        assert!(written.is_none(), "a write across a renewed log went through");
+
+        let stale = Read::of(&store.pool, account, &third).await.unwrap();
+        sqlx::query(
+            "WITH new_key AS (INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) \
+             VALUES ($1, $2, '\\x00', 0)) UPDATE accounts SET current_key_id = $2 WHERE id = $1",
+        )
+        .bind(account.0)
+        .bind(&[8u8; 16][..])
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let written = plan_and_write(&store.pool, account, &third, stale, u64::MAX).await.unwrap();
+        assert!(written.is_none(), "a write under a rotated-out key went through");
+        let pushed = store.push(account, third, u64::MAX).await.unwrap();
+        assert_eq!(pushed.results, [PushResult::Rejected { code: RejectCode::StaleKeyId }]);
+        assert_eq!(pushed.cursor, Cursor(2));
     }
 }
