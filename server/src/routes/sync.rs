@@ -46,7 +46,7 @@ fn outcome_label(result: &PushResult) -> &'static str {
 /// in one transaction under the account's lock. Envelope-level problems are
 /// per-envelope results; request-level problems (body, batch size) fail the
 /// whole request and store nothing. With `pull`, the answer carries the page
-/// the device has not seen ([`sync_page`]).
+/// the device has not seen ([`sync_page`]), read with the push.
 pub async fn push<S: Store>(
     State(app): State<App<S>>,
     AuthDevice(me): AuthDevice,
@@ -80,7 +80,7 @@ pub async fn push<S: Store>(
             }
         }
     }
-    let pushed = app.store.push(me.account_id, incoming, app.limits.max_account_bytes).await?;
+    let pushed = app.store.push(me.account_id, incoming, page, app.limits.max_account_bytes).await?;
     let cursor = pushed.cursor;
     for (index, result) in positions.into_iter().zip(pushed.results) {
         results[index] = Some(result);
@@ -90,10 +90,7 @@ pub async fn push<S: Store>(
         metrics::counter!("sealsync_envelopes_pushed_total", "outcome" => outcome_label(result)).increment(1);
     }
     log_refusals(me.account_id, &results);
-    let pull = match page {
-        Some(page) => Some(sync_page::after_push(&app.store, me.account_id, page, &results, cursor).await?),
-        None => None,
-    };
+    let pull = page.zip(pushed.page).map(|(ask, page)| sync_page::answer(ask, page, cursor));
     Ok(Cbor(PushResponse { results, cursor, log: Some(pushed.log), pull }))
 }
 

@@ -148,9 +148,22 @@ pub struct Pushed {
     /// The account's counter after the push.
     pub cursor: Cursor,
     /// The log as the push committed it (PROTOCOL.md §8.2, "Restored
-    /// servers"): read under the account's lock, so it costs no request of
-    /// its own and its head is exactly `cursor`.
+    /// servers"): read with the push, so it costs no request of its own and
+    /// its head is exactly `cursor`.
     pub log: sealsync_envelope::dto::LogState,
+    /// The page asked for: read with the push, before its envelopes took
+    /// their positions, so it holds none of them.
+    pub page: Option<PullPage>,
+}
+
+/// The page a push's answer carries (PROTOCOL.md §8.2, "The page of a
+/// push"): envelopes after `after`, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageAsk {
+    /// The device's cursor.
+    pub after: Cursor,
+    /// At most this many envelopes (at least 1).
+    pub limit: u32,
 }
 
 /// One page of a pull.
@@ -233,12 +246,14 @@ pub trait Store: pairings::PairingStore + operator::OperatorStore + Clone + Send
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores a batch under the account's lock; returns one result per item,
-    /// the account's cursor after the push and its log as the push left it.
-    /// Takes the batch by value: SQLite hands it to its writer thread.
+    /// the account's cursor after the push, its log as the push left it and,
+    /// if asked, the page the answer carries. Takes the batch by value:
+    /// SQLite hands it to its writer thread.
     fn push(
         &self,
         account_id: AccountId,
         items: Vec<Incoming>,
+        page: Option<PageAsk>,
         max_account_bytes: u64,
     ) -> impl Future<Output = Result<Pushed, StoreError>> + Send;
 
@@ -264,17 +279,6 @@ pub trait Store: pairings::PairingStore + operator::OperatorStore + Clone + Send
         account_id: AccountId,
         seen: sealsync_envelope::dto::LogId,
     ) -> impl Future<Output = Result<(sealsync_envelope::dto::LogState, bool), StoreError>> + Send;
-
-    /// Envelopes with `after < server_seq <= until`, ascending, at most
-    /// `limit`: the page a push answer carries (PROTOCOL.md §8.2), bounded by
-    /// the account's counter before the push.
-    fn pull_until(
-        &self,
-        account_id: AccountId,
-        after: Cursor,
-        until: Cursor,
-        limit: u32,
-    ) -> impl Future<Output = Result<PullPage, StoreError>> + Send;
 
     /// Deletes the account and every row of it, in one transaction.
     fn delete_account(&self, account_id: AccountId) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -14,8 +14,8 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 use super::plan::{AccountState, Existing, plan};
 use super::{
     AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
-    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Pushed, Recovery, RecoveryState, Rotation,
-    Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PageAsk, PullPage, Pushed, Recovery, RecoveryState,
+    Rotation, Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 
 /// Postgres storage over a connection pool.
@@ -61,10 +61,12 @@ super::keys::key_helpers!(sqlx::Postgres);
 
 /// What a push reads, in one round trip: the account's counter, stored
 /// bytes and log identity, its keys, what it stores for the pushed (record,
-/// device) pairs, and every device mark (PROTOCOL.md §8.2, the counter
-/// rule). One row per fact, `kind` saying which: 0 the account (`n` its
-/// counter, `m` its stored bytes, `bytes` its log id), 1 a key (`n` = 1 for
-/// the current one), 2 a stored pair, 3 a mark.
+/// device) pairs, every device mark (PROTOCOL.md §8.2, the counter rule),
+/// and the page its answer carries (`$5` rows after `$4`; `$5` = 0 when
+/// none is asked). One row per fact, `kind` saying which: 0 the account
+/// (`n` its counter, `m` its stored bytes, `bytes` its log id), 1 a key
+/// (`n` = 1 for the current one), 2 a stored pair, 3 a mark, 4 an envelope
+/// of the page (`n` its position).
 ///
 /// The pairs are looked up one by one in the primary key (`LATERAL ...
 /// LIMIT 1`, which the planner cannot turn into a join over the account).
@@ -83,7 +85,10 @@ pub const PUSH_READ: &str = "SELECT 0::int2 AS kind, NULL::uuid AS record_id, NU
       CROSS JOIN LATERAL (SELECT * FROM envelopes e WHERE e.account_id = $1 \
         AND e.record_id = p.record_id AND e.device_id = p.device_id LIMIT 1) e \
     UNION ALL \
-    SELECT 3::int2, NULL, device_id, max_device_seq, NULL, NULL FROM device_counters WHERE account_id = $1";
+    SELECT 3::int2, NULL, device_id, max_device_seq, NULL, NULL FROM device_counters WHERE account_id = $1 \
+    UNION ALL \
+    SELECT 4::int2, NULL, NULL, server_seq, NULL, envelope FROM (SELECT server_seq, envelope FROM envelopes \
+      WHERE account_id = $1 AND server_seq > $4 ORDER BY server_seq LIMIT $5) page";
 
 /// A push's rows, the raised device marks (never lowered) and the account's
 /// new counter, in one statement, on condition that the account is as the
@@ -119,6 +124,7 @@ struct Read {
     key_ids: Vec<KeyId>,
     existing: HashMap<(RecordId, DeviceId), Existing>,
     marks: HashMap<DeviceId, u64>,
+    page: Option<PullPage>,
 }
 
 impl Read {
@@ -126,13 +132,20 @@ impl Read {
         conn: impl sqlx::PgExecutor<'c>,
         account_id: AccountId,
         items: &[Incoming],
+        ask: Option<PageAsk>,
     ) -> Result<Self, StoreError> {
         let records: Vec<Uuid> = items.iter().map(|i| i.header.record_id.0).collect();
         let devices: Vec<Uuid> = items.iter().map(|i| i.header.device_id.0).collect();
-        let rows: Vec<PushReadRow> =
-            sqlx::query_as(PUSH_READ).bind(account_id.0).bind(&records).bind(&devices).fetch_all(conn).await?;
+        let rows: Vec<PushReadRow> = sqlx::query_as(PUSH_READ)
+            .bind(account_id.0)
+            .bind(&records)
+            .bind(&devices)
+            .bind(to_i64(ask.map_or(0, |a| a.after.0)))
+            .bind(ask.map_or(0, |a| i64::from(a.limit) + 1))
+            .fetch_all(conn)
+            .await?;
         let mut account = None;
-        let (mut key_ids, mut existing, mut marks) = (Vec::new(), HashMap::new(), HashMap::new());
+        let (mut key_ids, mut existing, mut marks, mut page) = (Vec::new(), HashMap::new(), HashMap::new(), Vec::new());
         for (kind, record, device, n, m, bytes) in rows {
             match (kind, record, device, bytes) {
                 (0, _, _, Some(log_id)) => {
@@ -146,11 +159,14 @@ impl Read {
                 (3, _, Some(device), _) => {
                     marks.insert(DeviceId(device), to_u64(n));
                 }
+                (4, _, _, Some(envelope)) => page.push((n, envelope)),
                 _ => {}
             }
         }
         let (state, log_id) = account.ok_or(StoreError::AccountNotFound)?;
-        Ok(Read { state, log_id, key_ids, existing, marks })
+        page.sort_unstable_by_key(|&(seq, _)| seq);
+        let page = ask.map(|ask| super::page(page, ask.limit));
+        Ok(Read { state, log_id, key_ids, existing, marks, page })
     }
 }
 
@@ -195,7 +211,7 @@ async fn plan_and_write<'c>(
         }
     }
     let log = super::log::after_push(&read.log_id, plan.seq, read.marks, &plan.marks);
-    Ok(Some(Pushed { results: plan.results, cursor: Cursor(plan.seq), log }))
+    Ok(Some(Pushed { results: plan.results, cursor: Cursor(plan.seq), log, page: read.page }))
 }
 
 fn unique_violation(error: &sqlx::Error) -> Option<String> {
@@ -223,6 +239,7 @@ impl Store for PgStore {
         &self,
         account_id: AccountId,
         items: Vec<Incoming>,
+        page: Option<PageAsk>,
         max_account_bytes: u64,
     ) -> Result<Pushed, StoreError> {
         let items = &items[..];
@@ -233,7 +250,7 @@ impl Store for PgStore {
         // skip a row. A push that stores nothing writes nothing.
         // One connection throughout: each return to the pool costs a ping.
         let mut conn = self.pool.acquire().await?;
-        let read = Read::of(&mut *conn, account_id, items).await?;
+        let read = Read::of(&mut *conn, account_id, items, page).await?;
         if let Some(pushed) = plan_and_write(&mut *conn, account_id, items, read, max_account_bytes).await? {
             return Ok(pushed);
         }
@@ -247,7 +264,7 @@ impl Store for PgStore {
             .fetch_optional(&mut *tx)
             .await?;
         locked.ok_or(StoreError::AccountNotFound)?;
-        let read = Read::of(&mut *tx, account_id, items).await?;
+        let read = Read::of(&mut *tx, account_id, items, page).await?;
         let pushed = plan_and_write(&mut *tx, account_id, items, read, max_account_bytes)
             .await?
             .ok_or(StoreError::Inconsistent("the account changed under its lock"))?;
@@ -302,15 +319,15 @@ mod tests {
         store.create_account(&new, 0).await.unwrap();
         let (late, early) = (vec![item(1, device, 1)], vec![item(2, device, 2)]);
 
-        let stale = Read::of(&store.pool, account, &late).await.unwrap();
-        let first = store.push(account, early, u64::MAX).await.unwrap();
+        let stale = Read::of(&store.pool, account, &late, None).await.unwrap();
+        let first = store.push(account, early, None, u64::MAX).await.unwrap();
         assert_eq!(first.cursor, Cursor(1));
         let written = plan_and_write(&store.pool, account, &late, stale, u64::MAX).await.unwrap();
         assert!(written.is_none(), "a write on a stale read went through");
         let page = store.pull(account, Cursor(0), 10).await.unwrap();
         assert_eq!(page.envelopes.len(), 1, "the stale write left rows behind");
 
-        let second = store.push(account, late, u64::MAX).await.unwrap();
+        let second = store.push(account, late, None, u64::MAX).await.unwrap();
         assert_eq!(second.cursor, Cursor(2));
         let page = store.pull(account, Cursor(0), 10).await.unwrap();
         let seqs: Vec<u64> = page.envelopes.iter().map(|(seq, _)| seq.0).collect();
@@ -319,13 +336,13 @@ mod tests {
 
         // A renewed log identity, then a rotation, between read and write.
         let third = vec![item(3, device, 3)];
-        let stale = Read::of(&store.pool, account, &third).await.unwrap();
+        let stale = Read::of(&store.pool, account, &third, None).await.unwrap();
         let log = store.log_state(account).await.unwrap();
         assert!(store.renew_log(account, log.id).await.unwrap().1);
         let written = plan_and_write(&store.pool, account, &third, stale, u64::MAX).await.unwrap();
         assert!(written.is_none(), "a write across a renewed log went through");
 
-        let stale = Read::of(&store.pool, account, &third).await.unwrap();
+        let stale = Read::of(&store.pool, account, &third, None).await.unwrap();
         sqlx::query(
             "WITH new_key AS (INSERT INTO account_keys (account_id, key_id, wrapped_key, created_at) \
              VALUES ($1, $2, '\\x00', 0)) UPDATE accounts SET current_key_id = $2 WHERE id = $1",
@@ -337,7 +354,7 @@ mod tests {
         .unwrap();
         let written = plan_and_write(&store.pool, account, &third, stale, u64::MAX).await.unwrap();
         assert!(written.is_none(), "a write under a rotated-out key went through");
-        let pushed = store.push(account, third, u64::MAX).await.unwrap();
+        let pushed = store.push(account, third, None, u64::MAX).await.unwrap();
         assert_eq!(pushed.results, [PushResult::Rejected { code: RejectCode::StaleKeyId }]);
         assert_eq!(pushed.cursor, Cursor(2));
     }

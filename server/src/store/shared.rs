@@ -134,26 +134,6 @@ macro_rules! shared_queries {
             Ok(super::page(rows, limit))
         }
 
-        async fn pull_until(
-            &self,
-            account_id: AccountId,
-            after: Cursor,
-            until: Cursor,
-            limit: u32,
-        ) -> Result<PullPage, StoreError> {
-            let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                "SELECT server_seq, envelope FROM envelopes WHERE account_id = $1 AND server_seq > $2 \
-             AND server_seq <= $3 ORDER BY server_seq LIMIT $4",
-            )
-            .bind(account_id.0)
-            .bind(to_i64(after.0))
-            .bind(to_i64(until.0))
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(super::page(rows, limit))
-        }
-
         async fn create_account(&self, account: &NewAccount, now: i64) -> Result<(), StoreError> {
             let mut tx = begin_write(&self.pool).await?;
             let recovery = account.recovery.as_ref();

@@ -15,8 +15,8 @@ use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId};
 
 use super::{
     AccountLogin, AccountRow, Authenticated, DeviceInfo, DeviceRow, Incoming, KeyChange, KeyState,
-    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PullPage, Pushed, Recovery, RecoveryState, Rotation,
-    Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
+    LAST_SEEN_RESOLUTION_MS, NewAccount, NewDevice, NewPassphrase, PageAsk, PullPage, Pushed, Recovery, RecoveryState,
+    Rotation, Store, StoreError, bytes32, key_id, keys::Proof, to_i64, to_u64,
 };
 use writer::Writer;
 
@@ -155,8 +155,9 @@ impl Store for SqliteStore {
         &self,
         account_id: AccountId,
         items: Vec<Incoming>,
+        page: Option<PageAsk>,
         max_account_bytes: u64,
     ) -> Result<Pushed, StoreError> {
-        self.writer.push(account_id, items, max_account_bytes).await
+        self.writer.push(account_id, items, page, max_account_bytes).await
     }
 }

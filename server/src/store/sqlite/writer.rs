@@ -24,12 +24,13 @@ use tokio::sync::{mpsc, oneshot};
 use sealsync_envelope::{AccountId, Cursor, DeviceId, KeyId, RecordId};
 
 use crate::store::plan::{AccountState, Existing, Plan, plan};
-use crate::store::{Incoming, Pushed, StoreError, key_id, to_i64, to_u64};
+use crate::store::{Incoming, PageAsk, PullPage, Pushed, StoreError, key_id, to_i64, to_u64};
 
 /// One push, and where its outcome goes.
 struct Job {
     account_id: AccountId,
     items: Vec<Incoming>,
+    page: Option<PageAsk>,
     max_account_bytes: u64,
     reply: oneshot::Sender<Result<Pushed, StoreError>>,
 }
@@ -82,10 +83,11 @@ impl Writer {
         &self,
         account_id: AccountId,
         items: Vec<Incoming>,
+        page: Option<PageAsk>,
         max_account_bytes: u64,
     ) -> Result<Pushed, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job { account_id, items, max_account_bytes, reply };
+        let job = Job { account_id, items, page, max_account_bytes, reply };
         self.messages.send(Message::Push(job)).await.map_err(|_| StoreError::Closed)?;
         // A reply dropped unanswered: the writer closed before this push's turn.
         answer.await.map_err(|_| StoreError::Closed)?
@@ -135,7 +137,7 @@ fn run(mut connection: Connection, path: &Path, inbox: &mut mpsc::Receiver<Messa
             continue; // its caller gave up while it waited
         }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            push(&mut connection, job.account_id, &job.items, job.max_account_bytes)
+            push(&mut connection, job.account_id, &job.items, job.page, job.max_account_bytes)
         }));
         let outcome = outcome.unwrap_or_else(|_| {
             tracing::error!(account = %job.account_id.0, "a push panicked; its transaction was rolled back");
@@ -165,12 +167,13 @@ fn recovered(connection: Connection, path: &Path) -> Connection {
     }
 }
 
-/// Reads a push's account, keys, stored pairs and device marks, plans it
-/// ([`plan`]), and writes the plan, in one `BEGIN IMMEDIATE` transaction.
+/// Reads a push's account, keys, stored pairs, device marks and page, plans
+/// it ([`plan`]), and writes the plan, in one `BEGIN IMMEDIATE` transaction.
 fn push(
     connection: &mut Connection,
     account_id: AccountId,
     items: &[Incoming],
+    ask: Option<PageAsk>,
     max_account_bytes: u64,
 ) -> Result<Pushed, StoreError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -178,11 +181,25 @@ fn push(
     let (state, log_id, key_ids) = account_and_keys(&tx, account)?;
     let existing = stored_pairs(&tx, account, items)?;
     let marks = device_marks(&tx, account)?;
+    let page = ask.map(|ask| page(&tx, account, ask)).transpose()?;
     let plan = plan(items, &existing, &key_ids, &marks, state, max_account_bytes);
     write(&tx, account, &plan)?;
     tx.commit()?;
     let log = crate::store::log::after_push(&log_id, plan.seq, marks, &plan.marks);
-    Ok(Pushed { results: plan.results, cursor: Cursor(plan.seq), log })
+    Ok(Pushed { results: plan.results, cursor: Cursor(plan.seq), log, page })
+}
+
+/// The page the push's answer carries, read before its envelopes take their
+/// positions, so it holds none of them.
+fn page(tx: &Connection, account: &[u8], ask: PageAsk) -> Result<PullPage, StoreError> {
+    let mut statement = tx.prepare_cached(
+        "SELECT server_seq, envelope FROM envelopes WHERE account_id = ?1 AND server_seq > ?2 \
+         ORDER BY server_seq LIMIT ?3",
+    )?;
+    let rows = statement
+        .query_map((account, to_i64(ask.after.0), i64::from(ask.limit) + 1), |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<Vec<(i64, Vec<u8>)>, _>>()?;
+    Ok(crate::store::page(rows, ask.limit))
 }
 
 /// The account's counter, stored bytes and log identity, and its key ids,
@@ -282,11 +299,11 @@ mod tests {
         let path = dir.path().join("sealsync.db");
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), 2).await.unwrap();
         store.migrate().await.unwrap();
-        let missing = store.push(AccountId::random(), Vec::new(), u64::MAX).await;
+        let missing = store.push(AccountId::random(), Vec::new(), None, u64::MAX).await;
         assert!(matches!(missing, Err(StoreError::AccountNotFound)), "{missing:?}");
 
         store.checkpoint_and_close().await.unwrap();
-        let closed = store.push(AccountId::random(), Vec::new(), u64::MAX).await;
+        let closed = store.push(AccountId::random(), Vec::new(), None, u64::MAX).await;
         assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
         let wal = dir.path().join("sealsync.db-wal");
         assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
